@@ -1,0 +1,166 @@
+// Package chat holds ChatChat's domain: users, rooms, messages, read state, the events that
+// cross servers, the errors every layer shares, and the small interfaces that storage, the
+// event bus and presence implement. It imports no transport or storage package.
+package chat
+
+import (
+	"crypto/rand"
+	"strings"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+)
+
+// Room types.
+const (
+	RoomDirect = "direct"
+	RoomGroup  = "group"
+)
+
+// Message types.
+const (
+	MessageText  = "text"
+	MessageImage = "image"
+	MessageFile  = "file"
+)
+
+// User is a person who can sign in. The password hash never leaves the store layer in a User.
+type User struct {
+	ID          string    `json:"id"`
+	Username    string    `json:"username"`
+	DisplayName string    `json:"displayName"`
+	CreatedAt   Time      `json:"createdAt"`
+	Presence    *Presence `json:"presence,omitempty"`
+}
+
+// Presence is a user's online status as the presence service sees it.
+type Presence struct {
+	UserID       string `json:"userId"`
+	Status       string `json:"status"`
+	LastActiveAt *Time  `json:"lastActiveAt"`
+}
+
+// Presence statuses.
+const (
+	StatusOnline  = "online"
+	StatusOffline = "offline"
+)
+
+// Room is a conversation. MemberIDs is always filled; the per-caller fields only where the
+// answer is for one caller.
+type Room struct {
+	ID        string   `json:"id"`
+	Type      string   `json:"type"`
+	Name      string   `json:"name"`
+	MemberIDs []string `json:"memberIds"`
+	LastSeq   int64    `json:"lastSeq"`
+	CreatedAt Time     `json:"createdAt"`
+
+	UnreadCount *int64   `json:"unreadCount,omitempty"`
+	LastMessage *Message `json:"lastMessage,omitempty"`
+	Muted       *bool    `json:"muted,omitempty"`
+	Members     []Member `json:"members,omitempty"`
+}
+
+// HasMember reports whether userID is in r.MemberIDs.
+func (r *Room) HasMember(userID string) bool {
+	for _, id := range r.MemberIDs {
+		if id == userID {
+			return true
+		}
+	}
+	return false
+}
+
+// Member is one user's membership of a room, with their read cursor.
+type Member struct {
+	UserID      string `json:"userId"`
+	LastReadSeq int64  `json:"lastReadSeq"`
+	Muted       bool   `json:"muted"`
+	JoinedAt    Time   `json:"joinedAt"`
+}
+
+// UserRoom is a room as one member sees it in their room list.
+type UserRoom struct {
+	Room
+	LastReadSeq int64
+	MutedByUser bool
+}
+
+// Message is one message of a room. Seq increases by one per room, starting at 1.
+type Message struct {
+	ID          string `json:"id"`
+	RoomID      string `json:"roomId"`
+	Seq         int64  `json:"seq"`
+	SenderID    string `json:"senderId"`
+	ClientMsgID string `json:"clientMsgId"`
+	Type        string `json:"type"`
+	Text        string `json:"text"`
+	MediaID     string `json:"mediaId,omitempty"`
+	Media       *Media `json:"media,omitempty"`
+	CreatedAt   Time   `json:"createdAt"`
+	UnreadCount int    `json:"unreadCount"`
+}
+
+// Media is an uploaded file or image that belongs to one room.
+type Media struct {
+	ID           string `json:"id"`
+	RoomID       string `json:"roomId"`
+	UploaderID   string `json:"-"`
+	Filename     string `json:"filename"`
+	ContentType  string `json:"contentType"`
+	Size         int64  `json:"size"`
+	Width        int    `json:"width,omitempty"`
+	Height       int    `json:"height,omitempty"`
+	HasThumb     bool   `json:"-"`
+	URL          string `json:"url,omitempty"`
+	ThumbURL     string `json:"thumbUrl,omitempty"`
+	URLExpiresAt *Time  `json:"urlExpiresAt,omitempty"`
+	CreatedAt    Time   `json:"-"`
+	// Attached is true once a message references the media; unattached uploads are
+	// collected after a day.
+	Attached bool `json:"-"`
+}
+
+// ReadReceipt is a member's read cursor after a mark-as-read.
+type ReadReceipt struct {
+	RoomID      string `json:"roomId"`
+	UserID      string `json:"userId"`
+	LastReadSeq int64  `json:"lastReadSeq"`
+}
+
+// RefreshToken is the stored form of an opaque refresh token: only its hash is kept.
+// Tokens rotate on use; all tokens descended from one login share a FamilyID, so that a
+// reused (stolen) token can revoke the whole family.
+type RefreshToken struct {
+	Hash      string
+	UserID    string
+	FamilyID  string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	Revoked   bool
+}
+
+// HistoryQuery selects a page of a room's messages. With BeforeSeq set (or neither set) the
+// page is the newest messages below BeforeSeq and HasMore means older ones exist; with only
+// AfterSeq set the page is the oldest messages above AfterSeq and HasMore means newer ones
+// exist. Pages are always ascending by seq.
+type HistoryQuery struct {
+	AfterSeq  int64
+	BeforeSeq int64
+	Limit     int
+}
+
+// NewID returns a new unique, time-ordered id (a ULID, lower case).
+func NewID() string {
+	return strings.ToLower(ulid.MustNew(ulid.Now(), rand.Reader).String())
+}
+
+// DirectKey is the key that makes a direct room between two users unique, whatever the
+// order in which they are named.
+func DirectKey(a, b string) string {
+	if a > b {
+		a, b = b, a
+	}
+	return a + ":" + b
+}

@@ -1,0 +1,92 @@
+package chat
+
+import (
+	"context"
+	"time"
+)
+
+// UserStore keeps users and their password hashes.
+type UserStore interface {
+	// CreateUser stores u. A username that is taken (case-insensitively) gives ErrConflict.
+	CreateUser(ctx context.Context, u User, passwordHash string) error
+	// User returns the user with the id, or ErrNotFound.
+	User(ctx context.Context, id string) (User, error)
+	// UserByUsername returns the user with the username (case-insensitive) and its password
+	// hash, or ErrNotFound.
+	UserByUsername(ctx context.Context, username string) (User, string, error)
+	// UsersByIDs returns the users among ids that exist, in no particular order.
+	UsersByIDs(ctx context.Context, ids []string) ([]User, error)
+	// SearchUsers returns up to limit users whose username or display name starts with
+	// prefix (case-insensitive), ordered by username.
+	SearchUsers(ctx context.Context, prefix string, limit int) ([]User, error)
+}
+
+// TokenStore keeps hashed refresh tokens.
+type TokenStore interface {
+	// CreateRefreshToken stores t.
+	CreateRefreshToken(ctx context.Context, t RefreshToken) error
+	// ConsumeRefreshToken atomically marks the token with the hash as used and returns it.
+	// firstUse is false when it had been used already (a replay). Unknown: ErrNotFound.
+	ConsumeRefreshToken(ctx context.Context, hash string) (t RefreshToken, firstUse bool, err error)
+	// RevokeTokenFamily revokes every token of the family.
+	RevokeTokenFamily(ctx context.Context, familyID string) error
+}
+
+// RoomStore keeps rooms, membership and read cursors.
+type RoomStore interface {
+	// CreateRoom stores r with its members (r.MemberIDs), each with cursor 0. For a direct
+	// room directKey is DirectKey of its two members, and a second room with the same key
+	// gives ErrConflict; group rooms pass "".
+	CreateRoom(ctx context.Context, r Room, directKey string) error
+	// Room returns the room with MemberIDs filled, or ErrNotFound.
+	Room(ctx context.Context, id string) (Room, error)
+	// DirectRoom returns the direct room with the key, or ErrNotFound.
+	DirectRoom(ctx context.Context, directKey string) (Room, error)
+	// UserRooms returns the rooms userID is a member of, each with MemberIDs, LastMessage
+	// (the message with the highest seq, if any) and the user's cursor and mute setting;
+	// most recently active first.
+	UserRooms(ctx context.Context, userID string) ([]UserRoom, error)
+	// UserRoomIDs returns the ids of the rooms userID is a member of.
+	UserRoomIDs(ctx context.Context, userID string) ([]string, error)
+	// Members returns the room's members with their cursors.
+	Members(ctx context.Context, roomID string) ([]Member, error)
+	// Member returns one membership, or ErrNotFound when userID is not a member.
+	Member(ctx context.Context, roomID, userID string) (Member, error)
+	// AddMembers adds the users that are not members yet, with their cursor at the room's
+	// current last seq (history before joining counts as read), and returns those added.
+	AddMembers(ctx context.Context, roomID string, userIDs []string, at time.Time) ([]string, error)
+	// RemoveMember removes a membership; ErrNotFound when there is none.
+	RemoveMember(ctx context.Context, roomID, userID string) error
+	// SetMuted sets a member's mute setting; ErrNotFound when not a member.
+	SetMuted(ctx context.Context, roomID, userID string, muted bool) error
+	// AdvanceReadCursor moves a member's cursor to min(seq, room's last seq) unless it is
+	// already there or beyond (a cursor never moves back), and returns the cursor after the
+	// call. ErrNotFound when not a member.
+	AdvanceReadCursor(ctx context.Context, roomID, userID string, seq int64) (int64, error)
+}
+
+// MessageStore keeps messages.
+type MessageStore interface {
+	// CreateMessage gives m the room's next seq, stores it, and advances the cursors of
+	// the users in advance (members only; the sender and the room's viewers) to that seq.
+	// When m.SenderID already stored a message with m.ClientMsgID, it stores nothing and
+	// returns that message with created false. m.ID and m.CreatedAt are set by the caller.
+	CreateMessage(ctx context.Context, m Message, advance []string) (stored Message, created bool, err error)
+	// Messages returns a page of a room's messages (see HistoryQuery) and whether more
+	// exist beyond it.
+	Messages(ctx context.Context, roomID string, q HistoryQuery) ([]Message, bool, error)
+}
+
+// Store is everything the API needs to keep. Each storage adapter implements it and passes
+// chattest.TestStore.
+type Store interface {
+	UserStore
+	TokenStore
+	RoomStore
+	MessageStore
+}
+
+// Pinger is implemented by adapters that depend on a server; /readyz calls it.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
