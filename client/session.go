@@ -1,0 +1,405 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/chatchat/chatchat/chat"
+)
+
+// Session is a WebSocket connection that survives disconnects and hands the caller every
+// message of the user's rooms exactly once, in seq order per room.
+//
+// The chat server delivers each message at most once per connection: Redis Pub/Sub may lose
+// one, and a connection that drops loses whatever was in flight. PROTOCOL.md makes that "at
+// least once" by two means, and Session uses both:
+//
+//   - After every (re)connect it sends RESUME with, per room, the seq up to which it has
+//     delivered every message; the server replays what came after.
+//   - When a message's seq is more than one past that point, the messages in between were
+//     lost in transit: it fetches them with History before delivering the new one.
+//
+// Both can deliver a message twice (a replay races a live event, a history page overlaps
+// one). Session drops the duplicates: a message is identified by its id, which within a room
+// is the same as its seq, so it remembers per room the seq below which everything has been
+// delivered, and the ids of the messages delivered above a hole it could not fill.
+//
+// Events other than MESSAGE_CREATED are passed on as they come; they are not replayed after
+// a reconnect (presence and read receipts are state: fetch it again when that matters).
+type Session struct {
+	c          *Client
+	log        *slog.Logger
+	minBackoff time.Duration
+	maxBackoff time.Duration
+
+	events chan Event
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu      sync.Mutex
+	conn    *Conn
+	rooms   map[string]*cursor
+	focused map[string]bool
+	err     error
+}
+
+// cursor is how far a room's messages have been delivered.
+type cursor struct {
+	// last: every message with seq ≤ last has been delivered.
+	last int64
+	// ahead: messages delivered above a hole, seq → id.
+	ahead map[int64]string
+}
+
+// SessionOption configures a Session.
+type SessionOption func(*Session)
+
+// WithResume starts the given rooms after the given seqs (a caller that stored its cursors
+// from an earlier run) instead of at their current last message: the first RESUME replays
+// what came after.
+func WithResume(rooms map[string]int64) SessionOption {
+	return func(s *Session) {
+		for id, seq := range rooms {
+			s.rooms[id] = &cursor{last: seq}
+		}
+	}
+}
+
+// WithBackoff sets the first and the longest wait between reconnect attempts (default 250 ms
+// and 10 s); each failed attempt doubles the wait, with jitter.
+func WithBackoff(minWait, maxWait time.Duration) SessionOption {
+	return func(s *Session) { s.minBackoff, s.maxBackoff = minWait, maxWait }
+}
+
+// WithLogger makes the Session log its disconnects and reconnects to l.
+func WithLogger(l *slog.Logger) SessionOption { return func(s *Session) { s.log = l } }
+
+// NewSession connects and starts a Session. Rooms start at their current last message
+// unless WithResume says otherwise, so the Session delivers the messages created from now
+// on. When the first connection fails, NewSession returns the error; later ones are retried
+// until Close, or until the server refuses the user's credentials (Err then says so).
+func (c *Client) NewSession(ctx context.Context, opts ...SessionOption) (*Session, error) {
+	s := &Session{
+		c:          c,
+		log:        slog.New(slog.DiscardHandler),
+		minBackoff: 250 * time.Millisecond,
+		maxBackoff: 10 * time.Second,
+		events:     make(chan Event, c.eventBuf),
+		done:       make(chan struct{}),
+		rooms:      map[string]*cursor{},
+		focused:    map[string]bool{},
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.minBackoff <= 0 {
+		s.minBackoff = 250 * time.Millisecond
+	}
+	if s.maxBackoff < s.minBackoff {
+		s.maxBackoff = s.minBackoff
+	}
+	conn, err := c.Connect(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("client: session: %w", err)
+	}
+	if err := s.resync(ctx, conn); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("client: session: %w", err)
+	}
+	// The run loop outlives the caller's ctx, which only bounds the first connect; Close
+	// ends it.
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go s.run(runCtx, conn)
+	return s, nil
+}
+
+// Events returns the session's events: every message once, and the other events as they
+// come. It is closed after Close, or when the session gives up (see Err).
+func (s *Session) Events() <-chan Event { return s.events }
+
+// Err returns why the session ended by itself (the server refused the user's token), or nil.
+func (s *Session) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Cursors returns, per room, the seq up to which every message has been delivered: what
+// a caller stores to resume later with WithResume.
+func (s *Session) Cursors() map[string]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int64, len(s.rooms))
+	for id, c := range s.rooms {
+		out[id] = c.last
+	}
+	return out
+}
+
+// Close ends the session: it closes the connection and waits for the session's goroutine.
+func (s *Session) Close() error {
+	s.cancel()
+	<-s.done
+	return nil
+}
+
+// Focus sends ROOM_FOCUSED and remembers the room, so that it is focused again after a
+// reconnect. When disconnected it returns the send's error, and the room is focused on
+// reconnect all the same.
+func (s *Session) Focus(ctx context.Context, roomID string) error {
+	s.mu.Lock()
+	s.focused[roomID] = true
+	conn := s.conn
+	s.mu.Unlock()
+	return conn.Focus(ctx, roomID)
+}
+
+// Unfocus sends ROOM_UNFOCUSED and forgets the room.
+func (s *Session) Unfocus(ctx context.Context, roomID string) error {
+	s.mu.Lock()
+	delete(s.focused, roomID)
+	conn := s.conn
+	s.mu.Unlock()
+	return conn.Unfocus(ctx, roomID)
+}
+
+// Typing sends TYPING on the current connection.
+func (s *Session) Typing(ctx context.Context, roomID string) error {
+	s.mu.Lock()
+	conn := s.conn
+	s.mu.Unlock()
+	return conn.Typing(ctx, roomID)
+}
+
+// resync makes a new connection current: it learns the user's rooms (rooms joined while
+// disconnected start at their last message, rooms left are forgotten), sends RESUME, and
+// focuses the focused rooms again.
+func (s *Session) resync(ctx context.Context, conn *Conn) error {
+	rooms, err := s.c.Rooms(ctx)
+	if err != nil {
+		return fmt.Errorf("resync: %w", err)
+	}
+	s.mu.Lock()
+	known := make(map[string]*cursor, len(rooms))
+	resume := make(map[string]int64, len(rooms))
+	for _, r := range rooms {
+		cur := s.rooms[r.ID]
+		if cur == nil {
+			cur = &cursor{last: r.LastSeq}
+		}
+		known[r.ID] = cur
+		resume[r.ID] = cur.last
+	}
+	s.rooms = known
+	s.conn = conn
+	focused := make([]string, 0, len(s.focused))
+	for id := range s.focused {
+		focused = append(focused, id)
+	}
+	s.mu.Unlock()
+	if err := conn.Resume(ctx, resume); err != nil {
+		return fmt.Errorf("resync: %w", err)
+	}
+	for _, id := range focused {
+		if err := conn.Focus(ctx, id); err != nil {
+			return fmt.Errorf("resync: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *Session) run(ctx context.Context, conn *Conn) {
+	defer close(s.done)
+	defer close(s.events)
+	for {
+		s.pump(ctx, conn)
+		conn.Close()
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Info("chatchat session disconnected", "err", conn.Err())
+		conn = s.reconnect(ctx)
+		if conn == nil {
+			return
+		}
+		s.log.Info("chatchat session reconnected")
+	}
+}
+
+// pump handles the events of one connection until it ends or the session closes.
+func (s *Session) pump(ctx context.Context, conn *Conn) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-conn.Events():
+			if !ok {
+				return
+			}
+			s.handle(ctx, ev)
+		}
+	}
+}
+
+func (s *Session) handle(ctx context.Context, ev Event) {
+	switch ev.Type {
+	case chat.EventMessageCreated:
+		m, err := ev.Message()
+		if err != nil || m.RoomID == "" || m.Seq <= 0 {
+			// Not a message this Session can order; pass it on as it is.
+			s.emit(ctx, ev)
+			return
+		}
+		s.message(ctx, m, ev)
+	case chat.EventRoomUpdated:
+		if r, err := ev.Room(); err == nil && r.ID != "" {
+			s.mu.Lock()
+			if s.rooms[r.ID] == nil {
+				// A room the user just joined: its earlier messages are history, not news.
+				s.rooms[r.ID] = &cursor{last: r.LastSeq}
+			}
+			s.mu.Unlock()
+		}
+		s.emit(ctx, ev)
+	default:
+		s.emit(ctx, ev)
+	}
+}
+
+// message delivers m unless it is a duplicate, after filling the gap before it.
+func (s *Session) message(ctx context.Context, m chat.Message, ev Event) {
+	s.mu.Lock()
+	cur := s.rooms[m.RoomID]
+	if cur == nil {
+		// A room not heard of yet (its ROOM_UPDATED is late or lost): follow it from here.
+		cur = &cursor{last: m.Seq - 1}
+		s.rooms[m.RoomID] = cur
+	}
+	gapFrom := cur.last
+	s.mu.Unlock()
+	if m.Seq > gapFrom+1 {
+		if err := s.fill(ctx, m.RoomID, gapFrom, m.Seq); err != nil {
+			// The hole stays below cur.last: the next RESUME asks for it again.
+			s.log.Warn("chatchat session: fill gap", "room", m.RoomID,
+				"after", gapFrom, "before", m.Seq, "err", err)
+		}
+	}
+	s.accept(ctx, m, ev)
+}
+
+// fill fetches and delivers the messages of a room with after < seq < before.
+func (s *Session) fill(ctx context.Context, roomID string, after, before int64) error {
+	for after < before-1 {
+		msgs, more, err := s.c.History(ctx, roomID, chat.HistoryQuery{AfterSeq: after, Limit: 100})
+		if err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			if m.Seq >= before {
+				return nil
+			}
+			data, err := json.Marshal(chat.MessageCreated{Message: m})
+			if err != nil {
+				return fmt.Errorf("encode message: %w", err)
+			}
+			s.accept(ctx, m, Event{Type: chat.EventMessageCreated, Data: data})
+		}
+		if !more || len(msgs) == 0 {
+			return nil
+		}
+		after = msgs[len(msgs)-1].Seq
+	}
+	return nil
+}
+
+// accept delivers m once.
+func (s *Session) accept(ctx context.Context, m chat.Message, ev Event) {
+	s.mu.Lock()
+	cur := s.rooms[m.RoomID]
+	if cur == nil {
+		cur = &cursor{last: m.Seq - 1}
+		s.rooms[m.RoomID] = cur
+	}
+	if m.Seq <= cur.last {
+		s.mu.Unlock()
+		return
+	}
+	if _, dup := cur.ahead[m.Seq]; dup {
+		s.mu.Unlock()
+		return
+	}
+	if m.Seq == cur.last+1 {
+		cur.last = m.Seq
+		// Close up to the messages already delivered above the hole just filled.
+		for {
+			if _, ok := cur.ahead[cur.last+1]; !ok {
+				break
+			}
+			delete(cur.ahead, cur.last+1)
+			cur.last++
+		}
+	} else {
+		if cur.ahead == nil {
+			cur.ahead = map[int64]string{}
+		}
+		cur.ahead[m.Seq] = m.ID
+	}
+	s.mu.Unlock()
+	s.emit(ctx, ev)
+}
+
+func (s *Session) emit(ctx context.Context, ev Event) {
+	select {
+	case s.events <- ev:
+	case <-ctx.Done():
+	}
+}
+
+// reconnect dials until a connection is back and resynced. It returns nil when the session
+// is closed, or when the server refuses the user (401 after a refresh, 403), which no
+// retry would change.
+func (s *Session) reconnect(ctx context.Context) *Conn {
+	wait := s.minBackoff
+	for {
+		// Jitter spreads the reconnects of many clients that a restarting server
+		// dropped at the same moment.
+		d := wait/2 + rand.N(wait/2+1)
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+		conn, err := s.c.Connect(ctx)
+		if err == nil {
+			if err = s.resync(ctx, conn); err == nil {
+				return conn
+			}
+			conn.Close()
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if st := ErrorStatus(err); st == http.StatusUnauthorized || st == http.StatusForbidden {
+			s.mu.Lock()
+			s.err = fmt.Errorf("client: session: %w", err)
+			s.mu.Unlock()
+			return nil
+		}
+		s.log.Info("chatchat session: reconnect failed", "err", err, "wait", wait)
+		wait = min(wait*2, s.maxBackoff)
+		var apiErr *APIError
+		if errors.As(err, &apiErr) && apiErr.RetryAfter > wait {
+			wait = apiErr.RetryAfter
+		}
+	}
+}
