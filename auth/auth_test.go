@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"errors"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/chatchat/chatchat/auth"
 	"github.com/chatchat/chatchat/chat"
+	"github.com/chatchat/chatchat/sqlite"
 )
 
 // stores is what auth needs of storage.
@@ -24,10 +26,20 @@ type stores interface {
 	chat.TokenStore
 }
 
-// newStore returns a fresh, empty store for one test.
+// newStore returns a fresh, empty store for one test: the real SQLite store, in a file of
+// the test's own temporary directory.
 func newStore(tb testing.TB) stores {
 	tb.Helper()
-	return newMemStore()
+	st, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "chat.db"))
+	if err != nil {
+		tb.Fatalf("open sqlite store: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			tb.Errorf("close sqlite store: %v", err)
+		}
+	})
+	return st
 }
 
 // clock is a settable time source, so that expiry is tested without sleeping.
