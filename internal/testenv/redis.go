@@ -1,0 +1,285 @@
+// Package testenv gives tests the real servers they run against. A server comes from the
+// environment when the test command started one for the whole run, and is otherwise started
+// privately for the test and stopped when it ends. A missing server binary is a failure,
+// never a skip: tests that silently skip hide broken adapters.
+package testenv
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// RedisAddrEnv names the environment variable that points tests at a running Redis
+// (host:port). The project's test command starts one redis-server for the whole run and
+// exports it here, so that packages do not each start their own.
+const RedisAddrEnv = "CHATCHAT_TEST_REDIS_ADDR"
+
+// redisStartTimeout bounds how long a private redis-server may take to answer PING. It is
+// generous because the machine's two cores are shared by parallel test binaries.
+const redisStartTimeout = 20 * time.Second
+
+// RedisServer is a Redis that a test may use. Several tests may share one server, so each
+// test isolates itself with its own key prefix (see Prefix).
+type RedisServer struct {
+	// Addr is the server's host:port.
+	Addr string
+
+	cmd  *exec.Cmd     // nil when the server came from the environment
+	done chan struct{} // closed when cmd has exited
+}
+
+// Redis returns the Redis named by CHATCHAT_TEST_REDIS_ADDR, or else a private redis-server
+// started for tb and stopped by tb.Cleanup.
+func Redis(tb testing.TB) *RedisServer {
+	tb.Helper()
+	if addr := os.Getenv(RedisAddrEnv); addr != "" {
+		s := &RedisServer{Addr: addr}
+		if err := s.waitPing(10 * time.Second); err != nil {
+			tb.Fatalf("testenv: %s=%s does not answer: %v", RedisAddrEnv, addr, err)
+		}
+		return s
+	}
+	return StartRedis(tb)
+}
+
+// StartRedis always starts a private redis-server for tb, whatever the environment says:
+// for tests that stop or disturb the server and must not do so to a shared one.
+func StartRedis(tb testing.TB) *RedisServer {
+	tb.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		tb.Fatalf("testenv: redis-server is not on PATH (%v): run `make test`, which installs it "+
+			"(Debian/Ubuntu package redis-server), or set %s to a running Redis", err, RedisAddrEnv)
+	}
+	dir := tb.TempDir()
+	var lastErr error
+	// The free port is found by binding and releasing it, so another process may take it
+	// before redis-server binds it; a few attempts make that race harmless.
+	for attempt := 0; attempt < 5; attempt++ {
+		s, err := startRedis(bin, dir)
+		if err == nil {
+			tb.Cleanup(s.Stop)
+			return s
+		}
+		lastErr = err
+	}
+	tb.Fatalf("testenv: start redis-server: %v", lastErr)
+	return nil
+}
+
+func startRedis(bin, dir string) (*RedisServer, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	logPath := filepath.Join(dir, "redis-"+strconv.Itoa(port)+".log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("create log: %w", err)
+	}
+	defer logFile.Close() // the child holds its own descriptor
+	cmd := exec.Command(bin,
+		"--port", strconv.Itoa(port),
+		"--bind", "127.0.0.1",
+		"--dir", dir,
+		"--save", "",
+		"--appendonly", "no",
+		"--daemonize", "no",
+	)
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("run %s: %w", bin, err)
+	}
+	s := &RedisServer{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd, done: make(chan struct{})}
+	go func() {
+		// Reaps the child; Stop waits on done, so this goroutine never outlives the test.
+		_ = cmd.Wait()
+		close(s.done)
+	}()
+	if err := s.waitPing(redisStartTimeout); err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("redis-server on port %d: %w; log:\n%s", port, err, tail(logPath))
+	}
+	return s, nil
+}
+
+// Stop stops a private server and waits for it to exit. It does nothing to a server that
+// came from the environment. Tests call it to see how adapters behave when Redis is gone.
+func (s *RedisServer) Stop() {
+	if s.cmd == nil {
+		return
+	}
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	_ = s.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+}
+
+// URL is the server as a redis:// URL, the form of the --redis-url flag.
+func (s *RedisServer) URL() string { return "redis://" + s.Addr + "/0" }
+
+// Client returns a new client of the server, closed by tb.Cleanup.
+func (s *RedisServer) Client(tb testing.TB) *goredis.Client {
+	tb.Helper()
+	c := goredis.NewClient(&goredis.Options{Addr: s.Addr})
+	tb.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// Prefix returns a key prefix that no other test uses, and deletes the keys under it when
+// tb ends, so that tests sharing one server neither see each other's keys nor leave theirs.
+func (s *RedisServer) Prefix(tb testing.TB) string {
+	tb.Helper()
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		tb.Fatalf("testenv: random prefix: %v", err)
+	}
+	prefix := "test:" + sanitize(tb.Name()) + ":" + hex.EncodeToString(b[:]) + ":"
+	tb.Cleanup(func() {
+		// A test may have stopped its private server; then there is nothing to delete.
+		if s.cmd != nil {
+			select {
+			case <-s.done:
+				return
+			default:
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c := goredis.NewClient(&goredis.Options{Addr: s.Addr})
+		defer c.Close()
+		iter := c.Scan(ctx, 0, escapeGlob(prefix)+"*", 500).Iterator()
+		var keys []string
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		if err := iter.Err(); err != nil {
+			tb.Errorf("testenv: scan keys of %s: %v", prefix, err)
+			return
+		}
+		for len(keys) > 0 {
+			n := min(len(keys), 500)
+			if err := c.Del(ctx, keys[:n]...).Err(); err != nil {
+				tb.Errorf("testenv: delete keys of %s: %v", prefix, err)
+				return
+			}
+			keys = keys[n:]
+		}
+	})
+	return prefix
+}
+
+// waitPing polls the server until it answers PING, or the private server exits, or the time
+// is up.
+func (s *RedisServer) waitPing(limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	var lastErr error
+	for time.Now().Before(deadline) {
+		if s.done != nil {
+			select {
+			case <-s.done:
+				return errors.New("redis-server exited")
+			default:
+			}
+		}
+		if lastErr = ping(s.Addr); lastErr == nil {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("no answer to PING within %s: %w", limit, lastErr)
+}
+
+// ping speaks the protocol by hand so that a server's readiness does not depend on the
+// client library's retry and pooling behaviour.
+func ping(addr string) error {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(time.Second))
+	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(line) != "+PONG" {
+		return fmt.Errorf("PING answered %q", strings.TrimSpace(line))
+	}
+	return nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func tail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "(no log: " + err.Error() + ")"
+	}
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return string(b)
+}
+
+// sanitize keeps a test name readable in a key while dropping what MATCH patterns or
+// humans reading MONITOR output would trip over.
+func sanitize(name string) string {
+	name = strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '.', r == '-':
+			return r
+		}
+		return '_'
+	}, name)
+	if len(name) > 60 {
+		name = name[len(name)-60:]
+	}
+	return name
+}
+
+// escapeGlob escapes the characters that SCAN MATCH treats as a pattern.
+func escapeGlob(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '*', '?', '[', ']', '\\':
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
