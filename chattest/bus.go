@@ -1,0 +1,285 @@
+package chattest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chatchat/chatchat/chat"
+)
+
+// waitLimit bounds how long a suite waits for something that must eventually happen. It is
+// a guard against hanging, not a speed requirement: the machines are small and shared.
+const waitLimit = 10 * time.Second
+
+// TestBus runs the contract every chat.Bus implementation must meet. newBus returns two
+// handles on one bus: pub to publish and sub to subscribe. For a networked bus they must be
+// separate clients, as two nodes of a cluster are; an in-process bus may return the same
+// bus twice. newBus registers its own cleanup on t.
+func TestBus(t *testing.T, newBus func(t *testing.T) (pub, sub chat.Bus)) {
+	t.Run("DeliversEnvelopeIntact", func(t *testing.T) {
+		t.Parallel()
+		pub, sub := newBus(t)
+		rec := NewEventRecorder()
+		defer sub.Subscribe(rec)()
+		ev := chat.Event{
+			Type:    chat.EventMessageCreated,
+			RoomID:  "room-1",
+			Data:    json.RawMessage(`{"message":{"id":"m1","text":"héllo \"quoted\" \u003c/script\u003e"}}`),
+			Origin:  "node-a",
+			At:      1764036000123,
+			RoomIDs: []string{"room-1", "room-2"},
+			UserIDs: []string{"user-1"},
+			Exclude: "user-2",
+		}
+		publish(t, pub, ev)
+		got := rec.WaitEvents(t, 1)
+		assertEvent(t, got[0], ev)
+	})
+
+	t.Run("MinimalEnvelope", func(t *testing.T) {
+		t.Parallel()
+		pub, sub := newBus(t)
+		rec := NewEventRecorder()
+		defer sub.Subscribe(rec)()
+		ev := chat.Event{Type: chat.EventTyping, Data: json.RawMessage(`{}`), Origin: "n", At: 1}
+		publish(t, pub, ev)
+		assertEvent(t, rec.WaitEvents(t, 1)[0], ev)
+	})
+
+	t.Run("PublisherReceivesItsOwn", func(t *testing.T) {
+		t.Parallel()
+		pub, _ := newBus(t)
+		rec := NewEventRecorder()
+		defer pub.Subscribe(rec)()
+		ev := testEvent(1)
+		publish(t, pub, ev)
+		assertEvent(t, rec.WaitEvents(t, 1)[0], ev)
+	})
+
+	t.Run("SeveralSubscribers", func(t *testing.T) {
+		t.Parallel()
+		pub, sub := newBus(t)
+		recs := []*EventRecorder{NewEventRecorder(), NewEventRecorder(), NewEventRecorder(), NewEventRecorder()}
+		for i, r := range recs {
+			bus := sub
+			if i == len(recs)-1 {
+				bus = pub
+			}
+			defer bus.Subscribe(r)()
+		}
+		evs := []chat.Event{testEvent(1), testEvent(2)}
+		for _, ev := range evs {
+			publish(t, pub, ev)
+		}
+		for i, r := range recs {
+			got := r.WaitEvents(t, len(evs))
+			for j := range evs {
+				if !eventsEqual(got[j], evs[j]) {
+					t.Errorf("subscriber %d event %d = %+v, want %+v", i, j, got[j], evs[j])
+				}
+			}
+		}
+	})
+
+	t.Run("UnsubscribeStopsDelivery", func(t *testing.T) {
+		t.Parallel()
+		pub, sub := newBus(t)
+		gone, stays := NewEventRecorder(), NewEventRecorder()
+		unsubscribe := sub.Subscribe(gone)
+		defer sub.Subscribe(stays)()
+
+		publish(t, pub, testEvent(1))
+		gone.WaitEvents(t, 1)
+		stays.WaitEvents(t, 1)
+
+		unsubscribe()
+		unsubscribe() // a second call must be harmless
+		publish(t, pub, testEvent(2))
+		// A third event that arrives at the remaining subscriber proves the second was
+		// delivered everywhere it was going to be.
+		publish(t, pub, testEvent(3))
+		stays.WaitEvents(t, 3)
+		if n := len(gone.Events()); n != 1 {
+			t.Fatalf("unsubscribed handler got %d events, want 1 (none after unsubscribe)", n)
+		}
+	})
+
+	t.Run("PublishOrder", func(t *testing.T) {
+		t.Parallel()
+		pub, sub := newBus(t)
+		rec := NewEventRecorder()
+		defer sub.Subscribe(rec)()
+		const n = 200
+		for i := range n {
+			publish(t, pub, testEvent(i))
+		}
+		got := rec.WaitEvents(t, n)
+		for i, ev := range got {
+			if ev.At != int64(i) {
+				t.Fatalf("event %d has at=%d: events arrived out of publish order", i, ev.At)
+			}
+		}
+	})
+
+	t.Run("ConcurrentPublishers", func(t *testing.T) {
+		t.Parallel()
+		pub, sub := newBus(t)
+		rec := NewEventRecorder()
+		defer sub.Subscribe(rec)()
+		const publishers, each = 4, 50
+		var wg sync.WaitGroup
+		errs := make(chan error, publishers*each)
+		for p := range publishers {
+			wg.Go(func() {
+				for i := range each {
+					ev := testEvent(i)
+					ev.Origin = fmt.Sprintf("node-%d", p)
+					if err := pub.Publish(context.Background(), ev); err != nil {
+						errs <- err
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatalf("Publish: %v", err)
+		}
+		got := rec.WaitEvents(t, publishers*each)
+		// Each publisher's own events keep their order even when interleaved.
+		next := map[string]int64{}
+		for _, ev := range got {
+			if ev.At != next[ev.Origin] {
+				t.Fatalf("from %s got at=%d, want %d", ev.Origin, ev.At, next[ev.Origin])
+			}
+			next[ev.Origin]++
+		}
+	})
+}
+
+// EventRecorder is a chat.EventHandler that keeps what it receives, for tests.
+type EventRecorder struct {
+	mu     sync.Mutex
+	events []chat.Event
+	gaps   int
+	notify chan struct{} // closed and replaced on every call, to wake waiters
+}
+
+var _ chat.EventHandler = (*EventRecorder)(nil)
+
+// NewEventRecorder returns an empty recorder.
+func NewEventRecorder() *EventRecorder {
+	return &EventRecorder{notify: make(chan struct{})}
+}
+
+// HandleEvent implements chat.EventHandler.
+func (r *EventRecorder) HandleEvent(ev chat.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, ev)
+	r.wake()
+}
+
+// HandleGap implements chat.EventHandler.
+func (r *EventRecorder) HandleGap() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.gaps++
+	r.wake()
+}
+
+func (r *EventRecorder) wake() {
+	close(r.notify)
+	r.notify = make(chan struct{})
+}
+
+// Events returns a copy of the events received so far.
+func (r *EventRecorder) Events() []chat.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]chat.Event(nil), r.events...)
+}
+
+// Gaps returns how many times HandleGap was called.
+func (r *EventRecorder) Gaps() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.gaps
+}
+
+// WaitEvents waits until at least n events have arrived and returns them; it fails tb when
+// they do not arrive within a generous limit.
+func (r *EventRecorder) WaitEvents(tb testing.TB, n int) []chat.Event {
+	tb.Helper()
+	r.waitFor(tb, fmt.Sprintf("%d events", n), func() bool { return len(r.events) >= n })
+	return r.Events()
+}
+
+// WaitGaps waits until HandleGap has been called at least n times.
+func (r *EventRecorder) WaitGaps(tb testing.TB, n int) {
+	tb.Helper()
+	r.waitFor(tb, fmt.Sprintf("%d gaps", n), func() bool { return r.gaps >= n })
+}
+
+// waitFor waits until cond, evaluated under r.mu, holds.
+func (r *EventRecorder) waitFor(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	timeout := time.NewTimer(waitLimit)
+	defer timeout.Stop()
+	for {
+		r.mu.Lock()
+		ok, notify := cond(), r.notify
+		have, gaps := len(r.events), r.gaps
+		r.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-notify:
+		case <-timeout.C:
+			tb.Fatalf("waited %s for %s; have %d events and %d gaps", waitLimit, what, have, gaps)
+		}
+	}
+}
+
+func testEvent(i int) chat.Event {
+	return chat.Event{
+		Type:   chat.EventMessageCreated,
+		RoomID: "room-" + fmt.Sprint(i%3),
+		Data:   json.RawMessage(fmt.Sprintf(`{"n":%d}`, i)),
+		Origin: "node-a",
+		At:     int64(i),
+	}
+}
+
+func publish(tb testing.TB, bus chat.Bus, ev chat.Event) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	if err := bus.Publish(ctx, ev); err != nil {
+		tb.Fatalf("Publish(%s): %v", ev.Type, err)
+	}
+}
+
+func assertEvent(tb testing.TB, got, want chat.Event) {
+	tb.Helper()
+	if !eventsEqual(got, want) {
+		tb.Fatalf("got event\n%+v\nwant\n%+v\n(data %s, want %s)", got, want, got.Data, want.Data)
+	}
+}
+
+// eventsEqual compares envelopes field by field, and Data as JSON values: a transport may
+// re-encode the payload (escaping, spacing) without changing what it says.
+func eventsEqual(got, want chat.Event) bool {
+	var gd, wd any
+	if json.Unmarshal(got.Data, &gd) != nil || json.Unmarshal(want.Data, &wd) != nil {
+		return false
+	}
+	got.Data, want.Data = nil, nil
+	return reflect.DeepEqual(gd, wd) && reflect.DeepEqual(got, want)
+}
