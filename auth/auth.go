@@ -280,6 +280,10 @@ func (s *Service) issue(ctx context.Context, userID, familyID string) (Tokens, e
 // gives Unauthorized "token_expired", so that clients know to refresh; any other fault
 // gives Unauthorized "invalid_token".
 func (s *Service) Authenticate(token string) (userID string, err error) {
+	// Ours are about 300 bytes; a huge one is garbage not worth decoding.
+	if len(token) > maxAccessTokenLen {
+		return "", chat.Errorf(chat.Unauthorized, "invalid_token", "access token is not valid")
+	}
 	var claims jwt.RegisteredClaims
 	_, err = s.parser.ParseWithClaims(token, &claims, s.key)
 	switch {
@@ -293,6 +297,9 @@ func (s *Service) Authenticate(token string) (userID string, err error) {
 		return "", chat.Errorf(chat.Unauthorized, "invalid_token", "access token is not valid")
 	}
 }
+
+// maxAccessTokenLen bounds the tokens Authenticate decodes.
+const maxAccessTokenLen = 4096
 
 // expiredOnly reports whether err says the token expired and nothing worse: a token of
 // the wrong audience or issuer is invalid, expired or not, and refreshing would not help.

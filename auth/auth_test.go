@@ -309,6 +309,11 @@ func TestAuthenticateRefuses(t *testing.T) {
 	}{
 		{"empty", func(*testing.T) string { return "" }},
 		{"garbage", func(*testing.T) string { return "not.a.jwt" }},
+		{"oversized", func(t *testing.T) string {
+			c := good()
+			c.ID = strings.Repeat("x", 5000)
+			return sign(t, jwt.SigningMethodHS256, []byte(testSecret), c)
+		}},
 		{"tampered payload", func(*testing.T) string {
 			claims := good()
 			claims.Subject = "someone-else"
