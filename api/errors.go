@@ -1,0 +1,109 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/chatchat/chatchat/chat"
+)
+
+// statusOf is the one table from error kinds to HTTP statuses.
+var statusOf = map[chat.Kind]int{
+	chat.Internal:         http.StatusInternalServerError,
+	chat.Invalid:          http.StatusBadRequest,
+	chat.Unauthorized:     http.StatusUnauthorized,
+	chat.Forbidden:        http.StatusForbidden,
+	chat.NotFound:         http.StatusNotFound,
+	chat.Conflict:         http.StatusConflict,
+	chat.TooLarge:         http.StatusRequestEntityTooLarge,
+	chat.UnsupportedMedia: http.StatusUnsupportedMediaType,
+	chat.RateLimited:      http.StatusTooManyRequests,
+	chat.Unavailable:      http.StatusServiceUnavailable,
+}
+
+// StatusOf returns the HTTP status for err.
+func StatusOf(err error) int { return statusOf[chat.ErrorKind(err)] }
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// WriteError writes err in PROTOCOL.md's error shape. Internal errors are logged here, once,
+// and the client sees only a generic message.
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	writeError(w, r, log, err)
+}
+
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	status := StatusOf(err)
+	if status >= 500 {
+		log.Error("request failed", "request_id", RequestID(r.Context()), "method", r.Method,
+			"path", r.URL.Path, "err", err)
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="chatchat"`)
+	}
+	writeJSON(w, status, errorBody{Error: errorDetail{Code: chat.ErrorCode(err), Message: chat.ErrorMessage(err)}})
+}
+
+func writeRateLimited(w http.ResponseWriter, r *http.Request, log *slog.Logger, retryAfter time.Duration) {
+	secs := int(math.Ceil(retryAfter.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+	writeError(w, r, log, chat.Errorf(chat.RateLimited, "rate_limited", "too many requests; retry in %d s", max(secs, 1)))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if v != nil {
+		_ = json.NewEncoder(w).Encode(v)
+	}
+}
+
+// decodeJSON reads one JSON object of at most limit bytes into v, strictly: unknown fields,
+// trailing data and wrong types are client errors.
+func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return jsonError(err)
+		}
+		return chat.Errorf(chat.Invalid, "bad_json", "the body has data after the JSON object")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var tooBig *http.MaxBytesError
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &tooBig):
+		return chat.Errorf(chat.TooLarge, "body_too_large", "the body is larger than %d bytes", tooBig.Limit)
+	case errors.Is(err, io.EOF):
+		return chat.Errorf(chat.Invalid, "bad_json", "the body is empty")
+	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
+		return chat.Errorf(chat.Invalid, "bad_json", "the body is not valid JSON")
+	case errors.As(err, &typ):
+		return chat.Errorf(chat.Invalid, "bad_request", "field %q has the wrong type", typ.Field)
+	default:
+		// json reports unknown fields and other shape problems as plain errors.
+		return chat.Errorf(chat.Invalid, "bad_request", "%s", err.Error())
+	}
+}

@@ -1,0 +1,293 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/chatchat/chatchat/auth"
+	"github.com/chatchat/chatchat/chat"
+)
+
+type authAnswer struct {
+	User         *chat.User `json:"user,omitempty"`
+	AccessToken  string     `json:"accessToken"`
+	RefreshToken string     `json:"refreshToken"`
+	ExpiresIn    int        `json:"expiresIn"`
+}
+
+func answer(u *chat.User, t auth.Tokens) authAnswer {
+	return authAnswer{User: u, AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, ExpiresIn: t.ExpiresIn}
+}
+
+func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
+	if s.limited(w, r, s.cfg.SignupPerIP, s.clientAddr(r)) {
+		return
+	}
+	var in struct {
+		Username    string `json:"username"`
+		Password    string `json:"password"`
+		DisplayName string `json:"displayName"`
+	}
+	if !s.decode(w, r, &in) {
+		return
+	}
+	u, t, err := s.auth.Signup(r.Context(), in.Username, in.Password, in.DisplayName)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, answer(&u, t))
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	if s.limited(w, r, s.cfg.LoginPerIP, s.clientAddr(r)) {
+		return
+	}
+	var in struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if !s.decode(w, r, &in) {
+		return
+	}
+	if s.limited(w, r, s.cfg.LoginPerUser, strings.ToLower(in.Username)) {
+		return
+	}
+	u, t, err := s.auth.Login(r.Context(), in.Username, in.Password)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, answer(&u, t))
+}
+
+func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
+	if s.limited(w, r, s.cfg.LoginPerIP, s.clientAddr(r)) {
+		return
+	}
+	var in struct {
+		RefreshToken string `json:"refreshToken"`
+	}
+	if !s.decode(w, r, &in) {
+		return
+	}
+	if in.RefreshToken == "" {
+		s.fail(w, r, chat.Errorf(chat.Invalid, "bad_request", "refreshToken is required"))
+		return
+	}
+	t, err := s.auth.Refresh(r.Context(), in.RefreshToken)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, answer(nil, t))
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request) {
+	u, err := s.chat.User(r.Context(), UserID(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+func (s *Server) user(w http.ResponseWriter, r *http.Request) {
+	u, err := s.chat.UserWithPresence(r.Context(), r.PathValue("userId"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+func (s *Server) searchUsers(w http.ResponseWriter, r *http.Request) {
+	limit, ok := s.intParam(w, r, "limit")
+	if !ok {
+		return
+	}
+	users, err := s.chat.SearchUsers(r.Context(), r.URL.Query().Get("q"), int(limit))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if users == nil {
+		users = []chat.User{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": users})
+}
+
+func (s *Server) presence(w http.ResponseWriter, r *http.Request) {
+	var ids []string
+	for _, id := range strings.Split(r.URL.Query().Get("userIds"), ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	ps, err := s.chat.Presence(r.Context(), ids)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"presence": ps})
+}
+
+func (s *Server) createRoom(w http.ResponseWriter, r *http.Request) {
+	var in chat.NewRoom
+	if !s.decode(w, r, &in) {
+		return
+	}
+	room, created, err := s.chat.CreateRoom(r.Context(), UserID(r), in)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, room)
+}
+
+func (s *Server) rooms(w http.ResponseWriter, r *http.Request) {
+	rooms, err := s.chat.Rooms(r.Context(), UserID(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if rooms == nil {
+		rooms = []chat.Room{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"rooms": rooms})
+}
+
+func (s *Server) room(w http.ResponseWriter, r *http.Request) {
+	room, err := s.chat.Room(r.Context(), UserID(r), r.PathValue("roomId"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, room)
+}
+
+func (s *Server) addMembers(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		UserIDs []string `json:"userIds"`
+	}
+	if !s.decode(w, r, &in) {
+		return
+	}
+	room, err := s.chat.AddMembers(r.Context(), UserID(r), r.PathValue("roomId"), in.UserIDs)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, room)
+}
+
+func (s *Server) leave(w http.ResponseWriter, r *http.Request) {
+	if err := s.chat.Leave(r.Context(), UserID(r), r.PathValue("roomId")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) settings(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Muted *bool `json:"muted"`
+	}
+	if !s.decode(w, r, &in) {
+		return
+	}
+	if in.Muted == nil {
+		s.fail(w, r, chat.Errorf(chat.Invalid, "bad_request", "muted is required"))
+		return
+	}
+	room, err := s.chat.SetMuted(r.Context(), UserID(r), r.PathValue("roomId"), *in.Muted)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, room)
+}
+
+func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
+	uid := UserID(r)
+	if s.limited(w, r, s.cfg.SendPerUser, uid) {
+		return
+	}
+	var in chat.NewMessage
+	if !s.decode(w, r, &in) {
+		return
+	}
+	m, created, err := s.chat.SendMessage(r.Context(), uid, r.PathValue("roomId"), in)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, m)
+}
+
+func (s *Server) history(w http.ResponseWriter, r *http.Request) {
+	var q chat.HistoryQuery
+	var ok bool
+	if q.AfterSeq, ok = s.intParam(w, r, "afterSeq"); !ok {
+		return
+	}
+	if q.BeforeSeq, ok = s.intParam(w, r, "beforeSeq"); !ok {
+		return
+	}
+	limit, ok := s.intParam(w, r, "limit")
+	if !ok {
+		return
+	}
+	q.Limit = int(limit)
+	msgs, more, err := s.chat.History(r.Context(), UserID(r), r.PathValue("roomId"), q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if msgs == nil {
+		msgs = []chat.Message{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs, "hasMore": more})
+}
+
+func (s *Server) markRead(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Seq *int64 `json:"seq"`
+	}
+	if !s.decode(w, r, &in) {
+		return
+	}
+	if in.Seq == nil {
+		s.fail(w, r, chat.Errorf(chat.Invalid, "bad_request", "seq is required"))
+		return
+	}
+	rr, err := s.chat.MarkRead(r.Context(), UserID(r), r.PathValue("roomId"), *in.Seq)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rr)
+}
+
+// intParam parses an optional non-negative integer query parameter (0 when absent).
+func (s *Server) intParam(w http.ResponseWriter, r *http.Request, name string) (int64, bool) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return 0, true
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		s.fail(w, r, chat.Errorf(chat.Invalid, "bad_request", "%s must be a non-negative integer", name))
+		return 0, false
+	}
+	return n, true
+}

@@ -1,0 +1,171 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/chatchat/chatchat/auth"
+	"github.com/chatchat/chatchat/chat"
+)
+
+// Authenticator signs users up and in and verifies their tokens (auth.Service).
+type Authenticator interface {
+	Signup(ctx context.Context, username, password, displayName string) (chat.User, auth.Tokens, error)
+	Login(ctx context.Context, username, password string) (chat.User, auth.Tokens, error)
+	Refresh(ctx context.Context, refreshToken string) (auth.Tokens, error)
+	Authenticate(token string) (userID string, err error)
+}
+
+// Limiter is a keyed rate limit (ratelimit.Keyed).
+type Limiter interface {
+	Allow(key string) (ok bool, retryAfter time.Duration)
+}
+
+// Config configures a Server. Zero values take the defaults noted; a nil limiter does not
+// limit.
+type Config struct {
+	MaxBodyBytes int64 // JSON request bodies; default 1 MiB
+	// TrustProxy takes the client address from the last X-Forwarded-For entry, as set by
+	// a load balancer in front (the ALB); off, it is the TCP peer.
+	TrustProxy bool
+
+	SignupPerIP  Limiter
+	LoginPerIP   Limiter
+	LoginPerUser Limiter
+	SendPerUser  Limiter
+
+	Logger *slog.Logger
+}
+
+// Server serves the HTTP API of PROTOCOL.md under /api/v1.
+type Server struct {
+	cfg  Config
+	chat *chat.Service
+	auth Authenticator
+	log  *slog.Logger
+	more []func(*Router, func(http.HandlerFunc) http.Handler)
+}
+
+// NewServer returns a Server.
+func NewServer(cfg Config, svc *chat.Service, a Authenticator) *Server {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Server{cfg: cfg, chat: svc, auth: a, log: cfg.Logger}
+}
+
+// Extend adds routes from another package (media, devices, notifications) that share the
+// server's authentication; register receives the router and a wrapper that authenticates.
+func (s *Server) Extend(register func(rt *Router, authed func(http.HandlerFunc) http.Handler)) {
+	s.more = append(s.more, register)
+}
+
+// Register adds every API route to rt.
+func (s *Server) Register(rt *Router) {
+	a := s.authed
+	rt.HandleFunc("POST /api/v1/auth/signup", s.signup)
+	rt.HandleFunc("POST /api/v1/auth/login", s.login)
+	rt.HandleFunc("POST /api/v1/auth/refresh", s.refresh)
+
+	rt.Handle("GET /api/v1/users/me", a(s.me))
+	rt.Handle("GET /api/v1/users/{userId}", a(s.user))
+	rt.Handle("GET /api/v1/users", a(s.searchUsers))
+	rt.Handle("GET /api/v1/presence", a(s.presence))
+
+	rt.Handle("POST /api/v1/rooms", a(s.createRoom))
+	rt.Handle("GET /api/v1/rooms", a(s.rooms))
+	rt.Handle("GET /api/v1/rooms/{roomId}", a(s.room))
+	rt.Handle("POST /api/v1/rooms/{roomId}/members", a(s.addMembers))
+	rt.Handle("DELETE /api/v1/rooms/{roomId}/members/me", a(s.leave))
+	rt.Handle("PATCH /api/v1/rooms/{roomId}/settings", a(s.settings))
+	rt.Handle("POST /api/v1/rooms/{roomId}/messages", a(s.sendMessage))
+	rt.Handle("GET /api/v1/rooms/{roomId}/messages", a(s.history))
+	rt.Handle("POST /api/v1/rooms/{roomId}/read", a(s.markRead))
+
+	for _, f := range s.more {
+		f(rt, a)
+	}
+	// Anything else under the API answers in the API's error shape.
+	rt.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, chat.Errorf(chat.NotFound, "not_found", "no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+}
+
+type userKey struct{}
+
+// UserID returns the authenticated caller of a request that passed the auth middleware.
+func UserID(r *http.Request) string {
+	id, _ := r.Context().Value(userKey{}).(string)
+	return id
+}
+
+// authed requires a valid access token and puts the caller's id in the request.
+func (s *Server) authed(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := BearerToken(r)
+		if !ok {
+			s.fail(w, r, chat.Errorf(chat.Unauthorized, "unauthorized", "an Authorization: Bearer token is required"))
+			return
+		}
+		uid, err := s.auth.Authenticate(token)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), userKey{}, uid)))
+	})
+}
+
+// BearerToken returns the token of an "Authorization: Bearer" header.
+func BearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
+		return "", false
+	}
+	t := strings.TrimSpace(h[7:])
+	return t, t != ""
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) { writeError(w, r, s.log, err) }
+
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, v); err != nil {
+		s.fail(w, r, err)
+		return false
+	}
+	return true
+}
+
+// limited applies l to key and answers 429 when over; it reports whether to stop.
+func (s *Server) limited(w http.ResponseWriter, r *http.Request, l Limiter, key string) bool {
+	if l == nil {
+		return false
+	}
+	if ok, wait := l.Allow(key); !ok {
+		writeRateLimited(w, r, s.log, wait)
+		return true
+	}
+	return false
+}
+
+// clientAddr is the caller's IP address, for per-address limits.
+func (s *Server) clientAddr(r *http.Request) string {
+	if s.cfg.TrustProxy {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			parts := strings.Split(xff, ",")
+			return strings.TrimSpace(parts[len(parts)-1])
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

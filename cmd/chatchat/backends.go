@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/chatchat/chatchat/chat"
+	"github.com/chatchat/chatchat/memory"
+	"github.com/chatchat/chatchat/sqlite"
+)
+
+// backends are the adapters a process runs on: embedded (SQLite, in-process bus and
+// presence) by default, Redis and MongoDB in a cluster.
+type backends struct {
+	store     chat.Store
+	bus       chat.Bus
+	presence  chat.PresenceService
+	checks    map[string]chat.Pinger
+	closers   []io.Closer
+	storeName string
+	busName   string
+}
+
+func openBackends(ctx context.Context, s *settings, log *slog.Logger) (_ *backends, err error) {
+	b := &backends{checks: map[string]chat.Pinger{}}
+	defer func() {
+		if err != nil {
+			b.close(log)
+		}
+	}()
+
+	switch {
+	case s.MongoURI != "":
+		return nil, errors.New("--mongo-uri: MongoDB storage is not built yet")
+	default:
+		st, err := sqlite.Open(ctx, dbPath(s.DataDir), sqlite.WithLogger(log))
+		if err != nil {
+			return nil, fmt.Errorf("open embedded store: %w", err)
+		}
+		b.store, b.storeName = st, "sqlite"
+		b.closers = append(b.closers, st)
+		b.checks["store"] = st
+	}
+
+	switch {
+	case s.RedisURL != "":
+		return nil, errors.New("--redis-url: the Redis bus is not built yet")
+	default:
+		bus := memory.NewBus()
+		b.bus, b.busName = bus, "memory"
+		b.closers = append(b.closers, bus)
+		b.presence = memory.NewPresence(memory.PresenceConfig{TTL: s.PresenceTTL})
+	}
+	return b, nil
+}
+
+// close releases the backends in reverse order of opening.
+func (b *backends) close(log *slog.Logger) {
+	for i := len(b.closers) - 1; i >= 0; i-- {
+		if err := b.closers[i].Close(); err != nil {
+			log.Warn("close", "err", err)
+		}
+	}
+	b.closers = nil
+}

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// settings collects every setting of `chatchat serve`. Each is a flag and an environment
+// variable (CHATCHAT_ + the flag name in upper snake case); the flag wins.
+type settings struct {
+	Addr            string
+	DataDir         string
+	Roles           string
+	RedisURL        string
+	MongoURI        string
+	MongoDatabase   string
+	JWTSecret       string
+	PublicURL       string
+	LogLevel        string
+	LogFormat       string
+	AllowedOrigins  string
+	TrustProxy      bool
+	ShutdownTimeout time.Duration
+
+	MaxBodyBytes  int64
+	MaxTextRunes  int
+	MaxFrameBytes int
+	SendQueue     int
+	MaxRoomSize   int
+
+	SignupPerMinute   float64
+	LoginPerMinute    float64
+	SendPerSecond     float64
+	FramesPerSecond   float64
+	Argon2MemoryKiB   int
+	Argon2Iterations  int
+	AccessTokenTTL    time.Duration
+	RefreshTokenTTL   time.Duration
+	PresenceTTL       time.Duration
+	RedisKeyPrefix    string
+	NodeID            string
+	BodyLimitMedia    int64
+	S3Bucket          string
+	S3Prefix          string
+	S3Region          string
+	S3Endpoint        string
+	S3PathStyle       bool
+	MediaURLTTL       time.Duration
+	FCMCredentials    string
+	FCMEndpoint       string
+	NotifyConcurrency int
+}
+
+// flagSet registers every setting on a FlagSet with its built-in default; applyEnv then
+// overrides from the environment, and Parse from the command line.
+func (s *settings) flagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	str := func(p *string, name, def, usage string) { fs.StringVar(p, name, def, usage+envNote(name)) }
+	num := func(p *int, name string, def int, usage string) { fs.IntVar(p, name, def, usage+envNote(name)) }
+	num64 := func(p *int64, name string, def int64, usage string) { fs.Int64Var(p, name, def, usage+envNote(name)) }
+	flt := func(p *float64, name string, def float64, usage string) {
+		fs.Float64Var(p, name, def, usage+envNote(name))
+	}
+	dur := func(p *time.Duration, name string, def time.Duration, usage string) {
+		fs.DurationVar(p, name, def, usage+envNote(name))
+	}
+	boolean := func(p *bool, name string, def bool, usage string) { fs.BoolVar(p, name, def, usage+envNote(name)) }
+
+	str(&s.Addr, "addr", "127.0.0.1:8080", "listen address: API, WebSocket and web client on one port")
+	str(&s.DataDir, "data-dir", "./data", "embedded storage, local media and generated secrets")
+	str(&s.Roles, "roles", "api,ws,notify", "comma list of roles this process runs: api, ws, notify")
+	str(&s.RedisURL, "redis-url", "", "use Redis for events and presence, e.g. redis://host:6379/0 (default in-process)")
+	str(&s.MongoURI, "mongo-uri", "", "use MongoDB / DocumentDB for storage (default embedded SQLite)")
+	str(&s.MongoDatabase, "mongo-database", "chatchat", "MongoDB database name")
+	str(&s.JWTSecret, "jwt-secret", "", "token signing key; required with any external service (default generated once in the data dir)")
+	str(&s.PublicURL, "public-url", "", "the URL clients use to reach this server, for signed media links (default http://ADDR)")
+	str(&s.LogLevel, "log-level", "info", "debug, info, warn or error")
+	str(&s.LogFormat, "log-format", "auto", "text, json, or auto (text on a terminal, JSON otherwise)")
+	str(&s.AllowedOrigins, "allowed-origins", "", "comma list of Origins allowed to open WebSockets (default the server's own host)")
+	boolean(&s.TrustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For (behind a load balancer)")
+	dur(&s.ShutdownTimeout, "shutdown-timeout", 25*time.Second, "how long a stopping server waits for requests and sockets to finish")
+
+	num64(&s.MaxBodyBytes, "max-body-bytes", 1<<20, "largest JSON request body")
+	num(&s.MaxTextRunes, "max-text", 4000, "longest message text, in characters")
+	num(&s.MaxFrameBytes, "max-frame-bytes", 64<<10, "largest WebSocket frame a client may send")
+	num(&s.SendQueue, "send-queue", 256, "frames queued per WebSocket before the client counts as too slow and is dropped")
+	num(&s.MaxRoomSize, "max-room-members", 10000, "largest group room")
+
+	flt(&s.SignupPerMinute, "rate-signup", 20, "sign-ups per minute per client address (0 = unlimited)")
+	flt(&s.LoginPerMinute, "rate-login", 30, "login and refresh attempts per minute per client address and per username (0 = unlimited)")
+	flt(&s.SendPerSecond, "rate-send", 20, "messages per second per user (0 = unlimited)")
+	flt(&s.FramesPerSecond, "rate-frames", 20, "WebSocket frames per second per connection (0 = unlimited)")
+	num(&s.Argon2MemoryKiB, "argon2-memory", 19*1024, "argon2id memory per password hash, KiB")
+	num(&s.Argon2Iterations, "argon2-iterations", 2, "argon2id iterations per password hash")
+	dur(&s.AccessTokenTTL, "access-token-ttl", 15*time.Minute, "access token lifetime")
+	dur(&s.RefreshTokenTTL, "refresh-token-ttl", 30*24*time.Hour, "refresh token lifetime")
+	dur(&s.PresenceTTL, "presence-ttl", 60*time.Second, "how long a heartbeat keeps a user online")
+	str(&s.RedisKeyPrefix, "redis-prefix", "", "prefix for every Redis key and channel (to share one Redis between deployments)")
+	str(&s.NodeID, "node-id", "", "this process's id in events and logs (default random)")
+	num64(&s.BodyLimitMedia, "max-media-bytes", 20<<20, "largest media upload")
+	str(&s.S3Bucket, "s3-bucket", "", "store media in this S3 bucket (default the data dir)")
+	str(&s.S3Prefix, "s3-prefix", "media/", "key prefix in the S3 bucket")
+	str(&s.S3Region, "s3-region", "", "S3 region (default from the AWS environment)")
+	str(&s.S3Endpoint, "s3-endpoint", "", "S3-compatible endpoint URL (default AWS)")
+	boolean(&s.S3PathStyle, "s3-path-style", false, "path-style S3 URLs, for S3-compatible servers")
+	dur(&s.MediaURLTTL, "media-url-ttl", time.Hour, "lifetime of signed media URLs")
+	str(&s.FCMCredentials, "fcm-credentials", "", "Firebase service-account JSON file; enables FCM push (default: pushes are logged)")
+	str(&s.FCMEndpoint, "fcm-endpoint", "", "FCM API endpoint override (tests)")
+	num(&s.NotifyConcurrency, "notify-concurrency", 8, "pushes sent at once by a notification process")
+	return fs
+}
+
+func envNote(flagName string) string { return " [$" + envName(flagName) + "]" }
+
+func envName(flagName string) string {
+	return "CHATCHAT_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// applyEnv sets every flag whose environment variable is set, with the flag's own parser,
+// so that a malformed value is an error rather than a silent default.
+func applyEnv(fs *flag.FlagSet, env map[string]string) error {
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		v, ok := env[envName(f.Name)]
+		if !ok || v == "" || err != nil {
+			return
+		}
+		if e := fs.Set(f.Name, v); e != nil {
+			err = fmt.Errorf("%s=%q: %w", envName(f.Name), v, e)
+		}
+	})
+	return err
+}
+
+// roles parses --roles.
+func (s *settings) roles() (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, r := range strings.Split(s.Roles, ",") {
+		switch r = strings.TrimSpace(r); r {
+		case "api", "ws", "notify":
+			out[r] = true
+		case "":
+		default:
+			return nil, fmt.Errorf("unknown role %q (want api, ws or notify)", r)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("--roles names no role")
+	}
+	return out, nil
+}

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/chatchat/chatchat/api"
+	"github.com/chatchat/chatchat/auth"
+	"github.com/chatchat/chatchat/chat"
+	"github.com/chatchat/chatchat/ratelimit"
+	"github.com/chatchat/chatchat/ws"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
+)
+
+func parseServe(args []string, env map[string]string, stdout io.Writer) (*settings, error) {
+	var s settings
+	fs := s.flagSet("serve")
+	fs.SetOutput(stdout)
+	fs.Usage = func() {
+		fmt.Fprintf(stdout, "Usage: chatchat serve [flags]\n\nEvery flag can also be set by the environment variable shown beside it; the flag wins.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := applyEnv(fs, env); err != nil {
+		return nil, err
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, flag.ErrHelp
+		}
+		return nil, errUsage
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	return &s, nil
+}
+
+func serve(ctx context.Context, args []string, env map[string]string, stdout, stderr io.Writer) error {
+	s, err := parseServe(args, env, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	roles, err := s.roles()
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, s.LogLevel, s.LogFormat)
+	if err != nil {
+		return err
+	}
+	if s.NodeID == "" {
+		s.NodeID = chat.NewID()
+	}
+	log = log.With("node", s.NodeID)
+	if err := os.MkdirAll(s.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	b, err := openBackends(ctx, s, log)
+	if err != nil {
+		return err
+	}
+	defer b.close(log)
+
+	secret, err := jwtSecret(s)
+	if err != nil {
+		return err
+	}
+	publishFailed := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "chatchat_publish_failures_total", Help: "Events that could not be published on the bus, by type.",
+	}, []string{"type"})
+	reg.MustRegister(publishFailed)
+	svc := chat.NewService(chat.ServiceConfig{
+		NodeID: s.NodeID, MaxTextRunes: s.MaxTextRunes, MaxRoomMembers: s.MaxRoomSize, Logger: log,
+		OnPublishFailed: func(t string, _ error) { publishFailed.WithLabelValues(t).Inc() },
+	}, b.store, b.bus, b.presence)
+	authSvc := auth.New(auth.Config{
+		Secret: secret, AccessTTL: s.AccessTokenTTL, RefreshTTL: s.RefreshTokenTTL,
+		Argon2: auth.Argon2Params{Memory: uint32(s.Argon2MemoryKiB), Time: uint32(s.Argon2Iterations)},
+	}, b.store, b.store)
+
+	router := api.NewRouter(log, reg)
+	router.HandleFunc("GET /healthz", api.Health)
+	router.HandleFunc("GET /readyz", api.Ready(b.checks))
+	router.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+
+	if roles["api"] {
+		apiSrv := api.NewServer(api.Config{
+			MaxBodyBytes: s.MaxBodyBytes, TrustProxy: s.TrustProxy, Logger: log,
+			SignupPerIP:  perMinute(s.SignupPerMinute),
+			LoginPerIP:   perMinute(s.LoginPerMinute),
+			LoginPerUser: perMinute(s.LoginPerMinute),
+			SendPerUser:  perSecond(s.SendPerSecond),
+		}, svc, authSvc)
+		apiSrv.Register(router)
+	}
+	var chatSrv *ws.Server
+	if roles["ws"] {
+		chatSrv = ws.New(ws.Config{
+			MaxFrameBytes: s.MaxFrameBytes, SendQueue: s.SendQueue, NodeID: s.NodeID,
+			AllowedOrigins: splitList(s.AllowedOrigins), FrameRate: s.FramesPerSecond,
+			FrameBurst: int(2 * s.FramesPerSecond),
+		}, svc, authSvc, log, reg)
+		unsubscribe := b.bus.Subscribe(chatSrv)
+		defer unsubscribe()
+		router.Handle("GET /ws", chatSrv)
+	}
+
+	ln, err := net.Listen("tcp", s.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           router,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	url := "http://" + ln.Addr().String() + "/"
+	fmt.Fprintf(stdout, "ChatChat is running (roles %s): open %s\n", s.Roles, url)
+	log.Info("serving", "addr", ln.Addr().String(), "roles", s.Roles, "store", b.storeName, "bus", b.busName)
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), s.ShutdownTimeout)
+	defer cancel()
+	// Stop accepting and finish in-flight requests while WebSockets are told to go away
+	// (1001), so that their clients reconnect elsewhere and resume.
+	done := make(chan error, 1)
+	go func() { done <- srv.Shutdown(sctx) }()
+	if chatSrv != nil {
+		if err := chatSrv.Shutdown(sctx); err != nil {
+			log.Warn("websocket shutdown", "err", err)
+		}
+	}
+	if err := <-done; err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	<-served
+	log.Info("stopped")
+	return nil
+}
+
+func jwtSecret(s *settings) ([]byte, error) {
+	if s.JWTSecret != "" {
+		if len(s.JWTSecret) < 32 {
+			return nil, errors.New("--jwt-secret must be at least 32 characters")
+		}
+		return []byte(s.JWTSecret), nil
+	}
+	if s.RedisURL != "" || s.MongoURI != "" {
+		return nil, errors.New("--jwt-secret (CHATCHAT_JWT_SECRET) is required when Redis or MongoDB is configured: every node must sign with the same key")
+	}
+	return auth.LoadOrCreateSecret(s.DataDir)
+}
+
+func perMinute(n float64) api.Limiter {
+	if n <= 0 {
+		return nil
+	}
+	return ratelimit.New(rate.Limit(n/60), max(int(n), 1), 100_000)
+}
+
+func perSecond(n float64) api.Limiter {
+	if n <= 0 {
+		return nil
+	}
+	return ratelimit.New(rate.Limit(n), max(int(2*n), 1), 100_000)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "auto":
+		if f, ok := w.(*os.File); ok {
+			if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+				return slog.New(slog.NewTextHandler(w, opts)), nil
+			}
+		}
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("--log-format %q: want text, json or auto", format)
+	}
+}
+
+func dbPath(dataDir string) string { return filepath.Join(dataDir, "chatchat.db") }

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing, starts one Redis for the run, runs every
+# Go test with -race, and stops what it started. `make test` calls it; so does CI.
+#   CHATCHAT_SLOW=1   also run the slow suites (long load runs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/deps.sh
+
+echo "== gofmt / go vet"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+go vet ./...
+
+work=$(mktemp -d)
+redis_pid=
+cleanup() {
+  [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# One Redis for the whole run; each test isolates itself by key prefix.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 16379)
+redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" \
+  --logfile "$work/redis.log" --daemonize no &
+redis_pid=$!
+for _ in $(seq 50); do
+  redis-cli -p "$port" ping >/dev/null 2>&1 && break
+  sleep 0.1
+done
+export CHATCHAT_TEST_REDIS_ADDR="127.0.0.1:$port"
+export CHATCHAT_TEST_REQUIRE_SERVERS=1
+
+echo "== go test -race"
+go test -race -count=1 -timeout 20m ./... 2>&1 | tee "$work/go-test.log"
+status=${PIPESTATUS[0]}
+exit "$status"
