@@ -20,6 +20,7 @@ import (
 // middleware every request passes through.
 type Router struct {
 	mux      *http.ServeMux
+	patterns []string
 	log      *slog.Logger
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -46,6 +47,7 @@ func NewRouter(log *slog.Logger, reg prometheus.Registerer) *Router {
 
 // Handle registers h for pattern (http.ServeMux syntax), counted under that pattern.
 func (rt *Router) Handle(pattern string, h http.Handler) {
+	rt.patterns = append(rt.patterns, pattern)
 	rt.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		h.ServeHTTP(w, r)
@@ -59,6 +61,9 @@ func (rt *Router) Handle(pattern string, h http.Handler) {
 		rt.duration.WithLabelValues(pattern).Observe(time.Since(start).Seconds())
 	}))
 }
+
+// Routes returns the registered patterns, in registration order.
+func (rt *Router) Routes() []string { return append([]string(nil), rt.patterns...) }
 
 // HandleFunc registers f for pattern.
 func (rt *Router) HandleFunc(pattern string, f http.HandlerFunc) { rt.Handle(pattern, f) }

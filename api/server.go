@@ -133,7 +133,9 @@ func BearerToken(r *http.Request) (string, bool) {
 	return t, t != ""
 }
 
-func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) { writeError(w, r, s.log, err) }
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	writeError(w, r, s.log, err)
+}
 
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	if err := decodeJSON(w, r, s.cfg.MaxBodyBytes, v); err != nil {

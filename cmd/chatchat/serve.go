@@ -56,20 +56,43 @@ func serve(ctx context.Context, args []string, env map[string]string, stdout, st
 	if err != nil {
 		return err
 	}
-	roles, err := s.roles()
+	a, err := newApp(ctx, s, stderr)
 	if err != nil {
 		return err
 	}
+	defer a.close()
+	return a.serve(ctx, stdout)
+}
+
+// app is one process's wiring: the backends, the services of its roles, and the router.
+type app struct {
+	s       *settings
+	log     *slog.Logger
+	b       *backends
+	router  *api.Router
+	chatSrv *ws.Server
+	cleanup []func()
+}
+
+func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err error) {
+	roles, err := s.roles()
+	if err != nil {
+		return nil, err
+	}
 	log, err := newLogger(stderr, s.LogLevel, s.LogFormat)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if s.NodeID == "" {
 		s.NodeID = chat.NewID()
 	}
 	log = log.With("node", s.NodeID)
 	if err := os.MkdirAll(s.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data dir: %w", err)
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	secret, err := jwtSecret(s)
+	if err != nil {
+		return nil, err
 	}
 
 	reg := prometheus.NewRegistry()
@@ -77,14 +100,15 @@ func serve(ctx context.Context, args []string, env map[string]string, stdout, st
 
 	b, err := openBackends(ctx, s, log)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer b.close(log)
+	a := &app{s: s, log: log, b: b}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
 
-	secret, err := jwtSecret(s)
-	if err != nil {
-		return err
-	}
 	publishFailed := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "chatchat_publish_failures_total", Help: "Events that could not be published on the bus, by type.",
 	}, []string{"type"})
@@ -98,10 +122,10 @@ func serve(ctx context.Context, args []string, env map[string]string, stdout, st
 		Argon2: auth.Argon2Params{Memory: uint32(s.Argon2MemoryKiB), Time: uint32(s.Argon2Iterations)},
 	}, b.store, b.store)
 
-	router := api.NewRouter(log, reg)
-	router.HandleFunc("GET /healthz", api.Health)
-	router.HandleFunc("GET /readyz", api.Ready(b.checks))
-	router.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	a.router = api.NewRouter(log, reg)
+	a.router.HandleFunc("GET /healthz", api.Health)
+	a.router.HandleFunc("GET /readyz", api.Ready(b.checks))
+	a.router.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 
 	if roles["api"] {
 		apiSrv := api.NewServer(api.Config{
@@ -111,36 +135,46 @@ func serve(ctx context.Context, args []string, env map[string]string, stdout, st
 			LoginPerUser: perMinute(s.LoginPerMinute),
 			SendPerUser:  perSecond(s.SendPerSecond),
 		}, svc, authSvc)
-		apiSrv.Register(router)
+		apiSrv.Register(a.router)
 	}
-	var chatSrv *ws.Server
 	if roles["ws"] {
-		chatSrv = ws.New(ws.Config{
+		a.chatSrv = ws.New(ws.Config{
 			MaxFrameBytes: s.MaxFrameBytes, SendQueue: s.SendQueue, NodeID: s.NodeID,
 			AllowedOrigins: splitList(s.AllowedOrigins), FrameRate: s.FramesPerSecond,
 			FrameBurst: int(2 * s.FramesPerSecond),
 		}, svc, authSvc, log, reg)
-		unsubscribe := b.bus.Subscribe(chatSrv)
-		defer unsubscribe()
-		router.Handle("GET /ws", chatSrv)
+		a.cleanup = append(a.cleanup, b.bus.Subscribe(a.chatSrv))
+		a.router.Handle("GET /ws", a.chatSrv)
 	}
+	return a, nil
+}
 
+func (a *app) close() {
+	for i := len(a.cleanup) - 1; i >= 0; i-- {
+		a.cleanup[i]()
+	}
+	a.cleanup = nil
+	a.b.close(a.log)
+}
+
+// serve listens until ctx ends, then shuts down gracefully.
+func (a *app) serve(ctx context.Context, stdout io.Writer) error {
+	s, log := a.s, a.log
 	ln, err := net.Listen("tcp", s.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           router,
+		Handler:           a.router,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	url := "http://" + ln.Addr().String() + "/"
 	fmt.Fprintf(stdout, "ChatChat is running (roles %s): open %s\n", s.Roles, url)
-	log.Info("serving", "addr", ln.Addr().String(), "roles", s.Roles, "store", b.storeName, "bus", b.busName)
+	log.Info("serving", "addr", ln.Addr().String(), "roles", s.Roles, "store", a.b.storeName, "bus", a.b.busName)
 
 	select {
 	case err := <-served:
@@ -154,8 +188,8 @@ func serve(ctx context.Context, args []string, env map[string]string, stdout, st
 	// (1001), so that their clients reconnect elsewhere and resume.
 	done := make(chan error, 1)
 	go func() { done <- srv.Shutdown(sctx) }()
-	if chatSrv != nil {
-		if err := chatSrv.Shutdown(sctx); err != nil {
+	if a.chatSrv != nil {
+		if err := a.chatSrv.Shutdown(sctx); err != nil {
 			log.Warn("websocket shutdown", "err", err)
 		}
 	}
