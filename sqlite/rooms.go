@@ -1,0 +1,323 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/chatchat/chatchat/chat"
+)
+
+// CreateRoom implements chat.RoomStore. A member id that is not a user gives
+// chat.ErrNotFound.
+func (s *Store) CreateRoom(ctx context.Context, r chat.Room, directKey string) error {
+	var key any // NULL for group rooms, so that they do not collide on the unique key
+	if directKey != "" {
+		key = directKey
+	}
+	at := millis(r.CreatedAt.Time)
+	return s.write(ctx, "create room", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO rooms (id, type, name, direct_key, last_seq, created_at, active_at)
+			VALUES (?, ?, ?, ?, 0, ?, ?)`,
+			r.ID, r.Type, r.Name, key, at, at)
+		if isUnique(err) {
+			return fmt.Errorf("sqlite: create room %s: %w", r.ID, chat.ErrConflict)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: create room %s: %w", r.ID, err)
+		}
+		for _, uid := range uniq(r.MemberIDs) {
+			_, err := tx.ExecContext(ctx, `
+				INSERT INTO memberships (room_id, user_id, last_read_seq, joined_at)
+				VALUES (?, ?, 0, ?)`, r.ID, uid, at)
+			if isForeignKey(err) {
+				return fmt.Errorf("sqlite: create room %s: user %s: %w", r.ID, uid, chat.ErrNotFound)
+			}
+			if err != nil {
+				return fmt.Errorf("sqlite: create room %s: add %s: %w", r.ID, uid, err)
+			}
+		}
+		return nil
+	})
+}
+
+const roomColumns = `r.id, r.type, r.name, r.last_seq, r.created_at`
+
+// Room implements chat.RoomStore.
+func (s *Store) Room(ctx context.Context, id string) (chat.Room, error) {
+	return s.roomWhere(ctx, "room "+id, `r.id = ?`, id)
+}
+
+// DirectRoom implements chat.RoomStore.
+func (s *Store) DirectRoom(ctx context.Context, directKey string) (chat.Room, error) {
+	return s.roomWhere(ctx, "direct room "+directKey, `r.direct_key = ?`, directKey)
+}
+
+func (s *Store) roomWhere(ctx context.Context, what, where string, arg any) (chat.Room, error) {
+	var r chat.Room
+	err := s.read(ctx, what, func(tx *sql.Tx) error {
+		var at int64
+		err := tx.QueryRowContext(ctx, `SELECT `+roomColumns+` FROM rooms r WHERE `+where, arg).
+			Scan(&r.ID, &r.Type, &r.Name, &r.LastSeq, &at)
+		if err != nil {
+			return fmt.Errorf("sqlite: %s: %w", what, notFound(err))
+		}
+		r.CreatedAt = chat.At(fromMillis(at))
+		ids, err := memberIDs(ctx, tx, r.ID)
+		if err != nil {
+			return fmt.Errorf("sqlite: %s: %w", what, err)
+		}
+		r.MemberIDs = ids
+		return nil
+	})
+	return r, err
+}
+
+func memberIDs(ctx context.Context, tx *sql.Tx, roomID string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx,
+		`SELECT user_id FROM memberships WHERE room_id = ? ORDER BY joined_at, user_id`, roomID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ids := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// UserRooms implements chat.RoomStore. The last message is found through the room's
+// last_seq on the (room_id, seq) index, not by scanning the room's messages.
+func (s *Store) UserRooms(ctx context.Context, userID string) ([]chat.UserRoom, error) {
+	rooms := []chat.UserRoom{}
+	err := s.read(ctx, "user rooms", func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `
+			SELECT `+roomColumns+`, me.last_read_seq, me.muted,
+			       m.id, m.seq, m.sender_id, m.client_msg_id, m.type, m.text, m.media_id, m.created_at
+			FROM memberships me
+			JOIN rooms r ON r.id = me.room_id
+			LEFT JOIN messages m ON m.room_id = r.id AND m.seq = r.last_seq
+			WHERE me.user_id = ?
+			ORDER BY r.active_at DESC, r.id DESC`, userID)
+		if err != nil {
+			return fmt.Errorf("sqlite: user rooms: %w", err)
+		}
+		defer rows.Close()
+		index := map[string]int{}
+		for rows.Next() {
+			var (
+				ur    chat.UserRoom
+				at    int64
+				msgID sql.NullString
+				m     chat.Message
+				msgAt sql.NullInt64
+				seq   sql.NullInt64
+				cols  [5]sql.NullString
+			)
+			if err := rows.Scan(&ur.ID, &ur.Type, &ur.Name, &ur.LastSeq, &at, &ur.LastReadSeq, &ur.MutedByUser,
+				&msgID, &seq, &cols[0], &cols[1], &cols[2], &cols[3], &cols[4], &msgAt); err != nil {
+				return fmt.Errorf("sqlite: user rooms: %w", err)
+			}
+			ur.CreatedAt = chat.At(fromMillis(at))
+			ur.MemberIDs = []string{}
+			if msgID.Valid {
+				m = chat.Message{
+					ID: msgID.String, RoomID: ur.ID, Seq: seq.Int64, SenderID: cols[0].String,
+					ClientMsgID: cols[1].String, Type: cols[2].String, Text: cols[3].String,
+					MediaID: cols[4].String, CreatedAt: chat.At(fromMillis(msgAt.Int64)),
+				}
+				ur.LastMessage = &m
+			}
+			index[ur.ID] = len(rooms)
+			rooms = append(rooms, ur)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlite: user rooms: %w", err)
+		}
+		if len(rooms) == 0 {
+			return nil
+		}
+
+		// Every room's members in one query rather than one per room.
+		rows, err = tx.QueryContext(ctx, `
+			SELECT o.room_id, o.user_id
+			FROM memberships me JOIN memberships o ON o.room_id = me.room_id
+			WHERE me.user_id = ?
+			ORDER BY o.room_id, o.joined_at, o.user_id`, userID)
+		if err != nil {
+			return fmt.Errorf("sqlite: user rooms: members: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var roomID, uid string
+			if err := rows.Scan(&roomID, &uid); err != nil {
+				return fmt.Errorf("sqlite: user rooms: members: %w", err)
+			}
+			if i, ok := index[roomID]; ok {
+				rooms[i].MemberIDs = append(rooms[i].MemberIDs, uid)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlite: user rooms: members: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rooms, nil
+}
+
+// UserRoomIDs implements chat.RoomStore.
+func (s *Store) UserRoomIDs(ctx context.Context, userID string) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT room_id FROM memberships WHERE user_id = ?`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: user room ids: %w", err)
+	}
+	defer rows.Close()
+	ids := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("sqlite: user room ids: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: user room ids: %w", err)
+	}
+	return ids, nil
+}
+
+const memberColumns = `user_id, last_read_seq, muted, joined_at`
+
+func scanMember(row scanner) (chat.Member, error) {
+	var (
+		m  chat.Member
+		at int64
+	)
+	if err := row.Scan(&m.UserID, &m.LastReadSeq, &m.Muted, &at); err != nil {
+		return chat.Member{}, err
+	}
+	m.JoinedAt = chat.At(fromMillis(at))
+	return m, nil
+}
+
+// Members implements chat.RoomStore. An unknown room has no members.
+func (s *Store) Members(ctx context.Context, roomID string) ([]chat.Member, error) {
+	rows, err := s.r.QueryContext(ctx,
+		`SELECT `+memberColumns+` FROM memberships WHERE room_id = ? ORDER BY joined_at, user_id`, roomID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: members of %s: %w", roomID, err)
+	}
+	defer rows.Close()
+	members := []chat.Member{}
+	for rows.Next() {
+		m, err := scanMember(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: members of %s: %w", roomID, err)
+		}
+		members = append(members, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: members of %s: %w", roomID, err)
+	}
+	return members, nil
+}
+
+// Member implements chat.RoomStore.
+func (s *Store) Member(ctx context.Context, roomID, userID string) (chat.Member, error) {
+	m, err := scanMember(s.r.QueryRowContext(ctx,
+		`SELECT `+memberColumns+` FROM memberships WHERE room_id = ? AND user_id = ?`, roomID, userID))
+	if err != nil {
+		return chat.Member{}, fmt.Errorf("sqlite: member %s of %s: %w", userID, roomID, notFound(err))
+	}
+	return m, nil
+}
+
+// AddMembers implements chat.RoomStore. An unknown room, or a user id that is not a
+// user, gives chat.ErrNotFound and adds no one.
+func (s *Store) AddMembers(ctx context.Context, roomID string, userIDs []string, at time.Time) ([]string, error) {
+	added := []string{}
+	err := s.write(ctx, "add members", func(tx *sql.Tx) error {
+		// The cursor is read inside the write transaction, so no message can slip in
+		// between reading last_seq and joining: the new member has read exactly the
+		// history before them.
+		var lastSeq int64
+		err := tx.QueryRowContext(ctx, `SELECT last_seq FROM rooms WHERE id = ?`, roomID).Scan(&lastSeq)
+		if err != nil {
+			return fmt.Errorf("sqlite: add members to %s: %w", roomID, notFound(err))
+		}
+		for _, uid := range uniq(userIDs) {
+			res, err := tx.ExecContext(ctx, `
+				INSERT INTO memberships (room_id, user_id, last_read_seq, joined_at)
+				VALUES (?, ?, ?, ?)
+				ON CONFLICT (room_id, user_id) DO NOTHING`, roomID, uid, lastSeq, millis(at))
+			if isForeignKey(err) {
+				return fmt.Errorf("sqlite: add members to %s: user %s: %w", roomID, uid, chat.ErrNotFound)
+			}
+			if err != nil {
+				return fmt.Errorf("sqlite: add members to %s: %w", roomID, err)
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				added = append(added, uid)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return added, nil
+}
+
+// RemoveMember implements chat.RoomStore.
+func (s *Store) RemoveMember(ctx context.Context, roomID, userID string) error {
+	res, err := s.w.ExecContext(ctx,
+		`DELETE FROM memberships WHERE room_id = ? AND user_id = ?`, roomID, userID)
+	return affectedOne(res, err, "remove member "+userID+" of "+roomID)
+}
+
+// SetMuted implements chat.RoomStore.
+func (s *Store) SetMuted(ctx context.Context, roomID, userID string, muted bool) error {
+	res, err := s.w.ExecContext(ctx,
+		`UPDATE memberships SET muted = ? WHERE room_id = ? AND user_id = ?`, muted, roomID, userID)
+	return affectedOne(res, err, "set muted of "+userID+" in "+roomID)
+}
+
+// AdvanceReadCursor implements chat.RoomStore. One statement does the whole rule (never
+// back, never past the room's last seq), so concurrent calls cannot undo each other.
+func (s *Store) AdvanceReadCursor(ctx context.Context, roomID, userID string, seq int64) (int64, error) {
+	var cursor int64
+	err := s.w.QueryRowContext(ctx, `
+		UPDATE memberships
+		SET last_read_seq = max(last_read_seq, min(?, (SELECT last_seq FROM rooms WHERE id = room_id)))
+		WHERE room_id = ? AND user_id = ?
+		RETURNING last_read_seq`, seq, roomID, userID).Scan(&cursor)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: advance read cursor of %s in %s: %w", userID, roomID, notFound(err))
+	}
+	return cursor, nil
+}
+
+// affectedOne turns an Exec result that touched no row into chat.ErrNotFound.
+func affectedOne(res sql.Result, err error, what string) error {
+	if err != nil {
+		return fmt.Errorf("sqlite: %s: %w", what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlite: %s: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlite: %s: %w", what, chat.ErrNotFound)
+	}
+	return nil
+}

@@ -1,0 +1,122 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations are applied in order, each once; schema_version holds how many have been.
+// Append only: never edit a migration that has shipped.
+var migrations = []string{
+	// 1: users, refresh tokens, rooms, memberships, messages.
+	`
+CREATE TABLE users (
+	id            TEXT PRIMARY KEY,
+	username      TEXT NOT NULL,
+	-- Lower-cased copies make uniqueness and prefix search case-insensitive and indexable.
+	username_key  TEXT NOT NULL UNIQUE,
+	display_name  TEXT NOT NULL,
+	display_key   TEXT NOT NULL,
+	password_hash TEXT NOT NULL,
+	created_at    INTEGER NOT NULL
+) STRICT;
+CREATE INDEX users_display_key ON users (display_key);
+
+CREATE TABLE refresh_tokens (
+	hash       TEXT PRIMARY KEY,
+	user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	family_id  TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL,
+	used       INTEGER NOT NULL DEFAULT 0,
+	revoked    INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
+
+CREATE TABLE rooms (
+	id         TEXT PRIMARY KEY,
+	type       TEXT NOT NULL,
+	name       TEXT NOT NULL,
+	-- NULL for group rooms; UNIQUE lets any number of NULLs through.
+	direct_key TEXT UNIQUE,
+	last_seq   INTEGER NOT NULL DEFAULT 0,
+	created_at INTEGER NOT NULL,
+	-- The time of the last message, or of creation: orders a user's room list.
+	active_at  INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE memberships (
+	room_id       TEXT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+	user_id       TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	last_read_seq INTEGER NOT NULL DEFAULT 0,
+	muted         INTEGER NOT NULL DEFAULT 0,
+	joined_at     INTEGER NOT NULL,
+	PRIMARY KEY (room_id, user_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX memberships_user ON memberships (user_id, room_id);
+
+CREATE TABLE messages (
+	id            TEXT PRIMARY KEY,
+	room_id       TEXT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+	seq           INTEGER NOT NULL,
+	sender_id     TEXT NOT NULL,
+	client_msg_id TEXT NOT NULL,
+	type          TEXT NOT NULL,
+	text          TEXT NOT NULL,
+	media_id      TEXT NOT NULL DEFAULT '',
+	created_at    INTEGER NOT NULL
+) STRICT;
+-- History pages and a room's last message (seq = rooms.last_seq) are range and point
+-- look-ups on this index.
+CREATE UNIQUE INDEX messages_room_seq ON messages (room_id, seq);
+-- Idempotent sends. A message without a client id is never a retry of another.
+CREATE UNIQUE INDEX messages_sender_client ON messages (sender_id, client_msg_id)
+	WHERE client_msg_id <> '';
+`,
+}
+
+// migrate brings the schema up to date, one transaction per migration, so that a failed
+// migration leaves the database at the previous version.
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.w.ExecContext(ctx,
+		`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL) STRICT`); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	for {
+		done := false
+		err := s.write(ctx, "migrate", func(tx *sql.Tx) error {
+			var v int
+			err := tx.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&v)
+			switch {
+			case err == sql.ErrNoRows:
+				if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (0)`); err != nil {
+					return fmt.Errorf("sqlite: migrate: %w", err)
+				}
+			case err != nil:
+				return fmt.Errorf("sqlite: migrate: read version: %w", err)
+			}
+			if v > len(migrations) {
+				return fmt.Errorf("sqlite: migrate: database is at schema version %d, newer than this program's %d", v, len(migrations))
+			}
+			if v == len(migrations) {
+				done = true
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+				return fmt.Errorf("sqlite: migrate to version %d: %w", v+1, err)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, v+1); err != nil {
+				return fmt.Errorf("sqlite: migrate to version %d: %w", v+1, err)
+			}
+			s.logger.Info("sqlite schema migrated", "version", v+1)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+	}
+}
