@@ -143,7 +143,8 @@ type peer struct {
 
 // handleWS makes s accept WebSocket connections at /ws from clients with token tok (others
 // get 401 token_expired before the upgrade), and hands each to script in turn: the first
-// connection to scripts[0], and so on; connections beyond the scripts are refused 503.
+// connection to scripts[0], and so on; connections beyond the scripts are refused with 401
+// token_expired, as if the token had been revoked.
 func (s *server) handleWS(tb testing.TB, tok string, scripts ...func(p *peer)) {
 	tb.Helper()
 	var mu sync.Mutex
@@ -154,7 +155,7 @@ func (s *server) handleWS(tb testing.TB, tok string, scripts ...func(p *peer)) {
 		n++
 		mu.Unlock()
 		if i >= len(scripts) {
-			writeJSON(w, http.StatusServiceUnavailable, apiError("unavailable", "no more"))
+			writeJSON(w, http.StatusUnauthorized, apiError("token_expired", "revoked"))
 			return
 		}
 		// Counted before the upgrade: once hijacked, the connection is no longer
@@ -205,7 +206,8 @@ func (p *peer) send(typ string, data any) {
 	p.tb.Helper()
 	b, err := json.Marshal(map[string]any{"type": typ, "data": data})
 	if err != nil {
-		p.tb.Fatal(err)
+		p.tb.Errorf("peer send: %v", err)
+		return
 	}
 	_ = p.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	if err := wsutil.WriteServerText(p.nc, b); err != nil {
