@@ -1,0 +1,312 @@
+// Package redis carries ChatChat's events and presence across the nodes of a cluster:
+// Bus over Redis Pub/Sub on the channel chat.GlobalChannel, and Presence in Redis keys with
+// the seed's layout. It needs Redis 5 or later (scripts read the server's clock) and a
+// single primary: the presence scripts touch keys of several hash slots.
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/chatchat/chatchat/chat"
+)
+
+// BusConfig configures a Bus. Zero values take the defaults.
+type BusConfig struct {
+	// Prefix is put before chat.GlobalChannel, so that tests or deployments sharing one
+	// Redis do not hear each other. Default none: the seed's channel name.
+	Prefix string
+	// PublishTimeout bounds one Publish, so that a request fails fast when Redis is down
+	// instead of waiting out the client's retries. Default 2 s.
+	PublishTimeout time.Duration
+	// HealthCheck is how long the subscription may stay silent before it is pinged; a
+	// ping unanswered for another HealthCheck means a dead connection, which is replaced.
+	// Default 5 s.
+	HealthCheck time.Duration
+	// MaxBackoff caps the wait between attempts to reach Redis again. Default 5 s.
+	MaxBackoff time.Duration
+	// Logger gets the subscription's troubles. Default: discard.
+	Logger *slog.Logger
+}
+
+// Bus is a chat.Bus over Redis Pub/Sub. Each Bus holds one subscription, read by one
+// goroutine that it owns, and fans events out to its handlers on that goroutine; Close
+// stops it. When the subscription breaks and comes back, every handler's HandleGap is
+// called, because Pub/Sub drops what is published meanwhile.
+type Bus struct {
+	client  goredis.UniversalClient
+	channel string
+	cfg     BusConfig
+	log     *slog.Logger
+
+	hmu      sync.RWMutex
+	handlers map[uint64]chat.EventHandler
+	order    []uint64 // subscription order, so that delivery order is stable
+	nextID   uint64
+
+	psmu   sync.Mutex
+	ps     *goredis.PubSub // the current subscription; replaced when found dead
+	closed bool
+
+	stop chan struct{} // closed by Close
+	done chan struct{} // closed when the subscriber goroutine has returned
+}
+
+var (
+	_ chat.Bus    = (*Bus)(nil)
+	_ chat.Pinger = (*Bus)(nil)
+)
+
+// NewBus subscribes to the bus's channel on client, waits until Redis confirms it, and
+// starts the goroutine that delivers events. It fails when Redis does not answer within
+// ctx. The caller keeps ownership of client and closes it after Close.
+func NewBus(ctx context.Context, client goredis.UniversalClient, cfg BusConfig) (*Bus, error) {
+	if cfg.PublishTimeout <= 0 {
+		cfg.PublishTimeout = 2 * time.Second
+	}
+	if cfg.HealthCheck <= 0 {
+		cfg.HealthCheck = 5 * time.Second
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 5 * time.Second
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	b := &Bus{
+		client:   client,
+		channel:  cfg.Prefix + chat.GlobalChannel,
+		cfg:      cfg,
+		log:      log.With("channel", cfg.Prefix+chat.GlobalChannel),
+		handlers: make(map[uint64]chat.EventHandler),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	ps, err := b.subscribe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b.ps = ps
+	go b.run(ps)
+	return b, nil
+}
+
+// subscribe opens a subscription and waits for its confirmation, so that events published
+// after it returns are heard.
+func (b *Bus) subscribe(ctx context.Context) (*goredis.PubSub, error) {
+	ps := b.client.Subscribe(ctx, b.channel)
+	msg, err := ps.Receive(ctx)
+	if err != nil {
+		_ = ps.Close()
+		return nil, fmt.Errorf("redis: subscribe to %s: %w", b.channel, err)
+	}
+	if s, ok := msg.(*goredis.Subscription); !ok || s.Kind != "subscribe" {
+		_ = ps.Close()
+		return nil, fmt.Errorf("redis: subscribe to %s: unexpected reply %v", b.channel, msg)
+	}
+	return ps, nil
+}
+
+// Publish implements chat.Bus: one PUBLISH of the JSON envelope.
+func (b *Bus) Publish(ctx context.Context, ev chat.Event) error {
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("redis: encode %s event: %w", ev.Type, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.PublishTimeout)
+	defer cancel()
+	if err := b.client.Publish(ctx, b.channel, payload).Err(); err != nil {
+		return fmt.Errorf("redis: publish %s event to %s: %w", ev.Type, b.channel, err)
+	}
+	return nil
+}
+
+// Subscribe implements chat.Bus. The returned function may be called more than once.
+func (b *Bus) Subscribe(h chat.EventHandler) (unsubscribe func()) {
+	b.hmu.Lock()
+	defer b.hmu.Unlock()
+	id := b.nextID
+	b.nextID++
+	b.handlers[id] = h
+	b.order = append(b.order, id)
+	return func() {
+		b.hmu.Lock()
+		defer b.hmu.Unlock()
+		if _, ok := b.handlers[id]; !ok {
+			return
+		}
+		delete(b.handlers, id)
+		for i, x := range b.order {
+			if x == id {
+				b.order = append(b.order[:i:i], b.order[i+1:]...)
+				break
+			}
+		}
+	}
+}
+
+// Ping reports whether Redis answers, for readiness checks.
+func (b *Bus) Ping(ctx context.Context) error {
+	if err := b.client.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis: ping: %w", err)
+	}
+	return nil
+}
+
+// Close ends the subscription and waits for the delivery goroutine to return. Later
+// publishes still reach Redis as long as the client is open; nothing is delivered to this
+// bus's handlers any more. It may be called more than once.
+func (b *Bus) Close() error {
+	b.psmu.Lock()
+	if !b.closed {
+		b.closed = true
+		close(b.stop)
+		// Closing the subscription's connection is what unblocks a pending read.
+		_ = b.ps.Close()
+	}
+	b.psmu.Unlock()
+	<-b.done
+	return nil
+}
+
+// run reads the subscription until Close. go-redis reconnects and resubscribes by itself
+// after a read error; a health check replaces a subscription whose connection went silent
+// without an error. Either way the new subscription is confirmed by a "subscribe" message,
+// which is how a gap is noticed.
+func (b *Bus) run(ps *goredis.PubSub) {
+	defer close(b.done)
+	ctx := context.Background() // the loop ends by Close closing ps, not by a context
+	backoff := time.Duration(0)
+	pinged := false
+	for {
+		msg, err := ps.ReceiveTimeout(ctx, b.cfg.HealthCheck)
+		if err != nil {
+			if b.isClosed() {
+				return
+			}
+			if isTimeout(err) {
+				if !pinged {
+					pinged = true
+					if err := ps.Ping(ctx); err == nil {
+						continue
+					}
+				}
+				// A ping went unanswered (or could not be sent): the connection is dead
+				// without having said so.
+				b.log.Warn("redis subscription silent, resubscribing")
+				if ps = b.replace(ps); ps == nil {
+					return
+				}
+				pinged = false
+				continue
+			}
+			backoff = nextBackoff(backoff, b.cfg.MaxBackoff)
+			b.log.Warn("redis subscription failed, retrying", "err", err, "backoff", backoff)
+			if !b.sleep(backoff) {
+				return
+			}
+			continue
+		}
+		backoff, pinged = 0, false
+		switch m := msg.(type) {
+		case *goredis.Message:
+			b.deliver(m.Payload)
+		case *goredis.Subscription:
+			if m.Kind == "subscribe" {
+				// NewBus consumed the first confirmation; any later one is a
+				// resubscription after a break.
+				b.log.Info("redis subscription restored; subscribers re-sync")
+				b.gap()
+			}
+		case *goredis.Pong:
+		default:
+			b.log.Warn("redis subscription: unexpected message", "type", fmt.Sprintf("%T", msg))
+		}
+	}
+}
+
+// replace closes a subscription that was found dead and opens a new one. It returns nil
+// when the bus is closed meanwhile. The new subscription's confirmation is left for run to
+// read, so that it is reported as a gap like any other resubscription.
+func (b *Bus) replace(old *goredis.PubSub) *goredis.PubSub {
+	b.psmu.Lock()
+	defer b.psmu.Unlock()
+	if b.closed {
+		return nil
+	}
+	_ = old.Close()
+	// go-redis sends SUBSCRIBE now or, if Redis is unreachable, on the next read.
+	b.ps = b.client.Subscribe(context.Background(), b.channel)
+	return b.ps
+}
+
+func (b *Bus) deliver(payload string) {
+	var ev chat.Event
+	if err := json.Unmarshal([]byte(payload), &ev); err != nil {
+		b.log.Warn("redis: dropped an event that does not decode", "err", err, "size", len(payload))
+		return
+	}
+	for _, h := range b.snapshot() {
+		h.HandleEvent(ev)
+	}
+}
+
+func (b *Bus) gap() {
+	for _, h := range b.snapshot() {
+		h.HandleGap()
+	}
+}
+
+// snapshot returns the handlers, so that they run outside the lock and may subscribe or
+// unsubscribe.
+func (b *Bus) snapshot() []chat.EventHandler {
+	b.hmu.RLock()
+	defer b.hmu.RUnlock()
+	hs := make([]chat.EventHandler, 0, len(b.order))
+	for _, id := range b.order {
+		hs = append(hs, b.handlers[id])
+	}
+	return hs
+}
+
+func (b *Bus) isClosed() bool {
+	select {
+	case <-b.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// sleep waits d, or less when the bus is closed; it reports whether to go on.
+func (b *Bus) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-b.stop:
+		return false
+	}
+}
+
+func nextBackoff(d, limit time.Duration) time.Duration {
+	if d == 0 {
+		return 50 * time.Millisecond
+	}
+	return min(2*d, limit)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
