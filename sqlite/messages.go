@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -40,7 +41,7 @@ func (s *Store) CreateMessage(ctx context.Context, m chat.Message, advance []str
 				m = prev
 				return nil
 			}
-			if err != sql.ErrNoRows {
+			if !errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("sqlite: create message: look up client id: %w", err)
 			}
 		}

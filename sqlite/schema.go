@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 )
 
@@ -89,7 +90,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			var v int
 			err := tx.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&v)
 			switch {
-			case err == sql.ErrNoRows:
+			case errors.Is(err, sql.ErrNoRows):
 				if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (0)`); err != nil {
 					return fmt.Errorf("sqlite: migrate: %w", err)
 				}

@@ -36,7 +36,7 @@ var (
 // Store is a chat.Store in one SQLite database file. It is safe for concurrent use.
 type Store struct {
 	path   string
-	busy   string // the busy_timeout pragma of every connection
+	busy   string  // the busy_timeout pragma of every connection
 	w      *sql.DB // exactly one connection: every write is serialized through it
 	r      *sql.DB // read-only connections
 	logger *slog.Logger
