@@ -59,11 +59,11 @@ func TestStore(t *testing.T, newStore func(t *testing.T) chat.Store) {
 	}
 }
 
-// storeEpoch is the suite's clock: times are given explicitly so that orderings do not depend on
-// how fast the machine runs.
+// storeEpoch is the suite's clock: times are given explicitly so that orderings do not
+// depend on how fast the machine runs.
 var storeEpoch = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 
-// mins returns storeEpoch plus n minutes.
+// storeAt returns storeEpoch plus n minutes.
 func storeAt(n int) time.Time { return storeEpoch.Add(time.Duration(n) * time.Minute) }
 
 func storeUser(tb testing.TB, s chat.Store, username string) chat.User {
