@@ -73,16 +73,17 @@ type Conn struct {
 }
 
 // Connect opens a WebSocket connection (GET /ws) with the Client's access token in the
-// Authorization header. A 401 before the upgrade that says the token is expired or invalid
-// refreshes the tokens once and dials again; other refusals are an *APIError. The
+// Authorization header. A 401 before the upgrade refreshes the tokens once and dials again;
+// other refusals are an *APIError. The
 // connection does not use the Client's http.Client: it dials with net.Dialer, and TLS for
 // wss:// with the default configuration.
 func (c *Client) Connect(ctx context.Context) (*Conn, error) {
 	token := c.accessToken()
 	conn, err := c.dial(ctx, token)
 	var apiErr *APIError
-	if errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized &&
-		(apiErr.Code == "token_expired" || apiErr.Code == "invalid_token") {
+	// Any 401, not only token_expired: the chat server may answer a plain "unauthorized"
+	// for an expired token, and a refresh that fails costs one request.
+	if errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized && c.Tokens().RefreshToken != "" {
 		if rerr := c.refreshAfter(ctx, token); rerr != nil {
 			return nil, fmt.Errorf("client: connect: %w", rerr)
 		}

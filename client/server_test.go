@@ -142,20 +142,25 @@ type peer struct {
 }
 
 // handleWS makes s accept WebSocket connections at /ws from clients with token tok (others
-// get 401 token_expired before the upgrade), and hands each to script in turn: the first
-// connection to scripts[0], and so on; connections beyond the scripts are refused with 401
-// token_expired, as if the token had been revoked.
+// get 401 unauthorized before the upgrade), and hands each to script in turn: the first
+// connection to scripts[0], and so on; connections beyond the scripts are refused with 401,
+// as if the token had been revoked.
 func (s *server) handleWS(tb testing.TB, tok string, scripts ...func(p *peer)) {
 	tb.Helper()
 	var mu sync.Mutex
 	n := 0
-	s.mux.HandleFunc("GET /ws", authed(tok, func(w http.ResponseWriter, r *http.Request) {
+	s.mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
+		// The chat server says only "unauthorized" before the upgrade, expired or not.
+		if r.Header.Get("Authorization") != "Bearer "+tok {
+			writeJSON(w, http.StatusUnauthorized, apiError("unauthorized", "invalid or expired access token"))
+			return
+		}
 		mu.Lock()
 		i := n
 		n++
 		mu.Unlock()
 		if i >= len(scripts) {
-			writeJSON(w, http.StatusUnauthorized, apiError("token_expired", "revoked"))
+			writeJSON(w, http.StatusUnauthorized, apiError("unauthorized", "revoked"))
 			return
 		}
 		// Counted before the upgrade: once hijacked, the connection is no longer
@@ -172,7 +177,7 @@ func (s *server) handleWS(tb testing.TB, tok string, scripts ...func(p *peer)) {
 			defer nc.Close()
 			scripts[i](&peer{tb: tb, nc: nc, r: r})
 		}()
-	}))
+	})
 }
 
 // read returns the next frame the client sent, failing the test on a timeout.
