@@ -474,6 +474,9 @@ func (s *Service) SendMessage(ctx context.Context, callerID, roomID string, in N
 	if err != nil {
 		return Message{}, false, err
 	}
+	if !created && m.RoomID != roomID {
+		return Message{}, false, Errorf(Conflict, "client_msg_id_reused", "clientMsgId %q was used for a message in another room", in.ClientMsgID)
+	}
 	members, err := s.store.Members(ctx, roomID)
 	if err != nil {
 		return Message{}, false, err
