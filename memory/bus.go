@@ -19,18 +19,24 @@ var errBusClosed = chat.Errorf(chat.Unavailable, "unavailable", "event bus is cl
 // returns has been seen by every subscriber. It is safe for concurrent use. The zero value
 // is not usable; call NewBus.
 type Bus struct {
-	mu       sync.RWMutex
-	handlers map[uint64]chat.EventHandler
-	order    []uint64 // subscription order, so that delivery order is stable
-	nextID   uint64
-	closed   bool
+	mu     sync.RWMutex
+	subs   []subscription // copied on write: Publish iterates it without holding mu
+	nextID uint64
+	closed bool
+}
+
+// subscription is one registered handler; the id tells apart two registrations of the
+// same handler.
+type subscription struct {
+	id uint64
+	h  chat.EventHandler
 }
 
 var _ chat.Bus = (*Bus)(nil)
 
 // NewBus returns an empty bus.
 func NewBus() *Bus {
-	return &Bus{handlers: make(map[uint64]chat.EventHandler)}
+	return &Bus{}
 }
 
 // Publish implements chat.Bus. Handlers run outside the bus's lock, so a handler may
@@ -41,17 +47,14 @@ func (b *Bus) Publish(ctx context.Context, ev chat.Event) error {
 		b.mu.RUnlock()
 		return errBusClosed
 	}
-	hs := make([]chat.EventHandler, 0, len(b.order))
-	for _, id := range b.order {
-		hs = append(hs, b.handlers[id])
-	}
+	subs := b.subs
 	b.mu.RUnlock()
 
 	// Over Redis every subscriber decodes its own copy; here they share one, copied once
 	// from the publisher so that it may reuse its buffers after Publish returns.
 	ev = cloneEvent(ev)
-	for _, h := range hs {
-		h.HandleEvent(ev)
+	for _, sub := range subs {
+		sub.h.HandleEvent(ev)
 	}
 	return nil
 }
@@ -65,16 +68,11 @@ func (b *Bus) Subscribe(h chat.EventHandler) (unsubscribe func()) {
 	}
 	id := b.nextID
 	b.nextID++
-	b.handlers[id] = h
-	b.order = append(b.order, id)
+	b.subs = append(slices.Clip(b.subs), subscription{id, h})
 	return func() {
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		if _, ok := b.handlers[id]; !ok {
-			return
-		}
-		delete(b.handlers, id)
-		b.order = slices.DeleteFunc(b.order, func(x uint64) bool { return x == id })
+		b.subs = slices.DeleteFunc(slices.Clone(b.subs), func(s subscription) bool { return s.id == id })
 	}
 }
 
@@ -84,8 +82,7 @@ func (b *Bus) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.closed = true
-	clear(b.handlers)
-	b.order = nil
+	b.subs = nil
 	return nil
 }
 

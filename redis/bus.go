@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -47,10 +48,9 @@ type Bus struct {
 	cfg     BusConfig
 	log     *slog.Logger
 
-	hmu      sync.RWMutex
-	handlers map[uint64]chat.EventHandler
-	order    []uint64 // subscription order, so that delivery order is stable
-	nextID   uint64
+	hmu    sync.RWMutex
+	subs   []subscription // copied on write: delivery iterates it without holding hmu
+	nextID uint64
 
 	psmu   sync.Mutex
 	ps     *goredis.PubSub // the current subscription; replaced when found dead
@@ -83,13 +83,12 @@ func NewBus(ctx context.Context, client goredis.UniversalClient, cfg BusConfig) 
 		log = slog.New(slog.DiscardHandler)
 	}
 	b := &Bus{
-		client:   client,
-		channel:  cfg.Prefix + chat.GlobalChannel,
-		cfg:      cfg,
-		log:      log.With("channel", cfg.Prefix+chat.GlobalChannel),
-		handlers: make(map[uint64]chat.EventHandler),
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
+		client:  client,
+		channel: cfg.Prefix + chat.GlobalChannel,
+		cfg:     cfg,
+		log:     log.With("channel", cfg.Prefix+chat.GlobalChannel),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
 	}
 	ps, err := b.subscribe(ctx)
 	if err != nil {
@@ -136,21 +135,11 @@ func (b *Bus) Subscribe(h chat.EventHandler) (unsubscribe func()) {
 	defer b.hmu.Unlock()
 	id := b.nextID
 	b.nextID++
-	b.handlers[id] = h
-	b.order = append(b.order, id)
+	b.subs = append(slices.Clip(b.subs), subscription{id, h})
 	return func() {
 		b.hmu.Lock()
 		defer b.hmu.Unlock()
-		if _, ok := b.handlers[id]; !ok {
-			return
-		}
-		delete(b.handlers, id)
-		for i, x := range b.order {
-			if x == id {
-				b.order = append(b.order[:i:i], b.order[i+1:]...)
-				break
-			}
-		}
+		b.subs = slices.DeleteFunc(slices.Clone(b.subs), func(s subscription) bool { return s.id == id })
 	}
 }
 
@@ -255,27 +244,30 @@ func (b *Bus) deliver(payload string) {
 		b.log.Warn("redis: dropped an event that does not decode", "err", err, "size", len(payload))
 		return
 	}
-	for _, h := range b.snapshot() {
-		h.HandleEvent(ev)
+	for _, sub := range b.snapshot() {
+		sub.h.HandleEvent(ev)
 	}
 }
 
 func (b *Bus) gap() {
-	for _, h := range b.snapshot() {
-		h.HandleGap()
+	for _, sub := range b.snapshot() {
+		sub.h.HandleGap()
 	}
 }
 
 // snapshot returns the handlers, so that they run outside the lock and may subscribe or
-// unsubscribe.
-func (b *Bus) snapshot() []chat.EventHandler {
+// unsubscribe. The slice is never written after it is published, so it needs no copy.
+func (b *Bus) snapshot() []subscription {
 	b.hmu.RLock()
 	defer b.hmu.RUnlock()
-	hs := make([]chat.EventHandler, 0, len(b.order))
-	for _, id := range b.order {
-		hs = append(hs, b.handlers[id])
-	}
-	return hs
+	return b.subs
+}
+
+// subscription is one registered handler; the id tells apart two registrations of the
+// same handler.
+type subscription struct {
+	id uint64
+	h  chat.EventHandler
 }
 
 func (b *Bus) isClosed() bool {
