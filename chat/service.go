@@ -274,8 +274,10 @@ func (s *Service) Rooms(ctx context.Context, callerID string) ([]Room, error) {
 			if err != nil {
 				return nil, err
 			}
-			setUnread(members, []Message{*r.LastMessage})
-			s.describe(ctx, r.LastMessage)
+			last := []Message{*r.LastMessage}
+			setUnread(members, last)
+			s.describe(ctx, &last[0])
+			r.LastMessage = &last[0]
 		}
 		rooms = append(rooms, r)
 	}
@@ -481,7 +483,9 @@ func (s *Service) SendMessage(ctx context.Context, callerID, roomID string, in N
 	if err != nil {
 		return Message{}, false, err
 	}
-	setUnread(members, []Message{m})
+	one := []Message{m}
+	setUnread(members, one)
+	m = one[0]
 	if media != nil {
 		m.Media = media
 	}

@@ -9,7 +9,9 @@ import (
 
 	"github.com/chatchat/chatchat/chat"
 	"github.com/chatchat/chatchat/memory"
+	"github.com/chatchat/chatchat/redis"
 	"github.com/chatchat/chatchat/sqlite"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // backends are the adapters a process runs on: embedded (SQLite, in-process bus and
@@ -21,7 +23,9 @@ type backends struct {
 	checks    map[string]chat.Pinger
 	closers   []io.Closer
 	storeName string
-	busName   string
+	// sweep, when set, drops expired in-process presence entries; run periodically.
+	sweep   func()
+	busName string
 }
 
 func openBackends(ctx context.Context, s *settings, log *slog.Logger) (_ *backends, err error) {
@@ -47,12 +51,28 @@ func openBackends(ctx context.Context, s *settings, log *slog.Logger) (_ *backen
 
 	switch {
 	case s.RedisURL != "":
-		return nil, errors.New("--redis-url: the Redis bus is not built yet")
+		opts, err := goredis.ParseURL(s.RedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("--redis-url: %w", err)
+		}
+		client := goredis.NewClient(opts)
+		b.closers = append(b.closers, client)
+		bus, err := redis.NewBus(ctx, client, redis.BusConfig{Prefix: s.RedisKeyPrefix, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("redis bus: %w", err)
+		}
+		b.bus, b.busName = bus, "redis"
+		b.closers = append(b.closers, bus)
+		pres := redis.NewPresence(client, redis.PresenceConfig{Prefix: s.RedisKeyPrefix, TTL: s.PresenceTTL})
+		b.presence = pres
+		b.checks["redis"] = bus
 	default:
 		bus := memory.NewBus()
 		b.bus, b.busName = bus, "memory"
 		b.closers = append(b.closers, bus)
-		b.presence = memory.NewPresence(memory.PresenceConfig{TTL: s.PresenceTTL})
+		pres := memory.NewPresence(memory.PresenceConfig{TTL: s.PresenceTTL})
+		b.presence = pres
+		b.sweep = pres.Sweep
 	}
 	return b, nil
 }

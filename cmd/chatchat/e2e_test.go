@@ -86,7 +86,7 @@ func TestFocusAndReadReceipts(t *testing.T) {
 	if err := bc.Focus(ctx, room.ID); err != nil {
 		t.Fatal(err)
 	}
-	sync(t, bc)
+	roundTrip(t, bc)
 	m, _, err := alice.SendMessage(ctx, room.ID, client.NewMessage{Text: "seen by bob"})
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +98,7 @@ func TestFocusAndReadReceipts(t *testing.T) {
 	if err := bc.Unfocus(ctx, room.ID); err != nil {
 		t.Fatal(err)
 	}
-	sync(t, bc)
+	roundTrip(t, bc)
 	m2, _, err := alice.SendMessage(ctx, room.ID, client.NewMessage{Text: "unseen"})
 	if err != nil {
 		t.Fatal(err)

@@ -114,13 +114,13 @@ func connect(tb testing.TB, c *client.Client) *client.Conn {
 		tb.Fatalf("connect: %v", err)
 	}
 	tb.Cleanup(func() { conn.Close() })
-	sync(tb, conn)
+	roundTrip(tb, conn)
 	return conn
 }
 
-// sync sends a heartbeat and waits for its ack: every frame sent before it has been handled.
+// roundTrip sends a heartbeat and waits for its ack: every frame sent before it has been handled.
 // Events that arrive meanwhile are kept for expect.
-func sync(tb testing.TB, conn *client.Conn) {
+func roundTrip(tb testing.TB, conn *client.Conn) {
 	tb.Helper()
 	if err := conn.Heartbeat(context.Background()); err != nil {
 		tb.Fatalf("heartbeat: %v", err)
@@ -161,7 +161,7 @@ func expect(tb testing.TB, conn *client.Conn, typ string, match func(client.Even
 // nothing sent before it is still on the way.
 func drain(tb testing.TB, conn *client.Conn) []client.Event {
 	tb.Helper()
-	sync(tb, conn)
+	roundTrip(tb, conn)
 	evs := pending[conn]
 	delete(pending, conn)
 	return evs

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/chatchat/chatchat/api"
@@ -172,6 +173,8 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	stopSweep := a.startSweeper()
+	defer stopSweep()
 	url := "http://" + ln.Addr().String() + "/"
 	fmt.Fprintf(stdout, "ChatChat is running (roles %s): open %s\n", s.Roles, url)
 	log.Info("serving", "addr", ln.Addr().String(), "roles", s.Roles, "store", a.b.storeName, "bus", a.b.busName)
@@ -199,6 +202,30 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	<-served
 	log.Info("stopped")
 	return nil
+}
+
+// startSweeper drops expired in-process presence entries every half TTL, until stopped.
+func (a *app) startSweeper() (stop func()) {
+	if a.b.sweep == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(max(a.s.PresenceTTL/2, time.Second))
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				a.b.sweep()
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
 }
 
 func jwtSecret(s *settings) ([]byte, error) {
