@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -185,5 +186,29 @@ func TestSessionRefused(t *testing.T) {
 	drained(t, sess.Events())
 	if client.ErrorStatus(sess.Err()) != http.StatusUnauthorized {
 		t.Errorf("Err %v, want the refused refresh", sess.Err())
+	}
+}
+
+// A Session hands over every message once, across reconnects.
+func ExampleClient_NewSession() {
+	ctx := context.Background()
+	c := client.New("http://127.0.0.1:8080")
+	if _, err := c.Login(ctx, "ann", "secret"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	sess, err := c.NewSession(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer sess.Close()
+	for ev := range sess.Events() {
+		if m, err := ev.Message(); err == nil {
+			fmt.Println(m.RoomID, m.Seq, m.Text)
+		}
+	}
+	if err := sess.Err(); err != nil {
+		fmt.Println("session ended:", err)
 	}
 }
