@@ -1,0 +1,266 @@
+package ws
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+
+	"github.com/chatchat/chatchat/chat"
+)
+
+// HandleEvent routes a bus event to the local sessions it concerns. It never blocks: each
+// event is encoded once into a WebSocket frame, and the same bytes are queued to every
+// target session.
+func (s *Server) HandleEvent(ev chat.Event) {
+	switch ev.Type {
+	case chat.EventMessageCreated:
+		roomID, seq := messageRoute(ev)
+		if !s.rooms.has(roomID) {
+			return
+		}
+		n := s.rooms.deliver(roomID, outFrame{b: eventFrame(ev.Type, ev.Data), at: ev.At}, "", 0)
+		s.rooms.noteSeq(roomID, seq)
+		s.metrics.delivered.Add(float64(n))
+	case chat.EventReadReceiptUpdated:
+		if !s.rooms.has(ev.RoomID) {
+			return
+		}
+		n := s.rooms.deliver(ev.RoomID, outFrame{b: eventFrame(ev.Type, ev.Data), at: ev.At}, "", 0)
+		s.metrics.delivered.Add(float64(n))
+	case chat.EventTyping:
+		if !s.rooms.has(ev.RoomID) {
+			return
+		}
+		n := s.rooms.deliver(ev.RoomID, outFrame{b: eventFrame(ev.Type, ev.Data), at: ev.At}, ev.Exclude, 0)
+		s.metrics.delivered.Add(float64(n))
+	case chat.EventPresenceUpdated:
+		s.presenceUpdated(ev)
+	case chat.EventRoomUpdated:
+		s.roomUpdated(ev)
+	default:
+		// FCM_TOKEN_MESSAGE is the notification server's; unknown types are newer
+		// servers' and not for this one's clients.
+	}
+}
+
+// messageRoute returns the room and seq of a MESSAGE_CREATED event.
+func messageRoute(ev chat.Event) (roomID string, seq int64) {
+	var d struct {
+		Message struct {
+			RoomID string `json:"roomId"`
+			Seq    int64  `json:"seq"`
+		} `json:"message"`
+	}
+	_ = json.Unmarshal(ev.Data, &d) // a payload without them is still delivered by RoomID
+	roomID = ev.RoomID
+	if roomID == "" {
+		roomID = d.Message.RoomID
+	}
+	return roomID, d.Message.Seq
+}
+
+// presenceUpdated delivers to the sessions of every room in ev.RoomIDs, each session once
+// however many of those rooms it shares with the user.
+func (s *Server) presenceUpdated(ev chat.Event) {
+	var f outFrame
+	s.fanoutMu.Lock()
+	defer s.fanoutMu.Unlock()
+	stamp := s.nextStampLocked()
+	n := 0
+	for _, roomID := range ev.RoomIDs {
+		if !s.rooms.has(roomID) {
+			continue
+		}
+		if f.b == nil {
+			f = outFrame{b: eventFrame(ev.Type, ev.Data), at: ev.At}
+		}
+		n += s.rooms.deliver(roomID, f, "", stamp)
+	}
+	s.metrics.delivered.Add(float64(n))
+}
+
+// roomUpdated first brings the room's local membership in line with data.room.memberIds,
+// so that a removed member stops receiving at once and a new one starts, then delivers
+// the event to the room's sessions and to those of ev.UserIDs (removed members).
+func (s *Server) roomUpdated(ev chat.Event) {
+	var d chat.RoomUpdated
+	if err := json.Unmarshal(ev.Data, &d); err != nil {
+		s.log.Warn("ROOM_UPDATED with undecodable data", "room", ev.RoomID, "err", err)
+		return
+	}
+	roomID := d.Room.ID
+	if roomID == "" {
+		roomID = ev.RoomID
+	}
+	if roomID != "" {
+		members := make(map[string]struct{}, len(d.Room.MemberIDs))
+		for _, id := range d.Room.MemberIDs {
+			members[id] = struct{}{}
+		}
+		for _, ss := range s.rooms.sessions(roomID, nil) {
+			if _, ok := members[ss.userID]; !ok {
+				s.rooms.leave(roomID, ss)
+			}
+		}
+		var buf []*session
+		for id := range members {
+			buf = s.users.sessions(id, buf[:0])
+			for _, ss := range buf {
+				s.rooms.join(roomID, ss)
+			}
+		}
+	}
+
+	f := outFrame{b: eventFrame(ev.Type, ev.Data), at: ev.At}
+	s.fanoutMu.Lock()
+	defer s.fanoutMu.Unlock()
+	stamp := s.nextStampLocked()
+	n := 0
+	if roomID != "" {
+		n += s.rooms.deliver(roomID, f, "", stamp)
+	}
+	for _, id := range ev.UserIDs {
+		n += s.users.deliver(id, f, stamp)
+	}
+	s.metrics.delivered.Add(float64(n))
+}
+
+func (s *Server) nextStampLocked() uint64 {
+	s.stamp++
+	return s.stamp
+}
+
+// resyncState tracks the one re-sync goroutine. Guarded by Server.mu.
+type resyncState struct {
+	running bool
+	again   bool               // a gap was reported while running: run once more
+	cancel  context.CancelFunc // stops the running re-sync (Shutdown)
+}
+
+// HandleGap re-syncs after the bus reports possible losses: for every local room whose
+// last fanned-out seq is known, the messages after it are fetched and fanned out (clients
+// drop duplicates by id). It runs on one goroutine of its own, never on the bus's, and
+// gaps reported while it runs fold into one more pass.
+func (s *Server) HandleGap() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shuttingDown {
+		return
+	}
+	if s.resync.running {
+		s.resync.again = true
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.resync = resyncState{running: true, cancel: cancel}
+	s.wg.Add(1)
+	go s.resyncLoop(ctx)
+}
+
+func (s *Server) resyncLoop(ctx context.Context) {
+	defer s.wg.Done()
+	for {
+		s.resyncOnce(ctx)
+		s.mu.Lock()
+		if !s.resync.again || ctx.Err() != nil {
+			s.resync.cancel()
+			s.resync = resyncState{}
+			s.mu.Unlock()
+			return
+		}
+		s.resync.again = false
+		s.mu.Unlock()
+	}
+}
+
+func (s *Server) resyncOnce(ctx context.Context) {
+	for _, rs := range s.rooms.knownSeqs() {
+		if ctx.Err() != nil {
+			return
+		}
+		cctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
+		msgs, err := s.chat.MessagesAfter(cctx, rs.roomID, rs.seq)
+		cancel()
+		if err != nil {
+			s.log.Warn("re-sync failed", "room", rs.roomID, "after", rs.seq, "err", err)
+			continue
+		}
+		if len(msgs) == 0 {
+			continue
+		}
+		b, err := messageFrames(nil, msgs)
+		if err != nil {
+			s.log.Error("re-sync encode failed", "room", rs.roomID, "err", err)
+			continue
+		}
+		// One queue entry per room and session, however many messages were missed.
+		n := s.rooms.deliver(rs.roomID, outFrame{b: b}, "", 0)
+		s.rooms.noteSeq(rs.roomID, msgs[len(msgs)-1].Seq)
+		s.metrics.delivered.Add(float64(n * len(msgs)))
+		s.log.Info("re-synced room after bus gap", "room", rs.roomID, "messages", len(msgs), "sessions", n)
+	}
+}
+
+// messageFrames appends a MESSAGE_CREATED frame per message to b.
+func messageFrames(b []byte, msgs []chat.Message) ([]byte, error) {
+	for i := range msgs {
+		data, err := json.Marshal(chat.MessageCreated{Message: msgs[i]})
+		if err != nil {
+			return nil, fmt.Errorf("ws: encode message %s: %w", msgs[i].ID, err)
+		}
+		b = appendEventFrame(b, chat.EventMessageCreated, data)
+	}
+	return b, nil
+}
+
+// eventFrame returns the complete WebSocket text frame of the client frame
+// {"type":typ,"data":data}, in one allocation.
+func eventFrame(typ string, data []byte) []byte {
+	return appendEventFrame(nil, typ, data)
+}
+
+func appendEventFrame(b []byte, typ string, data []byte) []byte {
+	const (
+		pre = `{"type":"`
+		mid = `","data":`
+	)
+	if len(data) == 0 {
+		data = []byte("{}")
+	}
+	n := len(pre) + len(typ) + len(mid) + len(data) + 1
+	if b == nil {
+		b = make([]byte, 0, frameHeaderSize(n)+n)
+	}
+	b = appendFrameHeader(b, n)
+	b = append(b, pre...)
+	b = append(b, typ...) // event types are upper-case ASCII: nothing to escape
+	b = append(b, mid...)
+	b = append(b, data...)
+	return append(b, '}')
+}
+
+// frameHeaderSize is the size of an unmasked server frame header for n payload bytes.
+func frameHeaderSize(n int) int {
+	switch {
+	case n < 126:
+		return 2
+	case n <= 0xffff:
+		return 4
+	default:
+		return 10
+	}
+}
+
+// appendFrameHeader appends the header of a final, unmasked text frame of n bytes.
+func appendFrameHeader(b []byte, n int) []byte {
+	const finText = 0x80 | 0x1
+	switch {
+	case n < 126:
+		return append(b, finText, byte(n))
+	case n <= 0xffff:
+		return binary.BigEndian.AppendUint16(append(b, finText, 126), uint16(n))
+	default:
+		return binary.BigEndian.AppendUint64(append(b, finText, 127), uint64(n))
+	}
+}

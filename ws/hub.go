@@ -1,0 +1,281 @@
+package ws
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+)
+
+// shardCount spreads the session maps over independent locks, as centrifuge's hub does, so
+// that connects and disconnects in one room do not stall the fan-out in another.
+const shardCount = 64
+
+// shardOf returns key's shard: FNV-1a, written out because hash/fnv's New allocates.
+func shardOf(key string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(key); i++ {
+		h ^= uint32(key[i])
+		h *= 16777619
+	}
+	return h % shardCount
+}
+
+// Lock order, everywhere: a shard's mu, then a session's mu. Never the other way round.
+
+// roomSessionManager maps a room id to the local sessions that receive its events, and
+// remembers per room the highest message seq fanned out on this node (for HandleGap).
+type roomSessionManager struct {
+	shards [shardCount]roomShard
+}
+
+type roomShard struct {
+	mu    sync.RWMutex
+	rooms map[string]*roomEntry
+}
+
+type roomEntry struct {
+	sessions map[*session]struct{}
+	maxSeq   atomic.Int64
+}
+
+func newRoomSessionManager() *roomSessionManager {
+	m := &roomSessionManager{}
+	for i := range m.shards {
+		m.shards[i].rooms = make(map[string]*roomEntry)
+	}
+	return m
+}
+
+// join adds s to the room. A closed session is not added: its clean-up may already have
+// read its room list.
+func (m *roomSessionManager) join(roomID string, s *session) {
+	sh := &m.shards[shardOf(roomID)]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	e := sh.rooms[roomID]
+	if e == nil {
+		e = &roomEntry{sessions: make(map[*session]struct{}, 1)}
+		sh.rooms[roomID] = e
+	}
+	if _, ok := e.sessions[s]; ok {
+		return
+	}
+	e.sessions[s] = struct{}{}
+	s.rooms = append(s.rooms, roomID)
+}
+
+// leave removes s from the room.
+func (m *roomSessionManager) leave(roomID string, s *session) {
+	sh := &m.shards[shardOf(roomID)]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	s.mu.Lock()
+	if i := slices.Index(s.rooms, roomID); i >= 0 {
+		s.rooms = slices.Delete(s.rooms, i, i+1)
+	}
+	s.mu.Unlock()
+	sh.removeLocked(roomID, s)
+}
+
+// removeAll removes a closed session from the rooms it was in.
+func (m *roomSessionManager) removeAll(s *session, rooms []string) {
+	for _, roomID := range rooms {
+		sh := &m.shards[shardOf(roomID)]
+		sh.mu.Lock()
+		sh.removeLocked(roomID, s)
+		sh.mu.Unlock()
+	}
+}
+
+func (sh *roomShard) removeLocked(roomID string, s *session) {
+	e := sh.rooms[roomID]
+	if e == nil {
+		return
+	}
+	delete(e.sessions, s)
+	if len(e.sessions) == 0 {
+		// The room's seq goes with it: a room with no local session needs no re-sync.
+		delete(sh.rooms, roomID)
+	}
+}
+
+// sessions appends the room's sessions to dst.
+func (m *roomSessionManager) sessions(roomID string, dst []*session) []*session {
+	sh := &m.shards[shardOf(roomID)]
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	if e := sh.rooms[roomID]; e != nil {
+		for s := range e.sessions {
+			dst = append(dst, s)
+		}
+	}
+	return dst
+}
+
+// deliver queues f to the room's sessions, except those of user exclude (when not empty)
+// and those already stamped with stamp (when not zero). It returns how many took it.
+func (m *roomSessionManager) deliver(roomID string, f outFrame, exclude string, stamp uint64) int {
+	sh := &m.shards[shardOf(roomID)]
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	e := sh.rooms[roomID]
+	if e == nil {
+		return 0
+	}
+	n := 0
+	for s := range e.sessions {
+		if exclude != "" && s.userID == exclude {
+			continue
+		}
+		if stamp != 0 {
+			if s.stamp == stamp {
+				continue
+			}
+			s.stamp = stamp
+		}
+		if s.enqueue(f) {
+			n++
+		}
+	}
+	return n
+}
+
+// noteSeq records that message seq of the room was fanned out here.
+func (m *roomSessionManager) noteSeq(roomID string, seq int64) {
+	sh := &m.shards[shardOf(roomID)]
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	e := sh.rooms[roomID]
+	if e == nil {
+		return
+	}
+	for {
+		cur := e.maxSeq.Load()
+		if seq <= cur || e.maxSeq.CompareAndSwap(cur, seq) {
+			return
+		}
+	}
+}
+
+// roomSeq is a local room and the highest seq fanned out in it.
+type roomSeq struct {
+	roomID string
+	seq    int64
+}
+
+// knownSeqs returns the local rooms whose last fanned-out seq is known. Rooms joined since
+// their last message are left out: re-syncing them from seq 0 would replay their history.
+func (m *roomSessionManager) knownSeqs() []roomSeq {
+	var out []roomSeq
+	for i := range m.shards {
+		sh := &m.shards[i]
+		sh.mu.RLock()
+		for id, e := range sh.rooms {
+			if seq := e.maxSeq.Load(); seq > 0 {
+				out = append(out, roomSeq{roomID: id, seq: seq})
+			}
+		}
+		sh.mu.RUnlock()
+	}
+	return out
+}
+
+// userSessionManager maps a user id to the user's local sessions (one per device).
+type userSessionManager struct {
+	shards [shardCount]userShard
+}
+
+type userShard struct {
+	mu    sync.RWMutex
+	users map[string][]*session
+}
+
+func newUserSessionManager() *userSessionManager {
+	m := &userSessionManager{}
+	for i := range m.shards {
+		m.shards[i].users = make(map[string][]*session)
+	}
+	return m
+}
+
+func (m *userSessionManager) add(s *session) {
+	sh := &m.shards[shardOf(s.userID)]
+	sh.mu.Lock()
+	sh.users[s.userID] = append(sh.users[s.userID], s)
+	sh.mu.Unlock()
+}
+
+func (m *userSessionManager) remove(s *session) {
+	sh := &m.shards[shardOf(s.userID)]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	list := sh.users[s.userID]
+	i := slices.Index(list, s)
+	if i < 0 {
+		return
+	}
+	list = slices.Delete(list, i, i+1)
+	if len(list) == 0 {
+		delete(sh.users, s.userID)
+		return
+	}
+	sh.users[s.userID] = list
+}
+
+// sessions appends the user's sessions to dst.
+func (m *userSessionManager) sessions(userID string, dst []*session) []*session {
+	sh := &m.shards[shardOf(userID)]
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	return append(dst, sh.users[userID]...)
+}
+
+// each calls fn for every session, holding one shard's read lock at a time: fn must not
+// take a shard lock.
+func (m *userSessionManager) each(fn func(*session)) {
+	for i := range m.shards {
+		sh := &m.shards[i]
+		sh.mu.RLock()
+		for _, list := range sh.users {
+			for _, s := range list {
+				fn(s)
+			}
+		}
+		sh.mu.RUnlock()
+	}
+}
+
+// has reports whether the room has local sessions, so that events of rooms nobody here
+// is in cost no encoding.
+func (m *roomSessionManager) has(roomID string) bool {
+	sh := &m.shards[shardOf(roomID)]
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	return sh.rooms[roomID] != nil
+}
+
+// deliver queues f to the user's sessions not yet stamped with stamp (when not zero). It
+// returns how many took it.
+func (m *userSessionManager) deliver(userID string, f outFrame, stamp uint64) int {
+	sh := &m.shards[shardOf(userID)]
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	n := 0
+	for _, s := range sh.users[userID] {
+		if stamp != 0 {
+			if s.stamp == stamp {
+				continue
+			}
+			s.stamp = stamp
+		}
+		if s.enqueue(f) {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,229 @@
+// Package ws is ChatChat's chat server: it holds clients' WebSocket connections, routes the
+// bus's events to the local sessions of a room or user, and passes client frames (heartbeats,
+// focus, typing, resume) to the domain service. PROTOCOL.md's "WebSocket" section is its
+// contract.
+//
+// The per-connection footprint is kept small on purpose: one reader goroutine blocked on the
+// socket, no per-connection timers (one sweeper walks every session), a writer goroutine only
+// while there is something to write, and event frames encoded once and shared by every
+// session they go to.
+package ws
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/chatchat/chatchat/chat"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Chat is the domain service as the chat server uses it (implemented by chat.Service).
+type Chat interface {
+	// UserRoomIDs returns the rooms the user is a member of.
+	UserRoomIDs(ctx context.Context, userID string) ([]string, error)
+	// Heartbeat records presence; it publishes PRESENCE_UPDATED itself.
+	Heartbeat(ctx context.Context, hb chat.Heartbeat) error
+	// SessionClosed records that a session is gone.
+	SessionClosed(ctx context.Context, userID, sessionID string) error
+	// Focus records that the session views the room; membership is checked
+	// (chat.Error NotFound/Forbidden).
+	Focus(ctx context.Context, userID, sessionID, roomID string) error
+	// Unfocus records that the session no longer views the room.
+	Unfocus(ctx context.Context, userID, sessionID, roomID string) error
+	// Typing checks membership and publishes TYPING on the bus.
+	Typing(ctx context.Context, userID, roomID string) error
+	// Resume returns the messages after the given seqs, of member rooms only, ascending
+	// per room.
+	Resume(ctx context.Context, userID string, rooms map[string]int64) ([]chat.Message, error)
+	// MessagesAfter returns a room's messages after afterSeq, with no membership check: the
+	// server re-syncs sessions it already routes.
+	MessagesAfter(ctx context.Context, roomID string, afterSeq int64) ([]chat.Message, error)
+}
+
+// Authenticator verifies an access token.
+type Authenticator interface {
+	// Authenticate returns the id of the user the token was issued to, or an error when
+	// the token is missing, malformed or expired.
+	Authenticate(token string) (userID string, err error)
+}
+
+// Config tunes a Server. Zero values are replaced by the defaults named on each field.
+type Config struct {
+	// MaxFrameBytes is the largest client message accepted (all fragments together);
+	// a larger one closes the connection with 1009. Default 64 KiB.
+	MaxFrameBytes int
+	// SendQueue is how many frames may wait for a session's socket; one more and the
+	// session is dropped as a slow consumer. Default 256.
+	SendQueue int
+	// PingInterval is how long a session may be silent before the server pings it.
+	// Default 25 s.
+	PingInterval time.Duration
+	// IdleTimeout is how long a session may be silent (no frame, no pong) before it is
+	// considered dead and closed. Default 60 s.
+	IdleTimeout time.Duration
+	// WriteTimeout bounds each write to a socket. Default 10 s.
+	WriteTimeout time.Duration
+	// CallTimeout bounds each call to Chat made for a client frame. Default 10 s.
+	CallTimeout time.Duration
+	// AllowedOrigins lists the Origin header values accepted, like
+	// "https://chat.example.com"; "*" accepts any. Empty accepts requests without an
+	// Origin header and those whose Origin host is the request's Host.
+	AllowedOrigins []string
+	// FrameRate is how many frames per second a connection may send on average, and
+	// FrameBurst how many at once. Defaults 20 and 40.
+	FrameRate  float64
+	FrameBurst int
+	// NodeID names this node in logs.
+	NodeID string
+	// SweepInterval is how often the sweeper walks the sessions to ping the idle and
+	// close the dead. Default 5 s.
+	SweepInterval time.Duration
+}
+
+func (c *Config) fill() {
+	if c.MaxFrameBytes <= 0 {
+		c.MaxFrameBytes = 64 << 10
+	}
+	if c.SendQueue <= 0 {
+		c.SendQueue = 256
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = 25 * time.Second
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 60 * time.Second
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.CallTimeout <= 0 {
+		c.CallTimeout = 10 * time.Second
+	}
+	if c.FrameRate <= 0 {
+		c.FrameRate = 20
+	}
+	if c.FrameBurst <= 0 {
+		c.FrameBurst = 40
+	}
+	if c.SweepInterval <= 0 {
+		c.SweepInterval = 5 * time.Second
+	}
+}
+
+// Server is the chat server. It serves GET /ws and receives the bus's events; main
+// subscribes it to the bus and calls Run and Shutdown.
+type Server struct {
+	cfg     Config
+	chat    Chat
+	auth    Authenticator
+	log     *slog.Logger
+	metrics *metrics
+	frames  *staticFrames
+
+	rooms   *roomSessionManager
+	users   *userSessionManager
+	bufPool sync.Pool // *[]byte of smallBuf bytes, for reading client frames
+
+	// fanoutMu serialises the fan-outs that reach several rooms or users, which use
+	// per-session stamps to deliver an event to each session once.
+	fanoutMu sync.Mutex
+	stamp    uint64
+
+	// mu guards the lifecycle fields below.
+	mu           sync.Mutex
+	shuttingDown bool
+	stop         chan struct{} // closed by Shutdown: stops the sweeper
+	resync       resyncState
+
+	// wg counts every goroutine the server starts: readers, writers, the sweeper's
+	// caller excepted (Run belongs to its caller), re-sync.
+	wg sync.WaitGroup
+}
+
+var _ chat.EventHandler = (*Server)(nil)
+
+// New returns a Server. Its metrics are registered on reg (nil: not registered); it panics
+// if they are registered already, like prometheus.MustRegister.
+func New(cfg Config, c Chat, auth Authenticator, logger *slog.Logger, reg prometheus.Registerer) *Server {
+	cfg.fill()
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		cfg:     cfg,
+		chat:    c,
+		auth:    auth,
+		log:     logger.With("component", "ws", "node", cfg.NodeID),
+		metrics: newMetrics(reg),
+		frames:  newStaticFrames(),
+		rooms:   newRoomSessionManager(),
+		users:   newUserSessionManager(),
+		stop:    make(chan struct{}),
+	}
+	return s
+}
+
+// Run runs the sweeper, which pings idle sessions and closes dead ones, until ctx is done
+// or Shutdown is called. It returns nil after Shutdown and ctx.Err() otherwise.
+func (s *Server) Run(ctx context.Context) error {
+	t := time.NewTicker(s.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.stop:
+			return nil
+		case now := <-t.C:
+			s.sweep(now)
+		}
+	}
+}
+
+// Shutdown refuses new connections, closes every socket with close code 1001 and waits
+// for the connection goroutines to end. When ctx ends first it closes the remaining
+// sockets without a close frame and returns ctx.Err().
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if !s.shuttingDown {
+		s.shuttingDown = true
+		close(s.stop)
+		if s.resync.cancel != nil {
+			s.resync.cancel()
+		}
+	}
+	s.mu.Unlock()
+
+	s.users.each(func(ss *session) { ss.closeWith(CloseGoingAway) })
+
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		// The close handshake took too long (a peer that does not read): cut the rest.
+		s.users.each(func(ss *session) { ss.abort() })
+		return ctx.Err()
+	}
+}
+
+// admit counts a new connection goroutine unless the server is shutting down. Taking mu
+// keeps wg.Add from racing Shutdown's wg.Wait once the count has dropped to zero.
+func (s *Server) admit() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shuttingDown {
+		return errShuttingDown
+	}
+	s.wg.Add(1)
+	return nil
+}
+
+var errShuttingDown = errors.New("ws: server is shutting down")

@@ -1,0 +1,144 @@
+package ws
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/chatchat/chatchat/chat"
+	"github.com/gobwas/ws"
+)
+
+// ServeHTTP serves GET /ws: it checks the origin and the token before the upgrade (403 and
+// 401 with PROTOCOL.md's error shape), upgrades, registers the session and leaves the
+// connection to its reader goroutine, so that the HTTP server's goroutine and buffers are
+// not held for the connection's lifetime.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.originAllowed(r) {
+		writeError(w, http.StatusForbidden, chat.Errorf(chat.Forbidden, "forbidden", "origin not allowed"))
+		return
+	}
+	token := bearerToken(r)
+	if token == "" {
+		writeError(w, http.StatusUnauthorized, chat.Errorf(chat.Unauthorized, "unauthorized", "missing access token"))
+		return
+	}
+	userID, err := s.auth.Authenticate(token)
+	if err != nil || userID == "" {
+		writeError(w, http.StatusUnauthorized, chat.Errorf(chat.Unauthorized, "unauthorized", "invalid or expired access token"))
+		return
+	}
+	if err := s.admit(); err != nil {
+		writeError(w, http.StatusServiceUnavailable, chat.Errorf(chat.Unavailable, "unavailable", "server is shutting down"))
+		return
+	}
+	admitted := true
+	defer func() {
+		if admitted { // not handed to a reader goroutine
+			s.wg.Done()
+		}
+	}()
+
+	// Rooms are loaded before the upgrade, so that a failing store is an HTTP error the
+	// client can see rather than a socket that closes at once.
+	rooms, err := s.chat.UserRoomIDs(r.Context(), userID)
+	if err != nil {
+		s.log.Error("load rooms for new session failed", "user", userID, "err", err)
+		writeError(w, http.StatusServiceUnavailable, chat.Errorf(chat.Unavailable, "unavailable", "try again later"))
+		return
+	}
+
+	up := ws.HTTPUpgrader{Timeout: s.cfg.WriteTimeout}
+	conn, rw, _, err := up.Upgrade(r, w)
+	if err != nil {
+		// The upgrader has answered the client (400 for a bad handshake).
+		if conn != nil {
+			_ = conn.Close()
+		}
+		s.log.Debug("upgrade failed", "user", userID, "err", err)
+		return
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	ss := &session{
+		srv:    s,
+		id:     chat.NewID(),
+		userID: userID,
+		conn:   conn,
+		cancel: cancel,
+	}
+	// A client may send its first frame right behind the handshake; keep those bytes but
+	// not the 4 KiB reader they sit in.
+	if n := rw.Reader.Buffered(); n > 0 {
+		p, _ := rw.Reader.Peek(n)
+		ss.pending = slices.Clone(p)
+	}
+	now := time.Now().UnixNano()
+	ss.lastSeen.Store(now)
+	ss.bucket = tokenBucket{tokens: float64(s.cfg.FrameBurst), last: now}
+
+	s.users.add(ss)
+	for _, id := range rooms {
+		s.rooms.join(id, ss)
+	}
+	s.metrics.connections.Inc()
+	if s.isShuttingDown() {
+		// Shutdown's sweep may have missed the session: it was not registered yet.
+		ss.closeWith(CloseGoingAway)
+	}
+	ss.logger().Debug("session opened", "rooms", len(rooms))
+
+	admitted = false
+	go ss.readLoop(ctx)
+}
+
+func (s *Server) isShuttingDown() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.shuttingDown
+}
+
+// bearerToken returns the token of the Authorization header, or else of the access_token
+// query parameter (browsers cannot set headers on a WebSocket).
+func bearerToken(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, token, ok := strings.Cut(h, " ")
+		if ok && strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(token)
+		}
+		return ""
+	}
+	return r.URL.Query().Get("access_token")
+}
+
+// originAllowed applies Config.AllowedOrigins. Browsers always send Origin on a WebSocket
+// handshake, so checking it stops other sites from using a visitor's token-in-query.
+func (s *Server) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		// Not a browser: nothing of a visitor's to protect.
+		return true
+	}
+	if len(s.cfg.AllowedOrigins) == 0 {
+		u, err := url.Parse(origin)
+		return err == nil && strings.EqualFold(u.Host, r.Host)
+	}
+	for _, o := range s.cfg.AllowedOrigins {
+		if o == "*" || strings.EqualFold(o, origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// writeError writes PROTOCOL.md's error shape.
+func writeError(w http.ResponseWriter, status int, err *chat.Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]errorData{"error": {Code: err.Code, Message: err.Message}})
+}
