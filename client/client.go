@@ -63,7 +63,8 @@ func WithTokens(t Tokens) Option {
 }
 
 // WithHeartbeat sets the interval of the automatic HEART_BEAT of the Client's WebSocket
-// connections; 0 turns it off. The default is DefaultHeartbeat.
+// connections, the first of which is sent on connecting; 0 turns them off. The default is
+// DefaultHeartbeat.
 func WithHeartbeat(d time.Duration) Option { return func(c *Client) { c.heartbeat = d } }
 
 // WithEventBuffer sets how many received events a connection queues for a caller that is

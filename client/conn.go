@@ -255,21 +255,25 @@ func readError(err error) error {
 	return fmt.Errorf("client: read: %w", err)
 }
 
+// heartbeatLoop sends HEART_BEAT at once, since a connection alone does not make the user
+// online, and then at every interval.
 func (c *Conn) heartbeatLoop(every time.Duration) {
 	defer c.wg.Done()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
+		if err := c.Heartbeat(context.Background()); err != nil {
+			if !errors.Is(err, ErrClosed) {
+				// A socket that cannot take a heartbeat is dead; end it so that the
+				// reader and the caller learn of it now.
+				c.finish(err)
+			}
+			return
+		}
 		select {
 		case <-c.done:
 			return
 		case <-t.C:
-			if err := c.Heartbeat(context.Background()); err != nil {
-				// A socket that cannot take a heartbeat is dead; end it so that the
-				// reader and the caller learn of it now.
-				c.finish(err)
-				return
-			}
 		}
 	}
 }

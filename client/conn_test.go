@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -206,14 +207,20 @@ func TestConnClose(t *testing.T) {
 	closed := make(chan error, 1)
 	s.handleWS(t, "at1", func(p *peer) {
 		p.send(chat.EventHeartBeatAck, struct{}{})
-		// The next frame must be a normal close.
+		// After heartbeats, the next frame must be a normal close.
 		_ = p.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
-		f, err := ws.ReadFrame(p.nc)
-		if err != nil {
-			closed <- err
-			return
+		var f ws.Frame
+		for {
+			var err error
+			if f, err = ws.ReadFrame(p.nc); err != nil {
+				closed <- err
+				return
+			}
+			f = ws.UnmaskFrameInPlace(f)
+			if f.Header.OpCode != ws.OpText || !strings.Contains(string(f.Payload), chat.EventHeartBeat) {
+				break
+			}
 		}
-		f = ws.UnmaskFrameInPlace(f)
 		code, _ := ws.ParseCloseFrameData(f.Payload)
 		if f.Header.OpCode != ws.OpClose || code != ws.StatusNormalClosure {
 			closed <- fmt.Errorf("frame %v code %d, want close 1000", f.Header.OpCode, code)
