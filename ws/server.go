@@ -123,9 +123,10 @@ type Server struct {
 	metrics *metrics
 	frames  *staticFrames
 
-	rooms   *roomSessionManager
-	users   *userSessionManager
-	bufPool sync.Pool // *[]byte of smallBuf bytes, for reading client frames
+	rooms     *roomSessionManager
+	users     *userSessionManager
+	bufPool   sync.Pool // *[]byte of smallBuf bytes, for reading client frames
+	writePool sync.Pool // *writeBufs of sessions with nothing to write
 
 	// fanoutMu serialises the fan-outs that reach several rooms or users, which use
 	// per-session stamps to deliver an event to each session once.

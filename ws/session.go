@@ -15,9 +15,9 @@ import (
 // before it drops the connection.
 const closeGrace = 2 * time.Second
 
-// shrinkCap is the queue capacity above which an idle session gives its queue memory back:
-// a burst should not pin a large array to every connection that once saw one.
-const shrinkCap = 16
+// maxPooledQueue is the largest queue capacity kept in the server's pool; larger arrays
+// (a SendQueue set very high) are left to the collector rather than hoarded.
+const maxPooledQueue = 4096
 
 // outFrame is one queued write: one or more complete WebSocket frames, possibly shared with
 // every other session the same event goes to (never modified once queued).
@@ -47,19 +47,48 @@ type session struct {
 	pingedAt atomic.Int64 // unix ns of the last ping; written by the sweeper
 	stamp    uint64       // last multi-target fan-out that reached the session; under srv.fanoutMu
 
-	mu         sync.Mutex
-	queue      []outFrame
+	// writeFn is s.writeLoop, made once: starting a goroutine from a stored func value
+	// allocates nothing, while `go s.writeLoop()` allocates a closure every time.
+	writeFn func()
+
+	mu sync.Mutex
+	// w holds the queue and the writer's buffers while there is something to write, and
+	// goes back to the server's pool when the queue is drained: an idle session holds no
+	// queue memory, and a busy one reuses arrays instead of growing new ones.
+	w          *writeBufs
 	writing    bool   // a writer goroutine runs (or the session is finished with writing)
 	closed     bool   // no more frames are queued; set once, never cleared
 	closeFrame []byte // written after the queue, then writing ends
 	closeSent  bool   // our close frame is out
 	peerClose  bool   // the peer's close frame came in
 	rooms      []string
+}
 
+// writeBufs are a session's send queue and its writer's buffers.
+type writeBufs struct {
+	queue []outFrame // under session.mu
 	// Owned by the writer goroutine of the moment (there is at most one).
 	batch []outFrame
 	bufs  net.Buffers // the batch's bytes, kept for their capacity
 	wbufs net.Buffers // consumed by WriteTo; a field so that writing allocates nothing
+}
+
+func (srv *Server) getWriteBufs() *writeBufs {
+	if w, ok := srv.writePool.Get().(*writeBufs); ok {
+		return w
+	}
+	return &writeBufs{}
+}
+
+func (srv *Server) putWriteBufs(w *writeBufs) {
+	if cap(w.queue) > maxPooledQueue || cap(w.batch) > maxPooledQueue {
+		return
+	}
+	// writeBatch cleared batch and bufs; a queue given back after a failed write may
+	// still hold frames.
+	clear(w.queue)
+	w.queue, w.batch, w.bufs, w.wbufs = w.queue[:0], w.batch[:0], w.bufs[:0], nil
+	srv.writePool.Put(w)
 }
 
 func (s *session) logger() *slog.Logger {
@@ -89,10 +118,13 @@ func (s *session) enqueue(f outFrame) bool {
 		s.mu.Unlock()
 		return false
 	}
-	if len(s.queue) >= s.srv.cfg.SendQueue {
+	if s.w == nil {
+		s.w = s.srv.getWriteBufs()
+	}
+	if len(s.w.queue) >= s.srv.cfg.SendQueue {
 		s.closed = true
-		clear(s.queue)
-		s.queue = s.queue[:0]
+		clear(s.w.queue)
+		s.w.queue = s.w.queue[:0]
 		s.closeFrame = s.srv.frames.closeFrame(CloseSlowConsumer)
 		s.startWriterLocked()
 		s.mu.Unlock()
@@ -100,7 +132,7 @@ func (s *session) enqueue(f outFrame) bool {
 		s.logger().Warn("slow consumer dropped", "queue", s.srv.cfg.SendQueue)
 		return false
 	}
-	s.queue = append(s.queue, f)
+	s.w.queue = append(s.w.queue, f)
 	s.startWriterLocked()
 	s.mu.Unlock()
 	return true
@@ -114,7 +146,7 @@ func (s *session) startWriterLocked() {
 	}
 	s.writing = true
 	s.srv.wg.Add(1)
-	go s.writeLoop()
+	go s.writeFn()
 }
 
 // closeWith stops queueing and has the writer send what is queued, then a close frame
@@ -146,14 +178,16 @@ func (s *session) writeLoop() {
 	defer s.srv.wg.Done()
 	for {
 		s.mu.Lock()
-		if len(s.queue) == 0 {
+		w := s.w
+		if w == nil || len(w.queue) == 0 {
 			cf := s.closeFrame
 			s.closeFrame = nil
+			if w != nil {
+				s.w = nil
+				s.srv.putWriteBufs(w)
+			}
 			if cf == nil {
 				s.writing = false
-				if cap(s.queue) > shrinkCap {
-					s.queue, s.batch, s.bufs = nil, nil, nil
-				}
 				s.mu.Unlock()
 				return
 			}
@@ -162,15 +196,15 @@ func (s *session) writeLoop() {
 			s.writeClose(cf)
 			return
 		}
-		s.batch, s.queue = s.queue, s.batch[:0]
+		w.batch, w.queue = w.queue, w.batch[:0]
 		s.mu.Unlock()
 
-		if err := s.writeBatch(); err != nil {
+		if err := s.writeBatch(w); err != nil {
 			s.mu.Lock()
 			s.closed = true
-			clear(s.queue)
-			s.queue = s.queue[:0]
 			s.closeFrame = nil
+			s.w = nil
+			s.srv.putWriteBufs(w)
 			s.mu.Unlock()
 			// Closing wakes the reader, which cleans up; a half-written frame leaves
 			// nothing else worth sending.
@@ -181,25 +215,26 @@ func (s *session) writeLoop() {
 	}
 }
 
-func (s *session) writeBatch() error {
-	s.bufs = s.bufs[:0]
-	for i := range s.batch {
-		s.bufs = append(s.bufs, s.batch[i].b)
+func (s *session) writeBatch(w *writeBufs) error {
+	w.bufs = w.bufs[:0]
+	for i := range w.batch {
+		w.bufs = append(w.bufs, w.batch[i].b)
 	}
-	s.wbufs = s.bufs
+	w.wbufs = w.bufs
 	_ = s.conn.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
-	_, err := s.wbufs.WriteTo(s.conn)
+	_, err := w.wbufs.WriteTo(s.conn)
 	if err == nil {
 		now := time.Now().UnixNano()
-		for i := range s.batch {
-			if at := s.batch[i].at; at > 0 {
+		for i := range w.batch {
+			if at := w.batch[i].at; at > 0 {
 				s.srv.metrics.latency.Observe(float64(now-at*int64(time.Millisecond)) / float64(time.Second))
 			}
 		}
 	}
-	clear(s.batch)
-	s.batch = s.batch[:0]
-	clear(s.bufs)
+	// Drop the references, so that pooled arrays do not keep frames alive.
+	clear(w.batch)
+	w.batch = w.batch[:0]
+	clear(w.bufs)
 	return err
 }
 

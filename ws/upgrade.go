@@ -71,6 +71,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		conn:   conn,
 		cancel: cancel,
 	}
+	ss.writeFn = ss.writeLoop
 	// A client may send its first frame right behind the handshake; keep those bytes but
 	// not the 4 KiB reader they sit in.
 	if n := rw.Reader.Buffered(); n > 0 {
