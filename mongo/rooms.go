@@ -1,0 +1,366 @@
+package mongo
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/chatchat/chatchat/chat"
+)
+
+// roomDoc is a room as stored. LastSeq is the seq counter that CreateMessage increments;
+// LastMessage is a copy of the message with seq LastMessageSeq, kept so that a room list
+// needs no join ($lookup is one of the things the store avoids).
+type roomDoc struct {
+	ID        string        `bson:"_id"`
+	Type      string        `bson:"type"`
+	Name      string        `bson:"name"`
+	DirectKey string        `bson:"directKey"`
+	LastSeq   int64         `bson:"lastSeq"`
+	CreatedAt bson.DateTime `bson:"createdAt"`
+	// ActiveAt is the time of the last message, or of creation: it orders room lists.
+	ActiveAt       bson.DateTime `bson:"activeAt"`
+	LastMessageSeq int64         `bson:"lastMessageSeq"`
+	LastMessage    *messageDoc   `bson:"lastMessage,omitempty"`
+}
+
+func (d roomDoc) room() chat.Room {
+	return chat.Room{ID: d.ID, Type: d.Type, Name: d.Name, LastSeq: d.LastSeq, CreatedAt: chat.At(fromDate(d.CreatedAt)), MemberIDs: []string{}}
+}
+
+// memberDoc is one membership with its read cursor. Its _id is the driver's ObjectID; the
+// unique (roomId, userId) index is the key.
+type memberDoc struct {
+	RoomID      string        `bson:"roomId"`
+	UserID      string        `bson:"userId"`
+	LastReadSeq int64         `bson:"lastReadSeq"`
+	Muted       bool          `bson:"muted"`
+	JoinedAt    bson.DateTime `bson:"joinedAt"`
+}
+
+func (d memberDoc) member() chat.Member {
+	return chat.Member{UserID: d.UserID, LastReadSeq: d.LastReadSeq, Muted: d.Muted, JoinedAt: chat.At(fromDate(d.JoinedAt))}
+}
+
+// storedDirectKey is the directKey field of a room. Group rooms get one derived from their
+// own id, so that every room has a distinct key and the unique index needs to be neither
+// partial nor sparse; the prefixes keep the two kinds from ever colliding.
+func storedDirectKey(roomID, directKey string) string {
+	if directKey == "" {
+		return "group:" + roomID
+	}
+	return "direct:" + directKey
+}
+
+func memberKey(roomID, userID string) bson.D {
+	return bson.D{{Key: "roomId", Value: roomID}, {Key: "userId", Value: userID}}
+}
+
+// byJoinOrder sorts memberships as the SQLite store does.
+func byJoinOrder() bson.D {
+	return bson.D{{Key: "joinedAt", Value: 1}, {Key: "userId", Value: 1}}
+}
+
+// CreateRoom implements chat.RoomStore. A member id that is not a user gives
+// chat.ErrNotFound.
+//
+// Without transactions the memberships are written first and the room last: until the
+// room document exists the memberships are invisible (room look-ups and room lists start
+// from the room), so a failure part-way leaves nothing anyone sees, and calling again with
+// the same room repairs it. A direct key that is taken fails the room insert; the
+// memberships written for it are then removed.
+func (s *Store) CreateRoom(ctx context.Context, r chat.Room, directKey string) error {
+	what := "create room " + r.ID
+	ids := uniq(r.MemberIDs)
+	if err := s.usersExist(ctx, what, ids); err != nil {
+		return err
+	}
+	at := date(r.CreatedAt.Time)
+	for _, uid := range ids {
+		_, err := s.memberships.InsertOne(ctx, memberDoc{RoomID: r.ID, UserID: uid, JoinedAt: at})
+		if err != nil && !mongo.IsDuplicateKeyError(err) { // a duplicate: an earlier attempt's
+			return s.fail(ctx, what, err)
+		}
+	}
+	_, err := s.rooms.InsertOne(ctx, roomDoc{
+		ID: r.ID, Type: r.Type, Name: r.Name, DirectKey: storedDirectKey(r.ID, directKey),
+		CreatedAt: at, ActiveAt: at,
+	})
+	if mongo.IsDuplicateKeyError(err) {
+		// The room id itself may be what exists (a repeated call); only memberships of a
+		// room that was never stored are removed.
+		n, cerr := s.rooms.CountDocuments(ctx, bson.D{{Key: "_id", Value: r.ID}})
+		if cerr == nil && n == 0 {
+			if _, derr := s.memberships.DeleteMany(ctx, bson.D{{Key: "roomId", Value: r.ID}}); derr != nil {
+				s.logger.Warn("mongo: memberships of a rejected room left behind (invisible)", "room", r.ID, "err", derr)
+			}
+		}
+		return fmt.Errorf("mongo: %s: %w", what, chat.ErrConflict)
+	}
+	if err != nil {
+		return s.fail(ctx, what, err)
+	}
+	return nil
+}
+
+// usersExist returns chat.ErrNotFound unless every id is a user.
+func (s *Store) usersExist(ctx context.Context, what string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	n, err := s.users.CountDocuments(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	if err != nil {
+		return s.fail(ctx, what, err)
+	}
+	if n != int64(len(ids)) {
+		return fmt.Errorf("mongo: %s: a member is not a user: %w", what, chat.ErrNotFound)
+	}
+	return nil
+}
+
+// Room implements chat.RoomStore.
+func (s *Store) Room(ctx context.Context, id string) (chat.Room, error) {
+	return s.roomWhere(ctx, "room "+id, bson.D{{Key: "_id", Value: id}})
+}
+
+// DirectRoom implements chat.RoomStore.
+func (s *Store) DirectRoom(ctx context.Context, directKey string) (chat.Room, error) {
+	if directKey == "" {
+		return chat.Room{}, fmt.Errorf("mongo: direct room: empty key: %w", chat.ErrNotFound)
+	}
+	return s.roomWhere(ctx, "direct room "+directKey, bson.D{{Key: "directKey", Value: storedDirectKey("", directKey)}})
+}
+
+func (s *Store) roomWhere(ctx context.Context, what string, filter bson.D) (chat.Room, error) {
+	var d roomDoc
+	err := s.rooms.FindOne(ctx, filter, options.FindOne().SetProjection(bson.D{{Key: "lastMessage", Value: 0}})).Decode(&d)
+	if err != nil {
+		return chat.Room{}, s.notFound(ctx, what, err)
+	}
+	r := d.room()
+	members, err := s.findMembers(ctx, what, bson.D{{Key: "roomId", Value: r.ID}})
+	if err != nil {
+		return chat.Room{}, err
+	}
+	for _, m := range members {
+		r.MemberIDs = append(r.MemberIDs, m.UserID)
+	}
+	return r, nil
+}
+
+func (s *Store) findMembers(ctx context.Context, what string, filter bson.D) ([]memberDoc, error) {
+	cur, err := s.memberships.Find(ctx, filter, options.Find().SetSort(byJoinOrder()))
+	if err != nil {
+		return nil, s.fail(ctx, what+": members", err)
+	}
+	var docs []memberDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, s.fail(ctx, what+": members", err)
+	}
+	return docs, nil
+}
+
+// UserRooms implements chat.RoomStore: three queries, whatever the number of rooms — the
+// user's memberships, their rooms, and those rooms' memberships.
+func (s *Store) UserRooms(ctx context.Context, userID string) ([]chat.UserRoom, error) {
+	what := "user rooms of " + userID
+	mine, err := s.findMembers(ctx, what, bson.D{{Key: "userId", Value: userID}})
+	if err != nil || len(mine) == 0 {
+		return []chat.UserRoom{}, err
+	}
+	ids := make([]string, 0, len(mine))
+	for _, m := range mine {
+		ids = append(ids, m.RoomID)
+	}
+	cur, err := s.rooms.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	if err != nil {
+		return nil, s.fail(ctx, what, err)
+	}
+	var docs []roomDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, s.fail(ctx, what, err)
+	}
+	// Most recently active first; ties by id, newest first, as ids are time-ordered.
+	slices.SortFunc(docs, func(a, b roomDoc) int {
+		return cmp.Or(cmp.Compare(b.ActiveAt, a.ActiveAt), cmp.Compare(b.ID, a.ID))
+	})
+	all, err := s.findMembers(ctx, what, bson.D{{Key: "roomId", Value: bson.D{{Key: "$in", Value: ids}}}})
+	if err != nil {
+		return nil, err
+	}
+	memberIDs := map[string][]string{}
+	for _, m := range all {
+		memberIDs[m.RoomID] = append(memberIDs[m.RoomID], m.UserID)
+	}
+	me := map[string]memberDoc{}
+	for _, m := range mine {
+		me[m.RoomID] = m
+	}
+
+	rooms := make([]chat.UserRoom, 0, len(docs))
+	for _, d := range docs {
+		ur := chat.UserRoom{Room: d.room(), LastReadSeq: me[d.ID].LastReadSeq, MutedByUser: me[d.ID].Muted}
+		if ids := memberIDs[d.ID]; ids != nil {
+			ur.MemberIDs = ids
+		}
+		if d.LastMessage != nil && d.LastMessageSeq > 0 {
+			m := d.LastMessage.message()
+			ur.LastMessage = &m
+		}
+		rooms = append(rooms, ur)
+	}
+	return rooms, nil
+}
+
+// UserRoomIDs implements chat.RoomStore. Memberships whose room was never stored (see
+// CreateRoom) are left out.
+func (s *Store) UserRoomIDs(ctx context.Context, userID string) ([]string, error) {
+	what := "user room ids of " + userID
+	mine, err := s.findMembers(ctx, what, bson.D{{Key: "userId", Value: userID}})
+	if err != nil || len(mine) == 0 {
+		return []string{}, err
+	}
+	ids := make([]string, 0, len(mine))
+	for _, m := range mine {
+		ids = append(ids, m.RoomID)
+	}
+	cur, err := s.rooms.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, s.fail(ctx, what, err)
+	}
+	var docs []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, s.fail(ctx, what, err)
+	}
+	out := make([]string, 0, len(docs))
+	for _, d := range docs {
+		out = append(out, d.ID)
+	}
+	return out, nil
+}
+
+// Members implements chat.RoomStore. An unknown room has no members.
+func (s *Store) Members(ctx context.Context, roomID string) ([]chat.Member, error) {
+	docs, err := s.findMembers(ctx, "members of "+roomID, bson.D{{Key: "roomId", Value: roomID}})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]chat.Member, 0, len(docs))
+	for _, d := range docs {
+		out = append(out, d.member())
+	}
+	return out, nil
+}
+
+// Member implements chat.RoomStore.
+func (s *Store) Member(ctx context.Context, roomID, userID string) (chat.Member, error) {
+	var d memberDoc
+	if err := s.memberships.FindOne(ctx, memberKey(roomID, userID)).Decode(&d); err != nil {
+		return chat.Member{}, s.notFound(ctx, fmt.Sprintf("member %s of %s", userID, roomID), err)
+	}
+	return d.member(), nil
+}
+
+// AddMembers implements chat.RoomStore. An unknown room, or a user id that is not a user,
+// gives chat.ErrNotFound and adds no one.
+//
+// The room's last seq is read before the memberships are written, with no transaction
+// around the two: a message stored in between counts as unread for the new member, which
+// errs on the side of showing a message rather than hiding it.
+func (s *Store) AddMembers(ctx context.Context, roomID string, userIDs []string, at time.Time) ([]string, error) {
+	what := "add members to " + roomID
+	lastSeq, err := s.lastSeq(ctx, what, roomID)
+	if err != nil {
+		return nil, err
+	}
+	ids := uniq(userIDs)
+	if err := s.usersExist(ctx, what, ids); err != nil {
+		return nil, err
+	}
+	added := []string{}
+	for _, uid := range ids {
+		_, err := s.memberships.InsertOne(ctx, memberDoc{RoomID: roomID, UserID: uid, LastReadSeq: lastSeq, JoinedAt: date(at)})
+		switch {
+		case mongo.IsDuplicateKeyError(err): // already a member
+		case err != nil:
+			return nil, s.fail(ctx, what, err)
+		default:
+			added = append(added, uid)
+		}
+	}
+	return added, nil
+}
+
+// lastSeq returns the room's seq counter, or chat.ErrNotFound.
+func (s *Store) lastSeq(ctx context.Context, what, roomID string) (int64, error) {
+	var d struct {
+		LastSeq int64 `bson:"lastSeq"`
+	}
+	err := s.rooms.FindOne(ctx, bson.D{{Key: "_id", Value: roomID}},
+		options.FindOne().SetProjection(bson.D{{Key: "lastSeq", Value: 1}})).Decode(&d)
+	if err != nil {
+		return 0, s.notFound(ctx, what, err)
+	}
+	return d.LastSeq, nil
+}
+
+// RemoveMember implements chat.RoomStore.
+func (s *Store) RemoveMember(ctx context.Context, roomID, userID string) error {
+	what := fmt.Sprintf("remove member %s of %s", userID, roomID)
+	res, err := s.memberships.DeleteOne(ctx, memberKey(roomID, userID))
+	if err != nil {
+		return s.fail(ctx, what, err)
+	}
+	if res.DeletedCount == 0 {
+		return fmt.Errorf("mongo: %s: %w", what, chat.ErrNotFound)
+	}
+	return nil
+}
+
+// SetMuted implements chat.RoomStore.
+func (s *Store) SetMuted(ctx context.Context, roomID, userID string, muted bool) error {
+	what := fmt.Sprintf("set muted of %s in %s", userID, roomID)
+	res, err := s.memberships.UpdateOne(ctx, memberKey(roomID, userID),
+		bson.D{{Key: "$set", Value: bson.D{{Key: "muted", Value: muted}}}})
+	if err != nil {
+		return s.fail(ctx, what, err)
+	}
+	if res.MatchedCount == 0 {
+		return fmt.Errorf("mongo: %s: %w", what, chat.ErrNotFound)
+	}
+	return nil
+}
+
+// AdvanceReadCursor implements chat.RoomStore. The cursor moves by $max in one
+// findAndModify, so concurrent calls cannot move it back, and calling again is harmless.
+// The cap is the room's counter as read just before; a message stored in between is
+// simply not covered by this call.
+func (s *Store) AdvanceReadCursor(ctx context.Context, roomID, userID string, seq int64) (int64, error) {
+	what := fmt.Sprintf("advance read cursor of %s in %s", userID, roomID)
+	lastSeq, err := s.lastSeq(ctx, what, roomID)
+	if err != nil {
+		return 0, err
+	}
+	var d memberDoc
+	err = s.memberships.FindOneAndUpdate(ctx, memberKey(roomID, userID),
+		bson.D{{Key: "$max", Value: bson.D{{Key: "lastReadSeq", Value: min(seq, lastSeq)}}}},
+		options.FindOneAndUpdate().SetReturnDocument(options.After),
+	).Decode(&d)
+	if err != nil {
+		return 0, s.notFound(ctx, what, err)
+	}
+	return d.LastReadSeq, nil
+}
+
+// isNoDocuments reports whether err says that nothing matched.
+func isNoDocuments(err error) bool { return errors.Is(err, mongo.ErrNoDocuments) }

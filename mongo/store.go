@@ -1,0 +1,272 @@
+// Package mongo is the storage of the cluster mode: a chat.Store in MongoDB or Amazon
+// DocumentDB 5.0, through the official driver go.mongodb.org/mongo-driver/v2.
+//
+// It is written for the subset the two share (docs/mongodb.md gives the details): no
+// transactions, no retryable writes, no collations, no partial or TTL indexes, no $lookup,
+// no change streams. Every guarantee rests instead on single-document atomicity and unique
+// indexes, and operations that touch several documents order their writes so that a
+// failure between two of them leaves either nothing visible or a state that the next call
+// repairs.
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
+
+	"github.com/chatchat/chatchat/chat"
+)
+
+var (
+	_ chat.Store  = (*Store)(nil)
+	_ chat.Pinger = (*Store)(nil)
+	_ io.Closer   = (*Store)(nil)
+)
+
+// Collection names.
+const (
+	colUsers       = "users"
+	colTokens      = "refreshTokens"
+	colRooms       = "rooms"
+	colMemberships = "memberships"
+	colMessages    = "messages"
+)
+
+// Store is a chat.Store in one MongoDB database. It is safe for concurrent use.
+type Store struct {
+	client *mongo.Client
+	db     *mongo.Database
+	logger *slog.Logger
+	cfg    config
+
+	users, tokens, rooms, memberships, messages *mongo.Collection
+}
+
+// Option configures Open.
+type Option func(*config)
+
+type config struct {
+	logger           *slog.Logger
+	selectionTimeout time.Duration
+	closeTimeout     time.Duration
+	pendingGrace     time.Duration
+}
+
+// WithLogger sets the logger; by default nothing is logged.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithServerSelectionTimeout sets how long an operation waits for a reachable server before
+// it fails as unavailable; 3 s by default, so that a request fails fast (with a 503) when
+// the database is down rather than hanging for the driver's default 30 s.
+func WithServerSelectionTimeout(d time.Duration) Option {
+	return func(c *config) { c.selectionTimeout = d }
+}
+
+// WithPendingGrace sets how long a retried send waits for a concurrent attempt with the same
+// client message id to finish before it finishes the message itself; 10 s by default. See
+// CreateMessage.
+func WithPendingGrace(d time.Duration) Option { return func(c *config) { c.pendingGrace = d } }
+
+// Open connects to the server at uri, uses database, and creates the indexes the store
+// relies on (which makes it wait for the server). Unless the URI sets retryWrites, retryable
+// writes are turned off: DocumentDB rejects them and the store never relies on them.
+func Open(ctx context.Context, uri, database string, opts ...Option) (*Store, error) {
+	cfg := config{}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.logger == nil {
+		cfg.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.selectionTimeout <= 0 {
+		cfg.selectionTimeout = 3 * time.Second
+	}
+	if cfg.closeTimeout <= 0 {
+		cfg.closeTimeout = 10 * time.Second
+	}
+	if cfg.pendingGrace <= 0 {
+		cfg.pendingGrace = 10 * time.Second
+	}
+	if database == "" {
+		return nil, errors.New("mongo: open: database name is empty")
+	}
+
+	co := options.Client().ApplyURI(uri)
+	if co.RetryWrites == nil {
+		co.SetRetryWrites(false)
+	}
+	if co.ServerSelectionTimeout == nil {
+		co.SetServerSelectionTimeout(cfg.selectionTimeout)
+	}
+	if co.ConnectTimeout == nil {
+		co.SetConnectTimeout(cfg.selectionTimeout)
+	}
+	client, err := mongo.Connect(co)
+	if err != nil {
+		return nil, fmt.Errorf("mongo: open: %w", err)
+	}
+	db := client.Database(database)
+	s := &Store{
+		client: client, db: db, logger: cfg.logger, cfg: cfg,
+		users:       db.Collection(colUsers),
+		tokens:      db.Collection(colTokens),
+		rooms:       db.Collection(colRooms),
+		memberships: db.Collection(colMemberships),
+		messages:    db.Collection(colMessages),
+	}
+	if err := s.ensureIndexes(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	s.logger.Debug("mongo store open", "database", database)
+	return s, nil
+}
+
+// index is one index the store relies on.
+type index struct {
+	name   string
+	keys   bson.D
+	unique bool
+}
+
+// ensureIndexes creates every index that is missing, so it runs on every start.
+func (s *Store) ensureIndexes(ctx context.Context) error {
+	unique := func(name string, keys ...string) index { return index{name, ascending(keys), true} }
+	plain := func(name string, keys ...string) index { return index{name, ascending(keys), false} }
+	for _, c := range []struct {
+		col     *mongo.Collection
+		indexes []index
+	}{
+		{s.users, []index{
+			// Case-insensitive uniqueness without collations, which DocumentDB lacks.
+			unique("usernameLower_1", "usernameLower"),
+			plain("displayLower_1", "displayLower"),
+		}},
+		{s.tokens, []index{plain("familyId_1", "familyId")}},
+		// Every room has a distinct directKey (group rooms use their own id), so the
+		// index needs to be neither partial nor sparse.
+		{s.rooms, []index{unique("directKey_1", "directKey")}},
+		{s.memberships, []index{
+			unique("roomId_1_userId_1", "roomId", "userId"),
+			plain("userId_1", "userId"),
+		}},
+		{s.messages, []index{
+			unique("roomId_1_seq_1", "roomId", "seq"),
+			unique("senderId_1_idemKey_1", "senderId", "idemKey"),
+		}},
+	} {
+		if err := s.createIndexes(ctx, c.col, c.indexes); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func ascending(keys []string) bson.D {
+	d := make(bson.D, 0, len(keys))
+	for _, k := range keys {
+		d = append(d, bson.E{Key: k, Value: 1})
+	}
+	return d
+}
+
+// createIndexes creates the indexes that col lacks, by name. Asking only for the missing
+// ones also keeps away from FerretDB 1.24, which panics when createIndexes names several
+// indexes that all exist.
+func (s *Store) createIndexes(ctx context.Context, col *mongo.Collection, indexes []index) error {
+	what := "create indexes of " + col.Name()
+	specs, err := col.Indexes().ListSpecifications(ctx)
+	if err != nil {
+		return s.fail(ctx, what, err)
+	}
+	have := map[string]bool{}
+	for _, sp := range specs {
+		have[sp.Name] = true
+	}
+	var missing []mongo.IndexModel
+	for _, ix := range indexes {
+		if !have[ix.name] {
+			missing = append(missing, mongo.IndexModel{Keys: ix.keys, Options: options.Index().SetName(ix.name).SetUnique(ix.unique)})
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if _, err := col.Indexes().CreateMany(ctx, missing); err != nil {
+		return s.fail(ctx, what, err)
+	}
+	return nil
+}
+
+// Close disconnects from the server, waiting at most 10 s for operations in flight.
+func (s *Store) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.closeTimeout)
+	defer cancel()
+	if err := s.client.Disconnect(ctx); err != nil && !errors.Is(err, mongo.ErrClientDisconnected) {
+		return fmt.Errorf("mongo: close: %w", err)
+	}
+	return nil
+}
+
+// Ping reports whether the primary answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.client.Ping(ctx, readpref.Primary()); err != nil {
+		return s.fail(ctx, "ping", err)
+	}
+	return nil
+}
+
+// errUnavailable is what callers see when the database cannot be reached: the API maps it
+// to 503.
+func errUnavailable() *chat.Error {
+	return chat.Errorf(chat.Unavailable, "store_unavailable", "the database is unavailable")
+}
+
+// fail wraps an error of the driver with context. Failures to reach the server (no server
+// selectable, network errors, timeouts) also wrap a chat.Unavailable error; anything else
+// stays internal. A cancelled caller is reported as such, not as an outage.
+func (s *Store) fail(ctx context.Context, what string, err error) error {
+	if ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled) {
+		return fmt.Errorf("mongo: %s: %w", what, err)
+	}
+	if isUnavailable(err) {
+		return fmt.Errorf("mongo: %s: %w: %w", what, errUnavailable(), err)
+	}
+	return fmt.Errorf("mongo: %s: %w", what, err)
+}
+
+func isUnavailable(err error) bool {
+	var sse topology.ServerSelectionError
+	var ne net.Error
+	return errors.As(err, &sse) || mongo.IsTimeout(err) || mongo.IsNetworkError(err) ||
+		errors.Is(err, mongo.ErrClientDisconnected) || errors.As(err, &ne)
+}
+
+// Times are kept as BSON dates: millisecond precision, the wire's, and they sort.
+
+func date(t time.Time) bson.DateTime { return bson.NewDateTimeFromTime(t) }
+
+func fromDate(d bson.DateTime) time.Time { return d.Time().UTC() }
+
+// uniq returns ids without duplicates or empty strings, in their first order.
+func uniq(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
