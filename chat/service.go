@@ -34,6 +34,7 @@ type Service struct {
 	presence PresenceService
 	log      *slog.Logger
 	media    MediaResolver
+	push     PushQueue
 }
 
 // MediaResolver attaches uploaded media to messages. Optional: without it, image and file
@@ -73,6 +74,10 @@ func NewService(cfg ServiceConfig, store Store, bus Bus, presence PresenceServic
 
 // SetMediaResolver enables image and file messages.
 func (s *Service) SetMediaResolver(m MediaResolver) { s.media = m }
+
+// SetPushQueue makes SendMessage queue one push job per created message, the durable path
+// to the notification workers (FCM_TOKEN_MESSAGE on the bus stays, at most once).
+func (s *Service) SetPushQueue(q PushQueue) { s.push = q }
 
 // NodeID is the origin this service stamps on the events it publishes.
 func (s *Service) NodeID() string { return s.cfg.NodeID }
@@ -493,8 +498,24 @@ func (s *Service) SendMessage(ctx context.Context, callerID, roomID string, in N
 	if created {
 		s.publish(ctx, Event{Type: EventMessageCreated, RoomID: roomID}, MessageCreated{Message: m})
 		s.publish(ctx, Event{Type: EventFCMTokenMessage, RoomID: roomID}, MessageCreated{Message: m})
+		s.enqueuePush(ctx, m)
 	}
 	return m, created, nil
+}
+
+// enqueuePush queues the message's push job. Like a publish, a failure is logged and
+// reported, not returned: the message is stored, only its pushes are lost.
+func (s *Service) enqueuePush(ctx context.Context, m Message) {
+	if s.push == nil {
+		return
+	}
+	m.Media = nil // signed URLs expire; the worker needs only the type
+	if err := s.push.Enqueue(ctx, PushJob{Message: m, EnqueuedAt: s.cfg.Now().UnixMilli()}); err != nil {
+		s.log.Warn("push enqueue failed", "room", m.RoomID, "message", m.ID, "err", err)
+		if s.cfg.OnPublishFailed != nil {
+			s.cfg.OnPublishFailed("PUSH_JOB", err)
+		}
+	}
 }
 
 // History returns a page of a room's messages for a member.
