@@ -120,6 +120,9 @@ type Media struct {
 	// Attached is true once a message references the media; unattached uploads are
 	// collected after a day.
 	Attached bool `json:"-"`
+	// Pending is true while a presigned upload's bytes have not been checked yet: its
+	// ContentType and Size are what the client declared until then.
+	Pending bool `json:"-"`
 }
 
 // ReadReceipt is a member's read cursor after a mark-as-read.
