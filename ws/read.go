@@ -180,11 +180,12 @@ func (s *session) limit(now int64) (code ws.StatusCode, refused bool) {
 		return 0, false
 	}
 	s.strikes++
+	err := chat.Errorf(chat.RateLimited, "rate_limited", "too many frames; slow down")
 	if s.strikes > maxStrikes {
 		s.logger().Info("rate limit exceeded, disconnecting")
-		return CloseRateLimited, true
+		return CloseCode(err), true
 	}
-	s.sendError(chat.Errorf(chat.RateLimited, "rate_limited", "too many frames; slow down"))
+	s.sendError(err)
 	return 0, true
 }
 
