@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/chatchat/chatchat/chat"
 	"github.com/chatchat/chatchat/memory"
@@ -55,6 +56,11 @@ func openBackends(ctx context.Context, s *settings, log *slog.Logger) (_ *backen
 		if err != nil {
 			return nil, fmt.Errorf("--redis-url: %w", err)
 		}
+		// Fail fast when Redis is down: a request that publishes must not wait out the
+		// client's default retries (seconds); the store already has the message.
+		opts.DialTimeout = time.Second
+		opts.DialerRetries = 1
+		opts.MaxRetries = 1
 		client := goredis.NewClient(opts)
 		b.closers = append(b.closers, client)
 		bus, err := redis.NewBus(ctx, client, redis.BusConfig{Prefix: s.RedisKeyPrefix, Logger: log})
