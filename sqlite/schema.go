@@ -75,6 +75,35 @@ CREATE UNIQUE INDEX messages_room_seq ON messages (room_id, seq);
 CREATE UNIQUE INDEX messages_sender_client ON messages (sender_id, client_msg_id)
 	WHERE client_msg_id <> '';
 `,
+	// 2: push devices and the notification history.
+	`
+CREATE TABLE devices (
+	token      TEXT PRIMARY KEY,
+	user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	platform   TEXT NOT NULL,
+	created_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX devices_user ON devices (user_id);
+
+CREATE TABLE notifications (
+	id         TEXT PRIMARY KEY,
+	user_id    TEXT NOT NULL,
+	token      TEXT NOT NULL,
+	message_id TEXT NOT NULL,
+	room_id    TEXT NOT NULL,
+	seq        INTEGER NOT NULL,
+	platform   TEXT NOT NULL,
+	status     TEXT NOT NULL,
+	error      TEXT NOT NULL DEFAULT '',
+	title      TEXT NOT NULL,
+	body       TEXT NOT NULL,
+	created_at INTEGER NOT NULL
+) STRICT;
+-- One entry per message and device: a job redelivered by the queue finds the devices
+-- already pushed here and skips them.
+CREATE UNIQUE INDEX notifications_message_token ON notifications (message_id, token);
+CREATE INDEX notifications_user ON notifications (user_id, id);
+`,
 }
 
 // migrate brings the schema up to date, one transaction per migration, so that a failed
