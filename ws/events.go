@@ -134,48 +134,64 @@ func (s *Server) nextStampLocked() uint64 {
 // resyncState tracks the one re-sync goroutine. Guarded by Server.mu.
 type resyncState struct {
 	running bool
-	again   bool               // a gap was reported while running: run once more
+	// pending holds, per room, the seq to re-sync after for gaps reported while a pass
+	// runs; they fold into one more pass.
+	pending map[string]int64
 	cancel  context.CancelFunc // stops the running re-sync (Shutdown)
 }
 
 // HandleGap re-syncs after the bus reports possible losses: for every local room whose
 // last fanned-out seq is known, the messages after it are fetched and fanned out (clients
-// drop duplicates by id). It runs on one goroutine of its own, never on the bus's, and
-// gaps reported while it runs fold into one more pass.
+// drop duplicates by id). The seqs are taken here, on the bus's goroutine, before any
+// event that follows the gap can raise them: a live message arriving after the
+// resubscription must not hide the ones lost before it. The fetching runs on one
+// goroutine of its own, never on the bus's.
 func (s *Server) HandleGap() {
+	snap := s.rooms.knownSeqs()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.shuttingDown {
 		return
 	}
 	if s.resync.running {
-		s.resync.again = true
+		if s.resync.pending == nil {
+			s.resync.pending = make(map[string]int64, len(snap))
+		}
+		for _, rs := range snap {
+			if cur, ok := s.resync.pending[rs.roomID]; !ok || rs.seq < cur {
+				s.resync.pending[rs.roomID] = rs.seq
+			}
+		}
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.resync = resyncState{running: true, cancel: cancel}
 	s.wg.Add(1)
-	go s.resyncLoop(ctx)
+	go s.resyncLoop(ctx, snap)
 }
 
-func (s *Server) resyncLoop(ctx context.Context) {
+func (s *Server) resyncLoop(ctx context.Context, snap []roomSeq) {
 	defer s.wg.Done()
 	for {
-		s.resyncOnce(ctx)
+		s.resyncOnce(ctx, snap)
 		s.mu.Lock()
-		if !s.resync.again || ctx.Err() != nil {
+		if s.resync.pending == nil || ctx.Err() != nil {
 			s.resync.cancel()
 			s.resync = resyncState{}
 			s.mu.Unlock()
 			return
 		}
-		s.resync.again = false
+		snap = snap[:0]
+		for id, seq := range s.resync.pending {
+			snap = append(snap, roomSeq{roomID: id, seq: seq})
+		}
+		s.resync.pending = nil
 		s.mu.Unlock()
 	}
 }
 
-func (s *Server) resyncOnce(ctx context.Context) {
-	for _, rs := range s.rooms.knownSeqs() {
+func (s *Server) resyncOnce(ctx context.Context, snap []roomSeq) {
+	for _, rs := range snap {
 		if ctx.Err() != nil {
 			return
 		}
