@@ -3,6 +3,7 @@ package ws
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -29,7 +30,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	userID, err := s.auth.Authenticate(token)
 	if err != nil || userID == "" {
-		writeError(w, http.StatusUnauthorized, chat.Errorf(chat.Unauthorized, "unauthorized", "invalid or expired access token"))
+		// Pass the verifier's own code (token_expired, invalid_token) so that a client
+		// knows to refresh; anything that is not an auth error stays generic.
+		e := chat.Errorf(chat.Unauthorized, "invalid_token", "invalid access token")
+		if errors.As(err, &e) && e.Kind != chat.Unauthorized {
+			e = chat.Errorf(chat.Unauthorized, "invalid_token", "invalid access token")
+		}
+		writeError(w, http.StatusUnauthorized, e)
 		return
 	}
 	if err := s.admit(); err != nil {

@@ -479,6 +479,8 @@ func TestBadInputGetsClearErrors(t *testing.T) {
 		{"taken username", "POST", api + "/auth/signup", "", `{"username":"` + bobA.User.Username + `","password":"long enough pw","displayName":"B"}`, 409, "username_taken"},
 		{"wrong password", "POST", api + "/auth/login", "", `{"username":"` + bobA.User.Username + `","password":"wrong wrong"}`, 401, "invalid_credentials"},
 		{"bad refresh", "POST", api + "/auth/refresh", "", `{"refreshToken":"forged"}`, 401, "invalid_refresh_token"},
+		{"ws without token", "GET", n.URL + "/ws", "", ``, 401, "unauthorized"},
+		{"ws with bad token", "GET", n.URL + "/ws", "forged", ``, 401, "invalid_token"},
 		{"unknown endpoint", "GET", api + "/nothing", tok, ``, 404, "not_found"},
 		{"unknown user", "GET", api + "/users/nobody", tok, ``, 404, "user_not_found"},
 		{"too many presence ids", "GET", api + "/presence?userIds=" + strings.Repeat("a,", 101), tok, ``, 400, "bad_request"},
