@@ -104,6 +104,25 @@ CREATE TABLE notifications (
 CREATE UNIQUE INDEX notifications_message_token ON notifications (message_id, token);
 CREATE INDEX notifications_user ON notifications (user_id, id);
 `,
+	// 3: uploaded media (the bytes are in a blob store).
+	`
+CREATE TABLE media (
+	id           TEXT PRIMARY KEY,
+	room_id      TEXT NOT NULL,
+	uploader_id  TEXT NOT NULL,
+	filename     TEXT NOT NULL,
+	content_type TEXT NOT NULL,
+	size         INTEGER NOT NULL,
+	width        INTEGER NOT NULL DEFAULT 0,
+	height       INTEGER NOT NULL DEFAULT 0,
+	has_thumb    INTEGER NOT NULL DEFAULT 0,
+	pending      INTEGER NOT NULL DEFAULT 0,
+	attached     INTEGER NOT NULL DEFAULT 0,
+	created_at   INTEGER NOT NULL
+) STRICT;
+-- The orphan collector's scan: only uploads no message refers to, oldest first.
+CREATE INDEX media_unattached ON media (created_at) WHERE attached = 0;
+`,
 }
 
 // migrate brings the schema up to date, one transaction per migration, so that a failed

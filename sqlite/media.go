@@ -1,0 +1,115 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/chatchat/chatchat/chat"
+)
+
+var _ chat.MediaStore = (*Store)(nil)
+
+const mediaColumns = `id, room_id, uploader_id, filename, content_type, size, width, height,
+	has_thumb, pending, attached, created_at`
+
+// CreateMedia implements chat.MediaStore.
+func (s *Store) CreateMedia(ctx context.Context, m chat.Media) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO media (`+mediaColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.RoomID, m.UploaderID, m.Filename, m.ContentType, m.Size, m.Width, m.Height,
+		m.HasThumb, m.Pending, m.Attached, millis(m.CreatedAt.Time))
+	switch {
+	case isUnique(err):
+		return fmt.Errorf("sqlite: create media %s: %w", m.ID, chat.ErrConflict)
+	case err != nil:
+		return fmt.Errorf("sqlite: create media %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+// Media implements chat.MediaStore.
+func (s *Store) Media(ctx context.Context, id string) (chat.Media, error) {
+	m, err := scanMedia(s.r.QueryRowContext(ctx, `SELECT `+mediaColumns+` FROM media WHERE id = ?`, id))
+	if err != nil {
+		return chat.Media{}, fmt.Errorf("sqlite: media %s: %w", id, notFound(err))
+	}
+	return m, nil
+}
+
+// UpdateMedia implements chat.MediaStore.
+func (s *Store) UpdateMedia(ctx context.Context, m chat.Media) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE media SET content_type = ?, size = ?, width = ?,
+		height = ?, has_thumb = ?, pending = ? WHERE id = ?`,
+		m.ContentType, m.Size, m.Width, m.Height, m.HasThumb, m.Pending, m.ID)
+	return oneRow("update media "+m.ID, res, err)
+}
+
+// AttachMedia implements chat.MediaStore.
+func (s *Store) AttachMedia(ctx context.Context, id string) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE media SET attached = 1 WHERE id = ?`, id)
+	return oneRow("attach media "+id, res, err)
+}
+
+// UnattachedMedia implements chat.MediaStore.
+func (s *Store) UnattachedMedia(ctx context.Context, before time.Time, limit int) ([]chat.Media, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+mediaColumns+` FROM media
+		WHERE attached = 0 AND created_at < ? ORDER BY created_at, id LIMIT ?`, millis(before), limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: unattached media: %w", err)
+	}
+	defer rows.Close()
+	var out []chat.Media
+	for rows.Next() {
+		m, err := scanMedia(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: unattached media: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: unattached media: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteUnattachedMedia implements chat.MediaStore. One statement on the single writer:
+// an AttachMedia either ran before it (and nothing is deleted) or finds no row.
+func (s *Store) DeleteUnattachedMedia(ctx context.Context, id string) (bool, error) {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM media WHERE id = ? AND attached = 0`, id)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: delete media %s: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("sqlite: delete media %s: %w", id, err)
+	}
+	return n == 1, nil
+}
+
+func scanMedia(row interface{ Scan(...any) error }) (chat.Media, error) {
+	var (
+		m         chat.Media
+		createdAt int64
+	)
+	err := row.Scan(&m.ID, &m.RoomID, &m.UploaderID, &m.Filename, &m.ContentType, &m.Size,
+		&m.Width, &m.Height, &m.HasThumb, &m.Pending, &m.Attached, &createdAt)
+	m.CreatedAt = chat.At(fromMillis(createdAt))
+	return m, err
+}
+
+// oneRow turns an UPDATE that matched no row into ErrNotFound.
+func oneRow(what string, res sql.Result, err error) error {
+	if err != nil {
+		return fmt.Errorf("sqlite: %s: %w", what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlite: %s: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlite: %s: %w", what, chat.ErrNotFound)
+	}
+	return nil
+}
