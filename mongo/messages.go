@@ -3,7 +3,6 @@ package mongo
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -14,13 +13,9 @@ import (
 	"github.com/chatchat/chatchat/chat"
 )
 
-// messageDoc is a message as stored.
-//
-// A message is first inserted with a negative placeholder Seq (pending, invisible to
-// history, which asks for seq > 0) and then given its real seq. IdemKey makes the
-// (senderId, idemKey) unique index the idempotency key: the client message id, or the
-// message's own id for a message without one, so that those never collide and no partial
-// index is needed.
+// messageDoc is a message as stored. IdemKey makes the unique (senderId, idemKey) index the
+// idempotency key: the client message id, or the message's own id for a message without
+// one, so that those never collide and no partial index is needed.
 type messageDoc struct {
 	ID          string        `bson:"_id"`
 	RoomID      string        `bson:"roomId"`
@@ -32,9 +27,6 @@ type messageDoc struct {
 	Text        string        `bson:"text"`
 	MediaID     string        `bson:"mediaId"`
 	CreatedAt   bson.DateTime `bson:"createdAt"`
-	// ClaimedAt is when a pending message was inserted: a retry waits for its owner to
-	// finish it until ClaimedAt plus the pending grace, then finishes it itself.
-	ClaimedAt bson.DateTime `bson:"claimedAt,omitempty"`
 }
 
 func (d messageDoc) message() chat.Message {
@@ -44,6 +36,16 @@ func (d messageDoc) message() chat.Message {
 	}
 }
 
+// claimDoc records that a send with a client message id is under way. Its unique
+// (senderId, clientMsgId) index decides which of concurrent sends with one client id stores
+// the message; the others wait for it.
+type claimDoc struct {
+	MessageID   string        `bson:"_id"`
+	SenderID    string        `bson:"senderId"`
+	ClientMsgID string        `bson:"clientMsgId"`
+	ClaimedAt   bson.DateTime `bson:"claimedAt"`
+}
+
 // idemKey is the stored idempotency key of m; the prefixes keep the two kinds apart.
 func idemKey(m chat.Message) string {
 	if m.ClientMsgID == "" {
@@ -51,11 +53,6 @@ func idemKey(m chat.Message) string {
 	}
 	return "c:" + m.ClientMsgID
 }
-
-// placeholderSeq returns a seq for a pending message: negative, so history never shows
-// it, and random, so that pending messages of one room do not collide on the unique
-// (roomId, seq) index.
-func placeholderSeq() int64 { return -1 - rand.Int64N(1<<62) }
 
 // maxSeqAttempts bounds the seq allocations of one message. On MongoDB and DocumentDB the
 // first always succeeds; more are needed only on a server whose $inc is not atomic (then
@@ -70,67 +67,68 @@ const maxSeqAttempts = 100
 // Without transactions, the steps are ordered so that a failure between any two leaves
 // nothing visible or something the next call repairs:
 //
-//  1. Insert the message with a placeholder seq. The unique (senderId, idemKey) index
-//     makes this the claim: of concurrent sends with one client id, one insert wins.
+//  1. With a client id, insert a claim. Of concurrent sends with one client id, one
+//     insert wins; the others wait until the winner's message is stored and return it.
 //     Claiming before taking a seq means that a retry never burns a seq.
 //  2. Take the room's next seq: $inc on the room document, which is atomic.
-//  3. Set the message's seq, only while it still has its placeholder. The message is
-//     now visible in history.
+//  3. Insert the message with that seq. It is now visible in history.
 //  4. Advance the listed members' cursors with $max (idempotent).
 //  5. Set the room's lastMessage, only if it holds a lower seq (idempotent, and a late
 //     writer cannot overwrite a newer message).
 //
-// A send that finds its client id already claimed returns the stored message once it has
-// a seq, redoing step 5 in case the first attempt failed after step 3. If the claim stays
-// pending beyond the pending grace (its sender failed between steps 1 and 3), the retry
-// finishes it from step 2 itself. Only then can a seq be lost: one taken in step 2 by the
-// failed attempt. Clients that see the gap ask history for it, find nothing, and go on.
+// A retry that finds the message stored redoes step 5, in case the first attempt failed
+// after step 3. A claim whose message has not appeared within the pending grace (its
+// sender failed between steps 1 and 3) is taken over: the retry stores its own copy from
+// step 2, and the unique (senderId, idemKey) index keeps a late first attempt from storing
+// a second one. Only then can a seq be lost, the one the failed attempt took; clients that
+// see the gap ask history for it, find nothing, and go on.
+//
+// Claims are kept (a few dozen bytes per message): deleting one would let a retry that
+// arrives just then claim afresh and burn a seq. Claims older than any retry can be
+// pruned by hand.
 func (s *Store) CreateMessage(ctx context.Context, m chat.Message, advance []string) (chat.Message, bool, error) {
 	what := "create message in " + m.RoomID
-	doc := pendingDoc(m)
-	for attempt := 0; ; attempt++ {
-		_, err := s.messages.InsertOne(ctx, doc)
-		if err == nil {
-			break
+	m.CreatedAt = chat.At(m.CreatedAt.Time)
+	if m.ClientMsgID != "" {
+		_, err := s.claims.InsertOne(ctx, claimDoc{
+			MessageID: m.ID, SenderID: m.SenderID, ClientMsgID: m.ClientMsgID, ClaimedAt: date(time.Now()),
+		})
+		if mongo.IsDuplicateKeyError(err) {
+			var c claimDoc
+			err := s.claims.FindOne(ctx, bson.D{{Key: "senderId", Value: m.SenderID}, {Key: "clientMsgId", Value: m.ClientMsgID}}).Decode(&c)
+			if isNoDocuments(err) {
+				return chat.Message{}, false, fmt.Errorf("mongo: %s: message id %s: %w", what, m.ID, chat.ErrConflict)
+			}
+			if err != nil {
+				return chat.Message{}, false, s.fail(ctx, what, err)
+			}
+			return s.awaitClaim(ctx, what, c, m, advance)
 		}
-		if !mongo.IsDuplicateKeyError(err) {
+		if err != nil {
 			return chat.Message{}, false, s.fail(ctx, what, err)
 		}
-		var prev messageDoc
-		err = s.messages.FindOne(ctx, bson.D{{Key: "senderId", Value: m.SenderID}, {Key: "idemKey", Value: doc.IdemKey}}).Decode(&prev)
-		switch {
-		case err == nil:
-			return s.awaitClaim(ctx, what, prev, advance)
-		case !isNoDocuments(err):
-			return chat.Message{}, false, s.fail(ctx, what, err)
-		case attempt == 2:
-			// Not a retry: the message id is taken (or, by a one in 2^62 chance three
-			// times over, the placeholder seq).
-			return chat.Message{}, false, fmt.Errorf("mongo: %s: message %s: %w", what, m.ID, chat.ErrConflict)
-		}
-		doc.Seq = placeholderSeq()
 	}
-	return s.finish(ctx, what, doc, advance)
+	return s.store(ctx, what, m, advance)
 }
 
-// pendingDoc is m as step 1 of CreateMessage inserts it.
-func pendingDoc(m chat.Message) messageDoc {
-	return messageDoc{
-		ID: m.ID, RoomID: m.RoomID, Seq: placeholderSeq(), SenderID: m.SenderID, ClientMsgID: m.ClientMsgID,
-		IdemKey: idemKey(m), Type: m.Type, Text: m.Text, MediaID: m.MediaID,
-		CreatedAt: date(m.CreatedAt.Time), ClaimedAt: date(time.Now()),
-	}
-}
-
-// awaitClaim answers a send whose client id was already claimed by prev: the stored
-// message once prev has its seq, or prev finished by this call if its owner seems to have
-// failed.
-func (s *Store) awaitClaim(ctx context.Context, what string, prev messageDoc, advance []string) (chat.Message, bool, error) {
+// awaitClaim answers a send whose client id was already claimed by c: the stored message
+// once there is one, or m stored by this call if c's sender seems to have failed.
+func (s *Store) awaitClaim(ctx context.Context, what string, c claimDoc, m chat.Message, advance []string) (chat.Message, bool, error) {
 	wait := 2 * time.Millisecond
-	for prev.Seq < 0 {
-		if time.Since(fromDate(prev.ClaimedAt)) > s.cfg.pendingGrace {
-			s.logger.Warn("mongo: finishing a message whose first attempt stalled", "message", prev.ID, "room", prev.RoomID)
-			return s.finish(ctx, what, prev, advance)
+	for {
+		prev, found, err := s.messageByIdemKey(ctx, what, m)
+		if err != nil {
+			return chat.Message{}, false, err
+		}
+		if found {
+			if err := s.setLastMessage(ctx, what, prev); err != nil {
+				return chat.Message{}, false, err
+			}
+			return prev.message(), false, nil
+		}
+		if time.Since(fromDate(c.ClaimedAt)) > s.cfg.pendingGrace {
+			s.logger.Warn("mongo: storing a message whose first attempt stalled", "claim", c.MessageID, "message", m.ID, "room", m.RoomID)
+			return s.store(ctx, what, m, advance)
 		}
 		select {
 		case <-ctx.Done():
@@ -138,57 +136,67 @@ func (s *Store) awaitClaim(ctx context.Context, what string, prev messageDoc, ad
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, 100*time.Millisecond)
-		if err := s.messages.FindOne(ctx, bson.D{{Key: "_id", Value: prev.ID}}).Decode(&prev); err != nil {
-			return chat.Message{}, false, s.fail(ctx, what, err)
-		}
 	}
-	if err := s.setLastMessage(ctx, what, prev); err != nil {
-		return chat.Message{}, false, err
-	}
-	return prev.message(), false, nil
 }
 
-// finish takes steps 2 to 5 of CreateMessage for the pending message doc. created is false
-// when another call finished it first; the message returned is then theirs.
-func (s *Store) finish(ctx context.Context, what string, doc messageDoc, advance []string) (chat.Message, bool, error) {
-	placeholder := doc.Seq
+func (s *Store) messageByIdemKey(ctx context.Context, what string, m chat.Message) (messageDoc, bool, error) {
+	var d messageDoc
+	err := s.messages.FindOne(ctx, bson.D{{Key: "senderId", Value: m.SenderID}, {Key: "idemKey", Value: idemKey(m)}}).Decode(&d)
+	if isNoDocuments(err) {
+		return messageDoc{}, false, nil
+	}
+	if err != nil {
+		return messageDoc{}, false, s.fail(ctx, what, err)
+	}
+	return d, true, nil
+}
+
+// store takes steps 2 to 5 of CreateMessage. created is false when another call stored the
+// message first; the message returned is then theirs.
+func (s *Store) store(ctx context.Context, what string, m chat.Message, advance []string) (chat.Message, bool, error) {
+	doc := messageDoc{
+		ID: m.ID, RoomID: m.RoomID, SenderID: m.SenderID, ClientMsgID: m.ClientMsgID, IdemKey: idemKey(m),
+		Type: m.Type, Text: m.Text, MediaID: m.MediaID, CreatedAt: date(m.CreatedAt.Time),
+	}
 	for attempt := 0; ; attempt++ {
 		if attempt == maxSeqAttempts {
 			return chat.Message{}, false, fmt.Errorf("mongo: %s: no free seq after %d attempts", what, attempt)
 		}
 		seq, err := s.nextSeq(ctx, what, doc.RoomID, doc.CreatedAt)
 		if err != nil {
-			if chat.IsNotFound(err) {
+			if chat.IsNotFound(err) && m.ClientMsgID != "" {
 				// An unknown room: withdraw the claim, so that nothing is left behind.
-				if _, derr := s.messages.DeleteOne(ctx, bson.D{{Key: "_id", Value: doc.ID}, {Key: "seq", Value: placeholder}}); derr != nil {
-					s.logger.Warn("mongo: pending message of an unknown room left behind (invisible)", "message", doc.ID, "err", derr)
+				if _, derr := s.claims.DeleteOne(ctx, bson.D{{Key: "_id", Value: m.ID}}); derr != nil {
+					s.logger.Warn("mongo: claim of a message to an unknown room left behind", "message", m.ID, "err", derr)
 				}
 			}
 			return chat.Message{}, false, err
 		}
-		res, err := s.messages.UpdateOne(ctx,
-			bson.D{{Key: "_id", Value: doc.ID}, {Key: "seq", Value: placeholder}},
-			bson.D{
-				{Key: "$set", Value: bson.D{{Key: "seq", Value: seq}}},
-				{Key: "$unset", Value: bson.D{{Key: "claimedAt", Value: ""}}},
-			})
-		if mongo.IsDuplicateKeyError(err) {
-			s.logger.Warn("mongo: seq handed out twice; the server's $inc is not atomic", "room", doc.RoomID, "seq", seq)
-			continue
+		doc.Seq = seq
+		_, err = s.messages.InsertOne(ctx, doc)
+		if err == nil {
+			break
 		}
-		if err != nil {
+		if !mongo.IsDuplicateKeyError(err) {
 			return chat.Message{}, false, s.fail(ctx, what, err)
 		}
-		if res.MatchedCount == 0 {
-			// Another call finished it (a retry that took over a stalled claim).
-			var cur messageDoc
-			if err := s.messages.FindOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}).Decode(&cur); err != nil {
-				return chat.Message{}, false, s.fail(ctx, what, err)
-			}
-			return s.awaitClaim(ctx, what, cur, nil)
+		// Which key: the same send stored by another call, the message id, or the seq.
+		prev, found, ferr := s.messageByIdemKey(ctx, what, m)
+		if ferr != nil {
+			return chat.Message{}, false, ferr
 		}
-		doc.Seq = seq
-		break
+		if found {
+			if err := s.setLastMessage(ctx, what, prev); err != nil {
+				return chat.Message{}, false, err
+			}
+			return prev.message(), false, nil
+		}
+		if n, cerr := s.messages.CountDocuments(ctx, bson.D{{Key: "_id", Value: m.ID}}); cerr != nil {
+			return chat.Message{}, false, s.fail(ctx, what, cerr)
+		} else if n > 0 {
+			return chat.Message{}, false, fmt.Errorf("mongo: %s: message id %s: %w", what, m.ID, chat.ErrConflict)
+		}
+		s.logger.Warn("mongo: seq handed out twice; the server's $inc is not atomic", "room", doc.RoomID, "seq", seq)
 	}
 
 	if ids := uniq(advance); len(ids) > 0 {
@@ -230,7 +238,7 @@ func (s *Store) nextSeq(ctx context.Context, what, roomID string, at bson.DateTi
 // setLastMessage copies doc into its room's lastMessage unless the room already holds a
 // later one.
 func (s *Store) setLastMessage(ctx context.Context, what string, doc messageDoc) error {
-	doc.IdemKey, doc.ClaimedAt = "", 0
+	doc.IdemKey = ""
 	_, err := s.rooms.UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: doc.RoomID}, {Key: "lastMessageSeq", Value: bson.D{{Key: "$lt", Value: doc.Seq}}}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "lastMessageSeq", Value: doc.Seq}, {Key: "lastMessage", Value: doc}}}})
@@ -250,7 +258,6 @@ func (s *Store) Messages(ctx context.Context, roomID string, q chat.HistoryQuery
 	if limit <= 0 {
 		limit = defaultPageSize
 	}
-	// seq > 0 also leaves out pending messages, whose placeholder seqs are negative.
 	rng := bson.D{{Key: "$gt", Value: max(q.AfterSeq, 0)}}
 	if q.BeforeSeq > 0 {
 		rng = append(rng, bson.E{Key: "$lt", Value: q.BeforeSeq})
@@ -266,7 +273,7 @@ func (s *Store) Messages(ctx context.Context, roomID string, q chat.HistoryQuery
 		options.Find().
 			SetSort(bson.D{{Key: "seq", Value: dir}}).
 			SetLimit(int64(limit+1)).
-			SetProjection(bson.D{{Key: "idemKey", Value: 0}, {Key: "claimedAt", Value: 0}}))
+			SetProjection(bson.D{{Key: "idemKey", Value: 0}}))
 	if err != nil {
 		return nil, false, s.fail(ctx, "messages of "+roomID, err)
 	}

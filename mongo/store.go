@@ -40,6 +40,7 @@ const (
 	colRooms       = "rooms"
 	colMemberships = "memberships"
 	colMessages    = "messages"
+	colClaims      = "sendClaims"
 )
 
 // Store is a chat.Store in one MongoDB database. It is safe for concurrent use.
@@ -49,7 +50,7 @@ type Store struct {
 	logger *slog.Logger
 	cfg    config
 
-	users, tokens, rooms, memberships, messages *mongo.Collection
+	users, tokens, rooms, memberships, messages, claims *mongo.Collection
 }
 
 // Option configures Open.
@@ -73,7 +74,7 @@ func WithServerSelectionTimeout(d time.Duration) Option {
 }
 
 // WithPendingGrace sets how long a retried send waits for a concurrent attempt with the same
-// client message id to finish before it finishes the message itself; 10 s by default. See
+// client message id to store the message before it stores it itself; 10 s by default. See
 // CreateMessage.
 func WithPendingGrace(d time.Duration) Option { return func(c *config) { c.pendingGrace = d } }
 
@@ -123,6 +124,7 @@ func Open(ctx context.Context, uri, database string, opts ...Option) (*Store, er
 		rooms:       db.Collection(colRooms),
 		memberships: db.Collection(colMemberships),
 		messages:    db.Collection(colMessages),
+		claims:      db.Collection(colClaims),
 	}
 	if err := s.ensureIndexes(ctx); err != nil {
 		_ = s.Close()
@@ -164,6 +166,7 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 			unique("roomId_1_seq_1", "roomId", "seq"),
 			unique("senderId_1_idemKey_1", "senderId", "idemKey"),
 		}},
+		{s.claims, []index{unique("senderId_1_clientMsgId_1", "senderId", "clientMsgId")}},
 	} {
 		if err := s.createIndexes(ctx, c.col, c.indexes); err != nil {
 			return err

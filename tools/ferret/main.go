@@ -55,6 +55,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:0", "TCP `address` the MongoDB wire protocol is served on")
 	dir := fs.String("dir", "", "`directory` of the SQLite databases (required; created when missing)")
+	serialize := fs.Bool("serialize-writes", true, "let one write command through at a time (false shows FerretDB's own, non-atomic behaviour)")
 	logLevel := fs.String("log-level", "warn", "log `level` of FerretDB and the relay: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -107,6 +108,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", sock)
 	}, logger)
+	relay.serialize = *serialize
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
