@@ -1,5 +1,5 @@
 # The README's commands. `make test` installs what it needs first (see scripts/deps.sh).
-.PHONY: run test build bench
+.PHONY: run test build images lint-cfn
 
 run:
 	go run ./cmd/chatchat serve
@@ -9,3 +9,9 @@ build:
 
 test:
 	bash scripts/test.sh
+
+images:
+	bash scripts/images.sh
+
+lint-cfn:
+	cfn-lint deploy/aws/*.yaml
