@@ -35,9 +35,9 @@ func opMsgBytes(cmd string, withSequence bool, flagBits uint32) []byte {
 
 func TestIsWrite(t *testing.T) {
 	for _, c := range []struct {
-		name     string
-		msg      []byte
-		wantCmd  string
+		name      string
+		msg       []byte
+		wantCmd   string
 		wantWrite bool // serialized by the relay
 	}{
 		{"insert", opMsgBytes("insert", false, 0), "insert", true},
