@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"github.com/chatchat/chatchat/chat"
 	"github.com/chatchat/chatchat/memory"
+	"github.com/chatchat/chatchat/mongo"
 	"github.com/chatchat/chatchat/redis"
 	"github.com/chatchat/chatchat/sqlite"
 	goredis "github.com/redis/go-redis/v9"
@@ -39,7 +41,17 @@ func openBackends(ctx context.Context, s *settings, log *slog.Logger) (_ *backen
 
 	switch {
 	case s.MongoURI != "":
-		return nil, errors.New("--mongo-uri: MongoDB storage is not built yet")
+		uri, err := mongoURI(s)
+		if err != nil {
+			return nil, err
+		}
+		st, err := mongo.Open(ctx, uri, s.MongoDatabase, mongo.WithLogger(log))
+		if err != nil {
+			return nil, fmt.Errorf("open MongoDB store: %w", err)
+		}
+		b.store, b.storeName = st, "mongo"
+		b.closers = append(b.closers, st)
+		b.checks["store"] = st
 	default:
 		st, err := sqlite.Open(ctx, dbPath(s.DataDir), sqlite.WithLogger(log))
 		if err != nil {
@@ -81,6 +93,24 @@ func openBackends(ctx context.Context, s *settings, log *slog.Logger) (_ *backen
 		b.sweep = pres.Sweep
 	}
 	return b, nil
+}
+
+// mongoURI adds --mongo-username and --mongo-password to the URI: on AWS they come from
+// the Secrets Manager secret as separate variables, and the URI carries only the host and
+// options.
+func mongoURI(s *settings) (string, error) {
+	if s.MongoUsername == "" && s.MongoPassword == "" {
+		return s.MongoURI, nil
+	}
+	u, err := url.Parse(s.MongoURI)
+	if err != nil {
+		return "", fmt.Errorf("--mongo-uri: %w", err)
+	}
+	if u.User != nil {
+		return "", errors.New("--mongo-uri has credentials and --mongo-username/--mongo-password are set too: use one")
+	}
+	u.User = url.UserPassword(s.MongoUsername, s.MongoPassword)
+	return u.String(), nil
 }
 
 // close releases the backends in reverse order of opening.

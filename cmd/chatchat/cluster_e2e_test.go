@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,9 +40,11 @@ func (c *cluster) startWS(t *testing.T) *node {
 	return startNode(t, c.dataDir, nil, append(c.args, "--roles", "ws")...)
 }
 
-// clusterStoreArgs points every node at one database. Until the MongoDB adapter is wired
-// the nodes share the SQLite file of one data dir, which SQLite supports across connections.
-func clusterStoreArgs(t *testing.T) []string { return nil }
+// clusterStoreArgs points every node at one MongoDB-wire database of its own.
+func clusterStoreArgs(t *testing.T) []string {
+	m := testenv.Mongo(t)
+	return []string{"--mongo-uri", m.URI, "--mongo-database", m.Database(t)}
+}
 
 // wsClient is a client of a chat node that uses the tokens of an API client.
 func wsClient(n *node, apiC *client.Client) *client.Client {
@@ -196,5 +199,86 @@ func TestClusterClientMovesToAnotherChatNode(t *testing.T) {
 		if !seen[s] {
 			t.Fatalf("missing seq %d after moving nodes: %v", s, got)
 		}
+	}
+}
+
+// TestTwoAPINodesConcurrency: sends and sign-ups racing through two API processes on one
+// database keep the store's guarantees.
+func TestTwoAPINodesConcurrency(t *testing.T) {
+	c := startCluster(t)
+	api2 := startNode(t, c.dataDir, nil, append(c.args, "--roles", "api")...)
+	ctx := context.Background()
+	alice, _ := newUser(t, c.api, "alice")
+	_, bobA := newUser(t, c.api, "bob")
+	room, _, err := alice.CreateRoom(ctx, client.NewRoom{Type: "direct", MemberIDs: []string{bobA.User.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice2 := client.New(api2.URL, client.WithTokens(alice.Tokens()))
+
+	const n = 200
+	seqs := make(chan int64, n)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			via := alice
+			if i%2 == 1 {
+				via = alice2
+			}
+			m, _, err := via.SendMessage(ctx, room.ID, client.NewMessage{ClientMsgID: fmt.Sprint("c", i), Text: fmt.Sprint(i)})
+			if err != nil {
+				errs <- err
+				return
+			}
+			seqs <- m.Seq
+		}()
+	}
+	wg.Wait()
+	close(seqs)
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	seen := map[int64]bool{}
+	for s := range seqs {
+		if s < 1 || s > n || seen[s] {
+			t.Fatalf("seq %d out of range or given twice", s)
+		}
+		seen[s] = true
+	}
+	if len(seen) != n {
+		t.Fatalf("%d distinct seqs, want %d", len(seen), n)
+	}
+
+	// One username signed up 10 times at once through both nodes: one user.
+	var created, conflicts int
+	var mu sync.Mutex
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			base := c.api.URL
+			if i%2 == 1 {
+				base = api2.URL
+			}
+			_, err := client.New(base).Signup(ctx, "samename", "correct horse battery", "Same")
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				created++
+			case client.ErrorCode(err) == "username_taken":
+				conflicts++
+			default:
+				t.Errorf("signup: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if created != 1 || conflicts != 9 {
+		t.Fatalf("concurrent sign-ups: %d created, %d conflicts; want 1 and 9", created, conflicts)
 	}
 }

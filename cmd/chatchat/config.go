@@ -16,6 +16,8 @@ type settings struct {
 	RedisURL        string
 	MongoURI        string
 	MongoDatabase   string
+	MongoUsername   string
+	MongoPassword   string
 	JWTSecret       string
 	PublicURL       string
 	LogLevel        string
@@ -74,6 +76,8 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	str(&s.RedisURL, "redis-url", "", "use Redis for events and presence, e.g. redis://host:6379/0 (default in-process)")
 	str(&s.MongoURI, "mongo-uri", "", "use MongoDB / DocumentDB for storage (default embedded SQLite)")
 	str(&s.MongoDatabase, "mongo-database", "chatchat", "MongoDB database name")
+	str(&s.MongoUsername, "mongo-username", "", "MongoDB user, added to --mongo-uri (on AWS from the DocumentDB secret)")
+	str(&s.MongoPassword, "mongo-password", "", "MongoDB password, added to --mongo-uri (prefer the environment variable)")
 	str(&s.JWTSecret, "jwt-secret", "", "token signing key; required with any external service (default generated once in the data dir)")
 	str(&s.PublicURL, "public-url", "", "the URL clients use to reach this server, for signed media links (default http://ADDR)")
 	str(&s.LogLevel, "log-level", "info", "debug, info, warn or error")

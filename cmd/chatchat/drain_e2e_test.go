@@ -117,6 +117,7 @@ func TestDrainOnSIGTERM(t *testing.T) {
 	dir := t.TempDir()
 	common := []string{"--data-dir", dir, "--redis-url", r.URL(), "--redis-prefix", r.Prefix(t),
 		"--jwt-secret", testSecret, "--rate-send", "0", "--rate-signup", "0", "--rate-login", "0"}
+	common = append(common, clusterStoreArgs(t)...)
 	api := startProc(t, bin, append(common, "--roles", "api,notify")...)
 	ws1 := startProc(t, bin, append(common, "--roles", "ws")...)
 	ws2 := startProc(t, bin, append(common, "--roles", "ws")...)

@@ -147,6 +147,7 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 		a.cleanup = append(a.cleanup, b.bus.Subscribe(a.chatSrv))
 		a.router.Handle("GET /ws", a.chatSrv)
 	}
+	registerWeb(a.router, roles)
 	return a, nil
 }
 

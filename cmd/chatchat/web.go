@@ -1,0 +1,19 @@
+package main
+
+import (
+	"github.com/chatchat/chatchat/api"
+	"github.com/chatchat/chatchat/web"
+)
+
+// registerWeb serves the browser client at / in a process with the api role, so that the
+// page, the API and (with the ws role) the WebSocket share one origin.
+//
+// The pattern is "/" for every method rather than "GET /": the API's catch-all "/api/"
+// takes every method, and net/http refuses "GET /" beside it as ambiguous (each is more
+// specific than the other in one respect). The handler answers 405 to other methods itself.
+func registerWeb(rt *api.Router, roles map[string]bool) {
+	if !roles["api"] {
+		return
+	}
+	rt.Handle("/", web.Handler())
+}
