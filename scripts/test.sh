@@ -16,8 +16,10 @@ go vet ./...
 
 work=$(mktemp -d)
 redis_pid=
+ferret_pid=
 cleanup() {
   [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
+  [ -n "$ferret_pid" ] && kill "$ferret_pid" 2>/dev/null && wait "$ferret_pid" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -32,6 +34,18 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 export CHATCHAT_TEST_REDIS_ADDR="127.0.0.1:$port"
+
+# One MongoDB-wire server for the whole run: FerretDB (embedded, SQLite backend) behind a
+# relay that lets one write through at a time, as MongoDB and DocumentDB are atomic per
+# document. It is a separate module (tools/ferret), kept out of the chatchat binary.
+echo "== building the MongoDB-wire test server (tools/ferret)"
+ferret_bin="$work/ferret-server"
+(cd tools/ferret && GOWORK=off go vet . && GOWORK=off go build -o "$ferret_bin" .)
+"$ferret_bin" --listen 127.0.0.1:0 --dir "$work/ferret" > "$work/ferret.addr" 2> "$work/ferret.log" &
+ferret_pid=$!
+for _ in $(seq 300); do [ -s "$work/ferret.addr" ] && break; sleep 0.1; done
+[ -s "$work/ferret.addr" ] || { echo "ferret-server did not start:"; cat "$work/ferret.log"; exit 1; }
+export CHATCHAT_TEST_MONGO_URI="mongodb://$(head -1 "$work/ferret.addr")/?retryWrites=false&directConnection=true"
 export CHATCHAT_TEST_REQUIRE_SERVERS=1
 
 echo "== go test -race"
