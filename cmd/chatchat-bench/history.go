@@ -111,7 +111,10 @@ func (r *runner) runHistory(ctx context.Context, t *chatchatTarget) (*historyRes
 	if err != nil {
 		return nil, err
 	}
-	h := r.replay.h
+	// Late replays may still be recorded: read a copy.
+	r.replay.mu.Lock()
+	h := hdrhistogram.Import(r.replay.h.Export())
+	r.replay.mu.Unlock()
 	ms := func(q float64) float64 { return float64(h.ValueAtQuantile(q)) / 1000 }
 	return &historyResult{
 		Reconnects: len(away), Missed: missed, Replayed: r.replay.uniq.Load(),
