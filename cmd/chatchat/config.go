@@ -50,6 +50,8 @@ type settings struct {
 	S3Endpoint        string
 	S3PathStyle       bool
 	MediaURLTTL       time.Duration
+	MediaTypes        string
+	MediaMaxPixels    int64
 	FCMCredentials    string
 	FCMEndpoint       string
 	NotifyConcurrency int
@@ -79,7 +81,7 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	str(&s.MongoUsername, "mongo-username", "", "MongoDB user, added to --mongo-uri (on AWS from the DocumentDB secret)")
 	str(&s.MongoPassword, "mongo-password", "", "MongoDB password, added to --mongo-uri (prefer the environment variable)")
 	str(&s.JWTSecret, "jwt-secret", "", "token signing key; required with any external service (default generated once in the data dir)")
-	str(&s.PublicURL, "public-url", "", "the URL clients use to reach this server, for signed media links (default http://ADDR)")
+	str(&s.PublicURL, "public-url", "", "the URL clients use to reach this server, put before signed media links (default: links relative to this server)")
 	str(&s.LogLevel, "log-level", "info", "debug, info, warn or error")
 	str(&s.LogFormat, "log-format", "auto", "text, json, or auto (text on a terminal, JSON otherwise)")
 	str(&s.AllowedOrigins, "allowed-origins", "", "comma list of Origins allowed to open WebSockets (default the server's own host)")
@@ -110,6 +112,8 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	str(&s.S3Endpoint, "s3-endpoint", "", "S3-compatible endpoint URL (default AWS)")
 	boolean(&s.S3PathStyle, "s3-path-style", false, "path-style S3 URLs, for S3-compatible servers")
 	dur(&s.MediaURLTTL, "media-url-ttl", time.Hour, "lifetime of signed media URLs")
+	str(&s.MediaTypes, "media-types", "", "comma list of accepted media content types, as sniffed from the bytes (default images, PDF, text, zip and office documents)")
+	num64(&s.MediaMaxPixels, "media-max-pixels", 50_000_000, "largest image accepted, width × height (bigger ones are refused before decoding)")
 	str(&s.FCMCredentials, "fcm-credentials", "", "Firebase service-account JSON file; enables FCM push (default: pushes are logged)")
 	str(&s.FCMEndpoint, "fcm-endpoint", "", "FCM API endpoint override (tests)")
 	num(&s.NotifyConcurrency, "notify-concurrency", 8, "pushes sent at once by a notification process")

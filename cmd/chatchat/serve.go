@@ -122,6 +122,10 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 		Secret: secret, AccessTTL: s.AccessTokenTTL, RefreshTTL: s.RefreshTokenTTL,
 		Argon2: auth.Argon2Params{Memory: uint32(s.Argon2MemoryKiB), Time: uint32(s.Argon2Iterations)},
 	}, b.store, b.store)
+	media, err := a.wireMedia(ctx, svc, secret)
+	if err != nil {
+		return nil, err
+	}
 
 	a.router = api.NewRouter(log, reg)
 	a.router.HandleFunc("GET /healthz", api.Health)
@@ -136,6 +140,7 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 			LoginPerUser: perMinute(s.LoginPerMinute),
 			SendPerUser:  perSecond(s.SendPerSecond),
 		}, svc, authSvc)
+		apiSrv.Extend(media)
 		apiSrv.Register(a.router)
 	}
 	if roles["ws"] {
