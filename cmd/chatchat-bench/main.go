@@ -6,6 +6,7 @@
 //
 //	chatchat-bench PRESET [flags]     presets: idle, rooms, broadcast, history, cluster
 //	chatchat-bench chart -o out.svg [-rate R] result.json...
+//	chatchat-bench compare -idle A -peer-idle B -broadcast C -peer-broadcast D
 //
 // Every loop is bounded: sign-up, connect and publish by timeouts, each rate step by
 // -duration plus -drain, the whole run by -max-time. Loopback targets only are intended:
@@ -77,8 +78,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		return errors.New("usage: chatchat-bench idle|rooms|broadcast|history|cluster [flags], or chatchat-bench chart -o out.svg result.json...")
 	}
-	if args[0] == "chart" {
+	switch args[0] {
+	case "chart":
 		return runChart(args[1:])
+	case "compare":
+		return runCompare(args[1:], out)
 	}
 	cfg, ok := presets[args[0]]
 	if !ok {
