@@ -126,9 +126,27 @@ func Open(ctx context.Context, uri, database string, opts ...Option) (*Store, er
 		messages:    db.Collection(colMessages),
 		claims:      db.Collection(colClaims),
 	}
-	if err := s.ensureIndexes(ctx); err != nil {
-		_ = s.Close()
-		return nil, err
+	// Several processes of a deployment start at once and all create the missing
+	// indexes; a server that drops a connection in that race (FerretDB does) or is still
+	// coming up is retried with back-off rather than failing the start.
+	wait := 200 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := s.ensureIndexes(ctx)
+		if err == nil {
+			break
+		}
+		if attempt == 5 || chat.ErrorKind(err) != chat.Unavailable {
+			_ = s.Close()
+			return nil, err
+		}
+		s.logger.Warn("mongo: creating indexes failed; retrying", "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+			_ = s.Close()
+			return nil, fmt.Errorf("mongo: open: %w", ctx.Err())
+		case <-time.After(wait):
+		}
+		wait *= 2
 	}
 	s.logger.Debug("mongo store open", "database", database)
 	return s, nil
