@@ -126,3 +126,37 @@ func (c *Client) Media(ctx context.Context, mediaID string, thumb bool) (Blob, e
 	}
 	return Blob{Data: b, Header: resp.Header}, nil
 }
+
+// FetchSigned downloads a media item's signed URL (a message's media.url or
+// media.thumbUrl) without an access token, as an <img src> would. A URL relative to the
+// server, as a server without --public-url gives, is resolved against the Client's base.
+func (c *Client) FetchSigned(ctx context.Context, signedURL string) (Blob, error) {
+	u, err := url.Parse(signedURL)
+	if err != nil {
+		return Blob{}, fmt.Errorf("client: signed media URL: %w", err)
+	}
+	if !u.IsAbs() {
+		base, err := url.Parse(c.base + "/")
+		if err != nil {
+			return Blob{}, fmt.Errorf("client: base URL: %w", err)
+		}
+		u = base.ResolveReference(u)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return Blob{}, fmt.Errorf("client: signed media URL: %w", err)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return Blob{}, fmt.Errorf("client: get signed media: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return Blob{}, fmt.Errorf("client: get signed media: %w", readAPIError(resp))
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return Blob{}, fmt.Errorf("client: get signed media: %w", err)
+	}
+	return Blob{Data: b, Header: resp.Header}, nil
+}

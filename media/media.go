@@ -173,12 +173,12 @@ type Presigned struct {
 // Presign records an upload the client sends straight to S3. Its bytes are checked like
 // any upload when a message first refers to it.
 func (s *Service) Presign(ctx context.Context, userID, roomID string, in PresignRequest) (Presigned, error) {
+	if err := s.checkMember(ctx, roomID, userID); err != nil {
+		return Presigned{}, err
+	}
 	if s.presign == nil {
 		return Presigned{}, chat.Errorf(chat.Invalid, "presign_unavailable",
 			"presigned uploads need S3 storage; send the file as multipart/form-data in field \"file\"")
-	}
-	if err := s.checkMember(ctx, roomID, userID); err != nil {
-		return Presigned{}, err
 	}
 	if in.Size <= 0 {
 		return Presigned{}, chat.Errorf(chat.Invalid, "bad_request", "size must be positive")
