@@ -1,0 +1,247 @@
+package chat_test
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chatchat/chatchat/chat"
+	"github.com/chatchat/chatchat/chattest"
+	"github.com/chatchat/chatchat/memory"
+	"github.com/chatchat/chatchat/sqlite"
+)
+
+type fixture struct {
+	svc      *chat.Service
+	store    *sqlite.Store
+	presence *memory.Presence
+	events   *chattest.EventRecorder
+	users    []string
+}
+
+// newFixture returns a Service on a real SQLite store and the in-process bus and presence,
+// with n users.
+func newFixture(t *testing.T, n int) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "chat.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	bus := memory.NewBus()
+	t.Cleanup(func() { bus.Close() })
+	rec := chattest.NewEventRecorder()
+	bus.Subscribe(rec)
+	pres := memory.NewPresence(memory.PresenceConfig{})
+	f := &fixture{svc: chat.NewService(chat.ServiceConfig{MaxTextRunes: 10, MaxRoomMembers: 4}, st, bus, pres), store: st, presence: pres, events: rec}
+	for i := 0; i < n; i++ {
+		u := chat.User{ID: chat.NewID(), Username: "user" + string(rune('a'+i)), DisplayName: "U", CreatedAt: chat.At(time.Now())}
+		if err := st.CreateUser(ctx, u, "x"); err != nil {
+			t.Fatal(err)
+		}
+		f.users = append(f.users, u.ID)
+	}
+	return f
+}
+
+func (f *fixture) eventsOf(typ string) []chat.Event {
+	var out []chat.Event
+	for _, ev := range f.events.Events() {
+		if ev.Type == typ {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if chat.ErrorCode(err) != code {
+		t.Fatalf("error %v, want code %s", err, code)
+	}
+}
+
+func TestCreateRoomRules(t *testing.T) {
+	f := newFixture(t, 6)
+	ctx := context.Background()
+	a, b, c := f.users[0], f.users[1], f.users[2]
+
+	_, _, err := f.svc.CreateRoom(ctx, a, chat.NewRoom{Type: "direct", MemberIDs: []string{b, c}})
+	wantCode(t, err, "bad_request")
+	_, _, err = f.svc.CreateRoom(ctx, a, chat.NewRoom{Type: "direct", MemberIDs: []string{a}})
+	wantCode(t, err, "bad_request")
+	_, _, err = f.svc.CreateRoom(ctx, a, chat.NewRoom{Type: "channel"})
+	wantCode(t, err, "bad_request")
+	_, _, err = f.svc.CreateRoom(ctx, a, chat.NewRoom{Type: "group", MemberIDs: []string{"ghost"}})
+	wantCode(t, err, "unknown_user")
+	_, _, err = f.svc.CreateRoom(ctx, a, chat.NewRoom{Type: "group", MemberIDs: f.users[1:]})
+	wantCode(t, err, "too_many_members")
+	_, _, err = f.svc.CreateRoom(ctx, a, chat.NewRoom{Type: "group", Name: "bad\x00name"})
+	wantCode(t, err, "bad_request")
+
+	d, created, err := f.svc.CreateRoom(ctx, a, chat.NewRoom{Type: "direct", MemberIDs: []string{b, b, a}})
+	if err != nil || !created || len(d.MemberIDs) != 2 {
+		t.Fatalf("direct: %+v %v %v", d, created, err)
+	}
+	again, created, err := f.svc.CreateRoom(ctx, b, chat.NewRoom{Type: "direct", MemberIDs: []string{a}})
+	if err != nil || created || again.ID != d.ID {
+		t.Fatalf("direct again from the other side: %v %v %v", again.ID, created, err)
+	}
+	// A member who left is put back when the direct room is asked for again.
+	if err := f.svc.Leave(ctx, b, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	back, _, err := f.svc.CreateRoom(ctx, a, chat.NewRoom{Type: "direct", MemberIDs: []string{b}})
+	if err != nil || !back.HasMember(b) {
+		t.Fatalf("rejoin: %+v %v", back, err)
+	}
+	_, err = f.svc.AddMembers(ctx, a, d.ID, []string{c})
+	wantCode(t, err, "not_a_group")
+	if n := len(f.eventsOf(chat.EventRoomUpdated)); n < 3 {
+		t.Fatalf("%d ROOM_UPDATED events, want one per change", n)
+	}
+}
+
+func TestUnreadFollowsCursorsAndViewers(t *testing.T) {
+	f := newFixture(t, 3)
+	ctx := context.Background()
+	a, b, c := f.users[0], f.users[1], f.users[2]
+	r, _, _ := f.svc.CreateRoom(ctx, a, chat.NewRoom{Type: "group", MemberIDs: []string{b, c}})
+
+	m1, _, err := f.svc.SendMessage(ctx, a, r.ID, chat.NewMessage{Text: "one"})
+	if err != nil || m1.UnreadCount != 2 {
+		t.Fatalf("first: unread %d err %v, want 2", m1.UnreadCount, err)
+	}
+	// c views the room: the next message is read by c at once.
+	if err := f.svc.Focus(ctx, c, "s1", r.ID); err != nil {
+		t.Fatal(err)
+	}
+	m2, _, _ := f.svc.SendMessage(ctx, a, r.ID, chat.NewMessage{Text: "two"})
+	if m2.UnreadCount != 1 {
+		t.Fatalf("with c viewing: unread %d, want 1", m2.UnreadCount)
+	}
+	// b's own message is not unread for b.
+	m3, _, _ := f.svc.SendMessage(ctx, b, r.ID, chat.NewMessage{Text: "three"})
+	if m3.UnreadCount != 1 { // a has not read it; c views it
+		t.Fatalf("b's message: unread %d, want 1", m3.UnreadCount)
+	}
+	rooms, _ := f.svc.Rooms(ctx, a)
+	if *rooms[0].UnreadCount != 1 || rooms[0].LastMessage.Seq != 3 || rooms[0].LastMessage.UnreadCount != 1 {
+		t.Fatalf("a's room list: unread %d last %+v", *rooms[0].UnreadCount, rooms[0].LastMessage)
+	}
+	before := len(f.eventsOf(chat.EventReadReceiptUpdated))
+	rr, err := f.svc.MarkRead(ctx, a, r.ID, 3)
+	if err != nil || rr.LastReadSeq != 3 {
+		t.Fatalf("mark read: %+v %v", rr, err)
+	}
+	if _, err := f.svc.MarkRead(ctx, a, r.ID, 2); err != nil { // does not move: no event
+		t.Fatal(err)
+	}
+	if got := len(f.eventsOf(chat.EventReadReceiptUpdated)) - before; got != 1 {
+		t.Fatalf("%d receipts published, want 1 (only a cursor that moves is announced)", got)
+	}
+	// Every cursor is now at 3: sending moved b's, viewing moved c's, a marked it read.
+	msgs, _, _ := f.svc.History(ctx, b, r.ID, chat.HistoryQuery{})
+	for _, m := range msgs {
+		if m.UnreadCount != 0 {
+			t.Fatalf("seq %d unread %d after everyone's cursor reached 3", m.Seq, m.UnreadCount)
+		}
+	}
+}
+
+func TestSendMessageRules(t *testing.T) {
+	f := newFixture(t, 3)
+	ctx := context.Background()
+	a, b, c := f.users[0], f.users[1], f.users[2]
+	r, _, _ := f.svc.CreateRoom(ctx, a, chat.NewRoom{Type: "direct", MemberIDs: []string{b}})
+	other, _, _ := f.svc.CreateRoom(ctx, a, chat.NewRoom{Type: "direct", MemberIDs: []string{c}})
+
+	for name, tc := range map[string]struct {
+		in   chat.NewMessage
+		code string
+	}{
+		"empty":           {chat.NewMessage{Text: " \n "}, "empty_text"},
+		"too long":        {chat.NewMessage{Text: "12345678901"}, "text_too_long"},
+		"bad type":        {chat.NewMessage{Type: "sticker", Text: "x"}, "bad_request"},
+		"image no media":  {chat.NewMessage{Type: "image"}, "bad_request"},
+		"media disabled":  {chat.NewMessage{Type: "file", MediaID: "m"}, "media_disabled"},
+		"text with media": {chat.NewMessage{Text: "x", MediaID: "m"}, "bad_request"},
+		"long client id":  {chat.NewMessage{Text: "x", ClientMsgID: string(make([]byte, 65))}, "bad_request"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, _, err := f.svc.SendMessage(ctx, a, r.ID, tc.in)
+			wantCode(t, err, tc.code)
+		})
+	}
+	_, _, err := f.svc.SendMessage(ctx, c, r.ID, chat.NewMessage{Text: "intruder"})
+	wantCode(t, err, "room_not_found")
+
+	published := len(f.eventsOf(chat.EventMessageCreated))
+	m, created, err := f.svc.SendMessage(ctx, a, r.ID, chat.NewMessage{ClientMsgID: "k", Text: "hi"})
+	if err != nil || !created {
+		t.Fatal(err)
+	}
+	dup, created, err := f.svc.SendMessage(ctx, a, r.ID, chat.NewMessage{ClientMsgID: "k", Text: "hi"})
+	if err != nil || created || dup.ID != m.ID {
+		t.Fatalf("retry: %+v %v %v", dup, created, err)
+	}
+	if got := len(f.eventsOf(chat.EventMessageCreated)) - published; got != 1 {
+		t.Fatalf("%d MESSAGE_CREATED for one message and its retry", got)
+	}
+	_, _, err = f.svc.SendMessage(ctx, a, other.ID, chat.NewMessage{ClientMsgID: "k", Text: "hi"})
+	wantCode(t, err, "client_msg_id_reused")
+
+	// The published event carries the message as clients receive it.
+	evs := f.eventsOf(chat.EventMessageCreated)
+	var data chat.MessageCreated
+	if err := json.Unmarshal(evs[len(evs)-1].Data, &data); err != nil || data.Message.ID != m.ID || evs[len(evs)-1].RoomID != r.ID {
+		t.Fatalf("event %s: %v", evs[len(evs)-1].Data, err)
+	}
+}
+
+func TestResumeSkipsForeignRooms(t *testing.T) {
+	f := newFixture(t, 3)
+	ctx := context.Background()
+	a, b, c := f.users[0], f.users[1], f.users[2]
+	r, _, _ := f.svc.CreateRoom(ctx, a, chat.NewRoom{Type: "direct", MemberIDs: []string{b}})
+	for _, s := range []string{"1", "2", "3"} {
+		f.svc.SendMessage(ctx, a, r.ID, chat.NewMessage{Text: s})
+	}
+	got, err := f.svc.Resume(ctx, b, map[string]int64{r.ID: 1, "nope": 0})
+	if err != nil || len(got) != 2 || got[0].Seq != 2 || got[1].Seq != 3 {
+		t.Fatalf("resume: %+v %v", got, err)
+	}
+	got, err = f.svc.Resume(ctx, c, map[string]int64{r.ID: 0})
+	if err != nil || len(got) != 0 {
+		t.Fatalf("a stranger resumed %d messages (%v)", len(got), err)
+	}
+}
+
+func TestPresenceEvents(t *testing.T) {
+	f := newFixture(t, 2)
+	ctx := context.Background()
+	a, b := f.users[0], f.users[1]
+	f.svc.CreateRoom(ctx, a, chat.NewRoom{Type: "direct", MemberIDs: []string{b}})
+	if err := f.svc.Heartbeat(ctx, chat.Heartbeat{UserID: b, SessionID: "s1"}); err != nil {
+		t.Fatal(err)
+	}
+	f.svc.Heartbeat(ctx, chat.Heartbeat{UserID: b, SessionID: "s2"})
+	f.svc.Heartbeat(ctx, chat.Heartbeat{UserID: b, SessionID: "s1"})
+	f.svc.SessionClosed(ctx, b, "s1")
+	if n := len(f.eventsOf(chat.EventPresenceUpdated)); n != 1 {
+		t.Fatalf("%d presence events after coming online and closing one of two sessions, want 1", n)
+	}
+	f.svc.SessionClosed(ctx, b, "s2")
+	evs := f.eventsOf(chat.EventPresenceUpdated)
+	if len(evs) != 2 {
+		t.Fatalf("%d presence events, want 2", len(evs))
+	}
+	var p chat.Presence
+	json.Unmarshal(evs[1].Data, &p)
+	if p.UserID != b || p.Status != chat.StatusOffline || len(evs[1].RoomIDs) != 1 {
+		t.Fatalf("offline event %+v rooms %v", p, evs[1].RoomIDs)
+	}
+}
