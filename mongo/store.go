@@ -185,6 +185,8 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 			unique("senderId_1_idemKey_1", "senderId", "idemKey"),
 		}},
 		{s.claims, []index{unique("senderId_1_clientMsgId_1", "senderId", "clientMsgId")}},
+		// The orphan collector's scan of media no message refers to (media.go).
+		{s.db.Collection(colMedia), []index{plain("attached_1_createdAt_1", "attached", "createdAt")}},
 	} {
 		if err := s.createIndexes(ctx, c.col, c.indexes); err != nil {
 			return err
