@@ -1,0 +1,438 @@
+// The client's state and its synchronisation with the server: rooms, users, presence,
+// each room's messages, read cursors, typing, and the sender's pending messages. Message
+// delivery follows docs/protocol.md "Ordering and delivery": per room, the seq up to which
+// every message is here, gaps filled from history, duplicates dropped.
+//
+// Views listen for: 'rooms' (list or a room changed), 'timeline' (detail: roomId),
+// 'message' (detail: message, a new one), 'presence', 'users', 'typing' (detail: roomId).
+
+import { describeError } from './api.js';
+
+const TYPING_SHOW_MS = 5000;
+const TYPING_SEND_EVERY_MS = 3000;
+const SEND_RETRIES = 3;
+
+// newClientMsgId works outside secure contexts too (crypto.randomUUID does not).
+function newClientMsgId() {
+  const b = crypto.getRandomValues(new Uint8Array(12));
+  return 'w-' + Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export class Store extends EventTarget {
+  constructor(api) {
+    super();
+    this.api = api;
+    this.me = api.currentUser;
+    this.rooms = new Map();
+    this.users = new Map();
+    this.presence = new Map();
+    this.cursors = new Map(); // roomId → {last, ahead: Map seq → id}
+    this.timelines = new Map(); // roomId → timeline (see timeline())
+    this.typing = new Map(); // roomId → Map userId → expiry ms
+    this.chains = new Map(); // roomId → promise: one room's messages are handled in order
+    this.focused = null;
+    this.lastTypingSent = 0;
+    this.socket = null;
+  }
+
+  emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  // load fetches the room list and who is in it; called at start and after reconnects
+  // (events other than messages are not replayed, so state is fetched again).
+  async load() {
+    const { rooms } = await this.api.rooms();
+    const seen = new Set();
+    for (const r of rooms) {
+      seen.add(r.id);
+      this.rooms.set(r.id, r);
+      if (!this.cursors.has(r.id)) this.cursors.set(r.id, { last: r.lastSeq, ahead: new Map() });
+    }
+    for (const id of [...this.rooms.keys()]) if (!seen.has(id)) this.rooms.delete(id);
+    this.emit('rooms');
+    await this.loadPeople(rooms.flatMap((r) => r.memberIds));
+  }
+
+  async loadPeople(ids) {
+    const others = [...new Set(ids)].filter((id) => id !== this.me.id);
+    const missing = others.filter((id) => !this.users.has(id));
+    await Promise.all(missing.map(async (id) => {
+      try {
+        const u = await this.api.getUser(id);
+        this.users.set(id, u);
+        if (u.presence) this.presence.set(id, u.presence);
+      } catch {
+        /* shown as unknown; a later load tries again */
+      }
+    }));
+    for (let i = 0; i < others.length; i += 100) {
+      try {
+        const { presence } = await this.api.presence(others.slice(i, i + 100));
+        for (const p of presence) this.presence.set(p.userId, p);
+      } catch {
+        /* keep what is known */
+      }
+    }
+    this.emit('users');
+    this.emit('presence');
+    this.emit('rooms');
+  }
+
+  // hello is what the socket sends after each connect: RESUME from the cursors, and the
+  // focus of the room on screen.
+  hello() {
+    const rooms = {};
+    for (const [id, c] of this.cursors) rooms[id] = c.last;
+    const frames = [['RESUME', { rooms }]];
+    if (this.focused) frames.push(['ROOM_FOCUSED', { roomId: this.focused }]);
+    return frames;
+  }
+
+  userName(id) {
+    if (this.me && id === this.me.id) return this.me.displayName;
+    const u = this.users.get(id);
+    return u ? u.displayName : 'Someone';
+  }
+
+  others(room) {
+    return room.memberIds.filter((id) => id !== this.me.id);
+  }
+
+  roomTitle(room) {
+    if (room.type === 'group') {
+      return room.name || this.others(room).map((id) => this.userName(id)).join(', ') || 'Just you';
+    }
+    const other = this.others(room)[0];
+    return other ? this.userName(other) : this.me.displayName;
+  }
+
+  // roomsSorted is the room list order: most recent activity first.
+  roomsSorted() {
+    const at = (r) => (r.lastMessage ? r.lastMessage.createdAt : r.createdAt);
+    return [...this.rooms.values()].sort((a, b) => (at(a) < at(b) ? 1 : at(a) > at(b) ? -1 : 0));
+  }
+
+  timeline(roomId) {
+    let t = this.timelines.get(roomId);
+    if (!t) {
+      t = { messages: [], ids: new Set(), hasMore: true, loaded: false, loading: null, pending: [], members: new Map() };
+      this.timelines.set(roomId, t);
+    }
+    return t;
+  }
+
+  // open loads what the chat view of a room needs: the newest page and the members' read
+  // cursors (for each message's unread count). Again on every call: cursors move.
+  async open(roomId) {
+    const t = this.timeline(roomId);
+    const [room, page] = await Promise.all([
+      this.api.room(roomId),
+      t.loaded ? null : this.api.history(roomId, { limit: 50 }),
+    ]);
+    for (const m of room.members || []) t.members.set(m.userId, Math.max(t.members.get(m.userId) || 0, m.lastReadSeq));
+    const known = this.rooms.get(roomId);
+    this.rooms.set(roomId, { ...known, ...room, members: undefined });
+    if (page) {
+      this.insert(t, page.messages);
+      t.hasMore = page.hasMore;
+      t.loaded = true;
+    }
+    this.emit('timeline', roomId);
+    await this.loadPeople(room.memberIds);
+  }
+
+  // older loads the page before the oldest message shown (infinite scroll upward).
+  older(roomId) {
+    const t = this.timeline(roomId);
+    if (!t.loaded || !t.hasMore || t.loading) return t.loading;
+    const first = t.messages[0];
+    if (!first) return null;
+    t.loading = this.api.history(roomId, { beforeSeq: first.seq, limit: 50 })
+      .then((page) => {
+        this.insert(t, page.messages);
+        t.hasMore = page.hasMore;
+        this.emit('timeline', roomId);
+      })
+      .finally(() => {
+        t.loading = null;
+      });
+    return t.loading;
+  }
+
+  insert(t, messages) {
+    let added = false;
+    for (const m of messages) {
+      if (t.ids.has(m.id)) {
+        // The same message again (an event and a page): keep the lower unread count, the
+        // newer of two snapshots of a number that only falls.
+        const i = t.messages.findIndex((x) => x.id === m.id);
+        if (i >= 0 && m.unreadCount < t.messages[i].unreadCount) t.messages[i] = m;
+        continue;
+      }
+      t.ids.add(m.id);
+      t.messages.push(m);
+      added = true;
+    }
+    if (added) t.messages.sort((a, b) => a.seq - b.seq);
+  }
+
+  // unreadCount of a message: the members, the sender excluded, whose read cursor is below
+  // its seq, from the cursors known here, never more than the server said.
+  unreadCount(roomId, m) {
+    const t = this.timeline(roomId);
+    const room = this.rooms.get(roomId);
+    if (!room || t.members.size === 0) return m.unreadCount;
+    let n = 0;
+    for (const id of room.memberIds) {
+      if (id === m.senderId) continue;
+      const c = t.members.get(id);
+      if (c === undefined || c < m.seq) n++;
+    }
+    return Math.min(n, m.unreadCount);
+  }
+
+  // onFrame handles one server event.
+  onFrame({ type, data }) {
+    switch (type) {
+      case 'MESSAGE_CREATED':
+        this.chain(data.message.roomId, () => this.receive(data.message));
+        break;
+      case 'READ_RECEIPT_UPDATED':
+        this.onReceipt(data);
+        break;
+      case 'PRESENCE_UPDATED':
+        this.presence.set(data.userId, data);
+        this.emit('presence');
+        break;
+      case 'TYPING':
+        this.onTyping(data);
+        break;
+      case 'ROOM_UPDATED':
+        this.onRoomUpdated(data.room);
+        break;
+      default:
+        break;
+    }
+  }
+
+  chain(roomId, fn) {
+    const next = (this.chains.get(roomId) || Promise.resolve()).then(fn).catch(() => {});
+    this.chains.set(roomId, next);
+    return next;
+  }
+
+  // receive takes a MESSAGE_CREATED: drops a duplicate, fills a gap before it from
+  // history, then shows it.
+  async receive(m) {
+    let c = this.cursors.get(m.roomId);
+    if (!c) {
+      c = { last: m.seq - 1, ahead: new Map() };
+      this.cursors.set(m.roomId, c);
+    }
+    if (m.seq <= c.last || c.ahead.has(m.seq)) return;
+    if (m.seq > c.last + 1) {
+      try {
+        let after = c.last;
+        for (;;) {
+          const page = await this.api.history(m.roomId, { afterSeq: after, limit: 100 });
+          for (const x of page.messages) if (x.seq < m.seq) this.accept(x, c);
+          const top = page.messages.length ? page.messages[page.messages.length - 1].seq : after;
+          if (!page.hasMore || top >= m.seq - 1 || top === after) break;
+          after = top;
+        }
+      } catch {
+        /* the hole stays: the next RESUME asks for it again */
+      }
+    }
+    this.accept(m, c);
+  }
+
+  accept(m, c) {
+    if (m.seq <= c.last || c.ahead.has(m.seq)) return;
+    if (m.seq === c.last + 1) {
+      c.last = m.seq;
+      while (c.ahead.has(c.last + 1)) c.ahead.delete(++c.last);
+    } else {
+      c.ahead.set(m.seq, m.id);
+    }
+    this.apply(m, true);
+  }
+
+  // apply shows a message in its room and the room list. fresh is false for the answer
+  // of the sender's own send, which the event also brings.
+  apply(m, fresh) {
+    const room = this.rooms.get(m.roomId);
+    const mine = m.senderId === this.me.id;
+    if (room) {
+      const known = this.timeline(m.roomId).ids.has(m.id) || (room.lastMessage && room.lastMessage.seq >= m.seq);
+      room.lastSeq = Math.max(room.lastSeq || 0, m.seq);
+      if (!room.lastMessage || m.seq >= room.lastMessage.seq) room.lastMessage = m;
+      if (fresh && !known && !mine && this.focused !== m.roomId) room.unreadCount = (room.unreadCount || 0) + 1;
+    } else {
+      this.refreshRoomsSoon();
+    }
+    const t = this.timeline(m.roomId);
+    if (mine) t.pending = t.pending.filter((p) => p.clientMsgId !== m.clientMsgId);
+    if (mine || this.focused === m.roomId) t.members.set(this.me.id, Math.max(t.members.get(this.me.id) || 0, m.seq));
+    this.insert(t, [m]);
+    this.clearTyping(m.roomId, m.senderId);
+    this.emit('timeline', m.roomId);
+    this.emit('message', m);
+    this.emit('rooms');
+  }
+
+  refreshRoomsSoon() {
+    clearTimeout(this.roomsTimer);
+    this.roomsTimer = setTimeout(() => this.load().catch(() => {}), 300);
+  }
+
+  onReceipt({ roomId, userId, lastReadSeq }) {
+    const t = this.timeline(roomId);
+    t.members.set(userId, Math.max(t.members.get(userId) || 0, lastReadSeq));
+    if (userId === this.me.id) {
+      const room = this.rooms.get(roomId);
+      if (room) room.unreadCount = Math.max(0, Math.min(room.unreadCount || 0, (room.lastSeq || 0) - lastReadSeq));
+      this.emit('rooms');
+    }
+    this.emit('timeline', roomId);
+  }
+
+  onTyping({ roomId, userId }) {
+    if (userId === this.me.id) return;
+    let m = this.typing.get(roomId);
+    if (!m) this.typing.set(roomId, (m = new Map()));
+    m.set(userId, Date.now() + TYPING_SHOW_MS);
+    this.emit('typing', roomId);
+    setTimeout(() => this.emit('typing', roomId), TYPING_SHOW_MS + 50);
+  }
+
+  clearTyping(roomId, userId) {
+    const m = this.typing.get(roomId);
+    if (m && m.delete(userId)) this.emit('typing', roomId);
+  }
+
+  typists(roomId) {
+    const m = this.typing.get(roomId);
+    if (!m) return [];
+    const now = Date.now();
+    return [...m].filter(([, exp]) => exp > now).map(([id]) => id);
+  }
+
+  onRoomUpdated(room) {
+    if (!room.memberIds.includes(this.me.id)) {
+      this.rooms.delete(room.id);
+      this.cursors.delete(room.id);
+      this.emit('rooms');
+      this.emit('left', room.id);
+      return;
+    }
+    const known = this.rooms.get(room.id);
+    this.rooms.set(room.id, { unreadCount: 0, ...known, ...room, members: undefined });
+    if (!this.cursors.has(room.id)) this.cursors.set(room.id, { last: room.lastSeq, ahead: new Map() });
+    this.emit('rooms');
+    this.loadPeople(room.memberIds);
+  }
+
+  // setFocus tells the chat server which room is on screen (or none).
+  setFocus(roomId) {
+    if (roomId === this.focused) return;
+    if (this.focused) this.socket.send('ROOM_UNFOCUSED', { roomId: this.focused });
+    this.focused = roomId;
+    if (roomId) this.socket.send('ROOM_FOCUSED', { roomId });
+  }
+
+  // markRead moves the user's read cursor of a room to seq, when that is forward.
+  async markRead(roomId, seq) {
+    const t = this.timeline(roomId);
+    const mine = t.members.get(this.me.id) || 0;
+    const room = this.rooms.get(roomId);
+    if (seq <= mine && !(room && room.unreadCount)) return;
+    t.members.set(this.me.id, Math.max(mine, seq));
+    if (room) {
+      room.unreadCount = Math.max(0, Math.min(room.unreadCount || 0, (room.lastSeq || 0) - seq));
+      this.emit('rooms');
+    }
+    try {
+      await this.api.markRead(roomId, seq);
+    } catch {
+      t.members.set(this.me.id, mine); // try again when next seen
+    }
+  }
+
+  typingNow(roomId) {
+    const now = Date.now();
+    if (now - this.lastTypingSent < TYPING_SEND_EVERY_MS) return;
+    if (this.socket.send('TYPING', { roomId })) this.lastTypingSent = now;
+  }
+
+  // sendText shows the message at once as pending, then sends it.
+  sendText(roomId, text) {
+    this.lastTypingSent = 0;
+    this.enqueue({ roomId, type: 'text', text });
+  }
+
+  // sendFile uploads a file, then sends it as an image or file message.
+  sendFile(roomId, file) {
+    const preview = file.type.startsWith('image/') ? URL.createObjectURL(file) : null;
+    this.enqueue({ roomId, type: file.type.startsWith('image/') ? 'image' : 'file', text: '', file, preview });
+  }
+
+  enqueue(p) {
+    const t = this.timeline(p.roomId);
+    const pending = { ...p, clientMsgId: newClientMsgId(), status: 'sending', createdAt: new Date().toISOString(), error: '' };
+    t.pending.push(pending);
+    this.emit('timeline', p.roomId);
+    this.deliver(pending);
+  }
+
+  // deliver sends a pending message, retrying transient failures with the same
+  // clientMsgId: the server stores it once however many times it arrives.
+  async deliver(p) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (p.file && !p.mediaId) {
+          const media = await this.api.upload(p.roomId, p.file);
+          p.mediaId = media.id;
+          p.type = media.contentType.startsWith('image/') ? 'image' : 'file';
+        }
+        const body = { clientMsgId: p.clientMsgId, type: p.type };
+        if (p.text) body.text = p.text;
+        if (p.mediaId) body.mediaId = p.mediaId;
+        const m = await this.api.send(p.roomId, body);
+        if (p.preview) URL.revokeObjectURL(p.preview);
+        this.apply(m, false);
+        return;
+      } catch (err) {
+        if (err.transient && attempt < SEND_RETRIES) {
+          await sleep(Math.max(err.retryAfter * 1000, 1000 * 2 ** attempt));
+          continue;
+        }
+        p.status = 'failed';
+        p.error = err.status === 404 && err.code === 'not_found' && p.file
+          ? 'This server does not take files.'
+          : describeError(err);
+        p.canRetry = err.transient || err.status === 401;
+        this.emit('timeline', p.roomId);
+        return;
+      }
+    }
+  }
+
+  retry(roomId, clientMsgId) {
+    const p = this.timeline(roomId).pending.find((x) => x.clientMsgId === clientMsgId);
+    if (!p || p.status !== 'failed') return;
+    p.status = 'sending';
+    p.error = '';
+    this.emit('timeline', roomId);
+    this.deliver(p);
+  }
+
+  discard(roomId, clientMsgId) {
+    const t = this.timeline(roomId);
+    t.pending = t.pending.filter((x) => x.clientMsgId !== clientMsgId);
+    this.emit('timeline', roomId);
+  }
+}
