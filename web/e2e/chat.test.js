@@ -1,0 +1,182 @@
+// The web client in headless Chromium against the real binary: what two and three people
+// see when they chat. Screenshots of each step go to artifacts/.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import {
+  bubble, connected, launch, newChat, openRoom, person, send, shot, signIn, signUp,
+} from './helpers.js';
+
+let browser;
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+test('two people chat in a direct room', async (t) => {
+  const ann = await person(browser, 'Ann');
+  const bob = await person(browser, 'Bob');
+  t.after(() => Promise.all([ann.context.close(), bob.context.close()]));
+  // The steps build on each other: after one fails, the rest are skipped, not failed.
+  let failed = false;
+  const step = (name, fn) => t.test(name, { skip: failed && 'an earlier step failed' }, async () => {
+    try {
+      await fn();
+    } catch (err) {
+      failed = true;
+      throw err;
+    }
+  });
+
+  await step('both sign up', async () => {
+    await signUp(ann);
+    await signUp(bob);
+    await shot(ann.page, '01-signed-up.png');
+  });
+
+  await step('Ann opens a direct room and writes; Bob sees it live with an unread badge', async () => {
+    await newChat(ann, [bob]);
+    await send(ann, 'Hi Bob! 👋');
+    await bubble(ann.page, 'Hi Bob! 👋').waitFor();
+    // Bob has not opened the room: the message shows "1" unread beside it for Ann.
+    await ann.page.locator('.msg.mine .unread', { hasText: '1' }).waitFor();
+    const item = bob.page.locator('.room-link', { hasText: ann.displayName });
+    await item.locator('.badge', { hasText: '1' }).waitFor();
+    await item.locator('.room-preview', { hasText: 'Hi Bob!' }).waitFor();
+    await shot(ann.page, '02-ann-sent-unread-1.png');
+    await shot(bob.page, '03-bob-room-list-badge.png');
+  });
+
+  await step('the unread "1" disappears when Bob opens the room', async () => {
+    await openRoom(bob, ann.displayName);
+    await bubble(bob.page, 'Hi Bob! 👋').waitFor();
+    await ann.page.locator('.msg.mine .unread').waitFor({ state: 'detached' });
+    await bob.page.locator('.room-link .badge').waitFor({ state: 'detached' });
+    await shot(ann.page, '04-ann-read-by-bob.png');
+  });
+
+  await step('messages go both ways live', async () => {
+    await send(bob, 'Hey Ann, how are you?');
+    await bubble(ann.page, 'Hey Ann, how are you?').waitFor();
+    await send(ann, 'Great, thanks 😊');
+    await bubble(bob.page, 'Great, thanks 😊').waitFor();
+    // Shift+Enter makes a new line instead of sending.
+    const box = ann.page.getByLabel('Message', { exact: true });
+    await box.fill('');
+    await box.type('line one');
+    await box.press('Shift+Enter');
+    await box.type('line two');
+    assert.equal(await box.inputValue(), 'line one\nline two');
+    await box.press('Enter');
+    const two = bubble(bob.page, 'line one');
+    await two.waitFor();
+    assert.equal(await two.evaluate((el) => el.textContent), 'line one\nline two');
+    // Both have the room open: new messages are read at once, no "1" stays.
+    await bob.page.locator('.msg .unread').waitFor({ state: 'detached' });
+    await shot(bob.page, '05-bob-conversation.png');
+  });
+
+  await step('a typing indicator shows', async () => {
+    await bob.page.getByLabel('Message', { exact: true }).type('I am typ');
+    await ann.page.locator('.typing', { hasText: `${bob.displayName} is typing` }).waitFor();
+    await shot(ann.page, '06-ann-sees-typing.png');
+    await bob.page.getByLabel('Message', { exact: true }).fill('');
+  });
+
+  await step('a message with <script> renders as text', async () => {
+    const evil = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"><b>bold?</b>';
+    await send(ann, evil);
+    const b = bubble(bob.page, '<script>window.__pwned = 1</script>');
+    await b.waitFor();
+    assert.equal(await b.evaluate((el) => el.textContent), evil);
+    assert.equal(await b.locator('script, img, b').count(), 0);
+    assert.equal(await bob.page.evaluate(() => window.__pwned), undefined);
+    await shot(bob.page, '07-script-as-text.png');
+  });
+
+  await step('a reload keeps the session, the open room and the history', async () => {
+    await bob.page.reload();
+    await connected(bob.page);
+    await bob.page.locator('.chat-title', { hasText: ann.displayName }).waitFor();
+    for (const text of ['Hi Bob! 👋', 'Hey Ann, how are you?', 'line one', '<script>']) {
+      await bubble(bob.page, text).waitFor();
+    }
+    assert.equal(await bob.page.locator('.day-sep', { hasText: 'Today' }).count(), 1);
+    // Live again after the reload.
+    await send(ann, 'still there?');
+    await bubble(bob.page, 'still there?').waitFor();
+    await shot(bob.page, '08-bob-after-reload.png');
+  });
+
+  await step('at phone width one pane shows at a time', async () => {
+    await bob.page.setViewportSize({ width: 390, height: 844 });
+    await bob.page.locator('.chat-title', { hasText: ann.displayName }).waitFor();
+    assert.equal(await bob.page.locator('.sidebar').isVisible(), false);
+    await shot(bob.page, '09-phone-chat.png');
+    await bob.page.getByRole('button', { name: 'Back to conversations' }).click();
+    await bob.page.locator('.room-link', { hasText: ann.displayName }).waitFor();
+    assert.equal(await bob.page.locator('.chat').isVisible(), false);
+    await shot(bob.page, '10-phone-list.png');
+  });
+
+  await step('signing out shows the sign-in screen and forgets the session', async () => {
+    await ann.page.getByRole('button', { name: 'Sign out' }).click();
+    await ann.page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await ann.page.reload();
+    await ann.page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await ann.page.getByLabel('Username').fill(ann.username);
+    await ann.page.getByLabel('Password').fill('wrong password');
+    await ann.page.getByRole('button', { name: 'Sign in' }).click();
+    await ann.page.getByRole('alert').filter({ hasText: 'Wrong username or password.' }).waitFor();
+    await shot(ann.page, '11-wrong-password.png');
+    await signIn(ann);
+  });
+
+  ann.check();
+  bob.check();
+});
+
+test('a group of three sees presence dots change', async (t) => {
+  const cat = await person(browser, 'Cat');
+  const dan = await person(browser, 'Dan');
+  let eve = await person(browser, 'Eve');
+  t.after(() => Promise.all([cat.context.close(), dan.context.close(), eve.context.close()]));
+  await signUp(cat);
+  await signUp(dan);
+  await signUp(eve);
+
+  await newChat(cat, [dan, eve], 'Weekend plans');
+  await dan.page.locator('.room-link', { hasText: 'Weekend plans' }).waitFor();
+  await openRoom(dan, 'Weekend plans');
+  const member = (p, who) => p.page.locator(`.members .member[aria-label^="${who.displayName},"]`);
+  await member(cat, dan).and(cat.page.locator('[data-status="online"]')).waitFor();
+  await member(cat, eve).and(cat.page.locator('[data-status="online"]')).waitFor();
+  await cat.page.locator('.chat-subtitle', { hasText: '3 members · 2 online' }).waitFor();
+  await send(cat, 'Who is in for a hike?');
+  await bubble(dan.page, 'Who is in for a hike?').waitFor();
+  await shot(cat.page, '20-group-all-online.png');
+
+  // Eve closes her browser: her last session ends, and she goes offline at once.
+  const eveAccount = { username: eve.username, password: eve.password, displayName: eve.displayName };
+  eve.check();
+  await eve.context.close();
+  await member(cat, eve).and(cat.page.locator('[data-status="offline"]')).waitFor();
+  await member(dan, eve).and(dan.page.locator('[data-status="offline"]')).waitFor();
+  await cat.page.locator('.chat-subtitle', { hasText: '3 members · 1 online' }).waitFor();
+  await shot(cat.page, '21-group-eve-offline.png');
+
+  // She comes back on another browser, and is online again.
+  eve = Object.assign(await person(browser, 'Eve'), eveAccount);
+  await signIn(eve);
+  await member(cat, eve).and(cat.page.locator('[data-status="online"]')).waitFor();
+  await openRoom(eve, 'Weekend plans');
+  await bubble(eve.page, 'Who is in for a hike?').waitFor();
+  await shot(cat.page, '22-group-eve-back.png');
+  await shot(eve.page, '23-eve-group-view.png');
+
+  cat.check();
+  dan.check();
+  eve.check();
+});

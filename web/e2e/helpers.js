@@ -1,0 +1,130 @@
+// Helpers of the browser tests: Chromium, people who sign up through the page, and the
+// steps a person takes. scripts/browser-test.sh starts the server and sets CHATCHAT_URL.
+
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const BASE = (process.env.CHATCHAT_URL || '').replace(/\/$/, '');
+if (!BASE) throw new Error('CHATCHAT_URL is not set: run the tests with scripts/browser-test.sh');
+
+export const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
+mkdirSync(ARTIFACTS, { recursive: true });
+
+// A run id keeps usernames unique when the tests run twice against one server.
+const RUN = Date.now().toString(36).slice(-6);
+let seq = 0;
+
+// launch starts Debian's Chromium (it cannot be downloaded here). Playwright gives every
+// launch a fresh temporary --user-data-dir of its own; the flags stop the background
+// connections Chromium makes to Google, which this machine refuses, many at a time.
+export function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+}
+
+// person opens a browser context (a separate person: own storage, own session) and checks
+// what its page does: no script errors, no CSP violations, no request to another host.
+export async function person(browser, name, viewport = { width: 1200, height: 800 }) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  const problems = [];
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && /Content Security Policy|Uncaught/i.test(msg.text())) problems.push(`console: ${msg.text()}`);
+  });
+  page.on('request', (req) => {
+    const u = req.url();
+    if (!u.startsWith(BASE + '/') && !u.startsWith(BASE.replace(/^http/, 'ws') + '/') && !/^(blob|data):/.test(u)) {
+      problems.push(`request to another host: ${u}`);
+    }
+  });
+  seq++;
+  const p = {
+    name,
+    username: `${name.toLowerCase()}${RUN}${seq}`,
+    displayName: `${name} ${RUN}`,
+    password: 'correct horse battery',
+    context,
+    page,
+    problems,
+    // check fails the test on anything the page reported.
+    check() {
+      assert.deepEqual(problems, [], `${name}'s page reported problems`);
+    },
+  };
+  return p;
+}
+
+export async function shot(page, file) {
+  await page.screenshot({ path: ARTIFACTS + file });
+}
+
+// signUp creates the person's account through the sign-up form.
+export async function signUp(p) {
+  const { page } = p;
+  await page.goto(BASE + '/');
+  await page.getByRole('button', { name: 'Create an account' }).click();
+  await page.getByLabel('Username').fill(p.username);
+  await page.getByLabel('Display name').fill(p.displayName);
+  await page.getByLabel('Password').fill(p.password);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.locator('.me-name', { hasText: p.displayName }).waitFor();
+  await connected(page);
+}
+
+// signIn signs an existing account in through the sign-in form.
+export async function signIn(p) {
+  const { page } = p;
+  await page.goto(BASE + '/');
+  await page.getByLabel('Username').fill(p.username);
+  await page.getByLabel('Password').fill(p.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('.me-name', { hasText: p.displayName }).waitFor();
+  await connected(page);
+}
+
+export async function connected(page) {
+  await page.locator('.conn[data-state="open"]').waitFor();
+}
+
+// newChat opens the "New chat" dialog, picks the people by username, names a group, and
+// starts the chat.
+export async function newChat(p, others, groupName = '') {
+  const { page } = p;
+  await page.getByRole('button', { name: 'New chat' }).click();
+  for (const o of others) {
+    await page.getByRole('searchbox', { name: 'People' }).fill(o.username);
+    await page.getByRole('button', { name: new RegExp(o.displayName) }).click();
+  }
+  if (groupName) await page.getByLabel('Group name (optional)').fill(groupName);
+  await page.locator('dialog .btn.primary').click();
+  const title = groupName || others.map((o) => o.displayName).join(', ');
+  await page.locator('.chat-title', { hasText: title }).waitFor();
+}
+
+// openRoom clicks a conversation in the room list.
+export async function openRoom(p, title) {
+  await p.page.locator('.room-link', { hasText: title }).click();
+  await p.page.locator('.chat-title', { hasText: title }).waitFor();
+}
+
+// send types a message and presses Enter.
+export async function send(p, text) {
+  const box = p.page.getByLabel('Message', { exact: true });
+  await box.fill(text);
+  await box.press('Enter');
+}
+
+// bubble is the message with exactly this text.
+export function bubble(page, text) {
+  return page.locator('.msg .bubble').filter({ hasText: text });
+}
