@@ -24,6 +24,8 @@ type Request struct {
 	Message map[string]any
 	Token   string
 	Header  http.Header
+	// At is when the request arrived.
+	At time.Time
 }
 
 // MessageID returns the data field messageId of the request's message.
@@ -125,7 +127,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	req := Request{Project: project, Body: body, Message: env.Message, Header: r.Header.Clone()}
+	req := Request{Project: project, Body: body, Message: env.Message, Header: r.Header.Clone(), At: time.Now()}
 	req.Token, _ = env.Message["token"].(string)
 
 	s.mu.Lock()
