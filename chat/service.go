@@ -484,13 +484,21 @@ func (s *Service) SendMessage(ctx context.Context, callerID, roomID string, in N
 	if !created && m.RoomID != roomID {
 		return Message{}, false, Errorf(Conflict, "client_msg_id_reused", "clientMsgId %q was used for a message in another room", in.ClientMsgID)
 	}
-	members, err := s.store.Members(ctx, roomID)
-	if err != nil {
-		return Message{}, false, err
+	if uc, ok := s.store.(UnreadCounter); ok {
+		n, err := uc.UnreadCount(ctx, roomID, m.SenderID, m.Seq)
+		if err != nil {
+			return Message{}, false, err
+		}
+		m.UnreadCount = n
+	} else {
+		members, err := s.store.Members(ctx, roomID)
+		if err != nil {
+			return Message{}, false, err
+		}
+		one := []Message{m}
+		setUnread(members, one)
+		m = one[0]
 	}
-	one := []Message{m}
-	setUnread(members, one)
-	m = one[0]
 	if media != nil {
 		m.Media = media
 	}

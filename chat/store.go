@@ -65,6 +65,15 @@ type RoomStore interface {
 	AdvanceReadCursor(ctx context.Context, roomID, userID string, seq int64) (int64, error)
 }
 
+// UnreadCounter is an optional ability of a RoomStore: counting a message's unread members
+// without listing them. SendMessage uses it when the store has it, because listing the
+// members of a large room on every send costs more than the send itself.
+type UnreadCounter interface {
+	// UnreadCount returns how many members of the room, senderID excluded, have a read
+	// cursor below seq.
+	UnreadCount(ctx context.Context, roomID, senderID string, seq int64) (int, error)
+}
+
 // MessageStore keeps messages.
 type MessageStore interface {
 	// CreateMessage gives m the room's next seq, stores it, and advances the cursors of

@@ -43,6 +43,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) chat.Store) {
 		{"Rooms/SetMuted", testSetMuted},
 		{"Rooms/AdvanceReadCursor", testAdvanceReadCursor},
 		{"Rooms/ConcurrentAdvanceReadCursor", testConcurrentAdvanceReadCursor},
+		{"Rooms/UnreadCount", testUnreadCount},
 
 		{"Messages/SeqPerRoom", testMessageSeq},
 		{"Messages/IdempotentByClientMsgID", testMessageIdempotent},
@@ -768,6 +769,41 @@ func testAdvanceReadCursor(t *testing.T, s chat.Store) {
 	wantNotFound(t, "AdvanceReadCursor(not a member)", err)
 	_, err = s.AdvanceReadCursor(ctx, chat.NewID(), a.ID, 1)
 	wantNotFound(t, "AdvanceReadCursor(unknown room)", err)
+}
+
+// testUnreadCount checks chat.UnreadCounter, for the stores that have it, against the
+// member list it replaces on the send path.
+func testUnreadCount(t *testing.T, s chat.Store) {
+	uc, ok := s.(chat.UnreadCounter)
+	if !ok {
+		t.Skip("the store has no chat.UnreadCounter; SendMessage lists the members instead")
+	}
+	ctx := t.Context()
+	users := storeUsers(t, s, 4)
+	a, b, c := users[0], users[1], users[2]
+	r := storeRoom(t, s, storeEpoch, a, b, c)
+	m1 := storeSend(t, s, r.ID, a, "m1", storeAt(1), a.ID)
+	m2 := storeSend(t, s, r.ID, a, "m2", storeAt(2), a.ID, b.ID) // b views the room
+	for _, tc := range []struct {
+		name   string
+		sender string
+		seq    int64
+		want   int
+	}{
+		{"first message, b and c unread", a.ID, m1.Seq, 2},
+		{"second message, b read it", a.ID, m2.Seq, 1},
+		{"sender excluded: c is the only one behind", c.ID, m2.Seq, 0},
+		{"seq 0: nobody is below", a.ID, 0, 0},
+		{"not a member sends: everyone below counts", users[3].ID, m2.Seq + 1, 3},
+	} {
+		got, err := uc.UnreadCount(ctx, r.ID, tc.sender, tc.seq)
+		if err != nil || got != tc.want {
+			t.Errorf("%s: UnreadCount = %d, %v; want %d", tc.name, got, err, tc.want)
+		}
+	}
+	if got, err := uc.UnreadCount(ctx, chat.NewID(), a.ID, 1); err != nil || got != 0 {
+		t.Errorf("unknown room: UnreadCount = %d, %v; want 0", got, err)
+	}
 }
 
 func testConcurrentAdvanceReadCursor(t *testing.T, s chat.Store) {

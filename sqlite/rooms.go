@@ -232,6 +232,20 @@ func (s *Store) Members(ctx context.Context, roomID string) ([]chat.Member, erro
 	return members, nil
 }
 
+var _ chat.UnreadCounter = (*Store)(nil)
+
+// UnreadCount implements chat.UnreadCounter: one indexed count instead of the member list.
+func (s *Store) UnreadCount(ctx context.Context, roomID, senderID string, seq int64) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx,
+		`SELECT count(*) FROM memberships WHERE room_id = ? AND user_id <> ? AND last_read_seq < ?`,
+		roomID, senderID, seq).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: unread count of %s: %w", roomID, err)
+	}
+	return n, nil
+}
+
 // Member implements chat.RoomStore.
 func (s *Store) Member(ctx context.Context, roomID, userID string) (chat.Member, error) {
 	m, err := scanMember(s.r.QueryRowContext(ctx,
