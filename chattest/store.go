@@ -790,8 +790,9 @@ func testUnreadCount(t *testing.T, s chat.Store) {
 		seq    int64
 		want   int
 	}{
-		{"first message, b and c unread", a.ID, m1.Seq, 2},
-		{"second message, b read it", a.ID, m2.Seq, 1},
+		{"first message: b read on since, c did not", a.ID, m1.Seq, 1},
+		{"second message: b viewed it", a.ID, m2.Seq, 1},
+		{"a later seq: b and c behind", a.ID, m2.Seq + 1, 2},
 		{"sender excluded: c is the only one behind", c.ID, m2.Seq, 0},
 		{"seq 0: nobody is below", a.ID, 0, 0},
 		{"not a member sends: everyone below counts", users[3].ID, m2.Seq + 1, 3},
