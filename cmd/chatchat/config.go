@@ -55,6 +55,8 @@ type settings struct {
 	FCMCredentials    string
 	FCMEndpoint       string
 	NotifyConcurrency int
+	FCMProjectID      string
+	PushClaimTimeout  time.Duration
 }
 
 // flagSet registers every setting on a FlagSet with its built-in default; applyEnv then
@@ -115,8 +117,10 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	str(&s.MediaTypes, "media-types", "", "comma list of accepted media content types, as sniffed from the bytes (default images, PDF, text, zip and office documents)")
 	num64(&s.MediaMaxPixels, "media-max-pixels", 50_000_000, "largest image accepted, width × height (bigger ones are refused before decoding)")
 	str(&s.FCMCredentials, "fcm-credentials", "", "Firebase service-account JSON file; enables FCM push (default: pushes are logged)")
-	str(&s.FCMEndpoint, "fcm-endpoint", "", "FCM API endpoint override (tests)")
+	str(&s.FCMEndpoint, "fcm-endpoint", "", "FCM API base URL instead of https://fcm.googleapis.com/v1 (an emulator or test server; without --fcm-credentials requests are unauthenticated)")
 	num(&s.NotifyConcurrency, "notify-concurrency", 8, "pushes sent at once by a notification process")
+	str(&s.FCMProjectID, "fcm-project-id", "", "Firebase project of the pushes (default the credentials file's project_id)")
+	dur(&s.PushClaimTimeout, "push-claim-timeout", 2*time.Minute, "how long a push job may stay unacknowledged before another notification process takes it over")
 	return fs
 }
 

@@ -126,6 +126,10 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 	if err != nil {
 		return nil, err
 	}
+	pushRoutes, err := a.wireNotify(ctx, svc, reg)
+	if err != nil {
+		return nil, err
+	}
 
 	a.router = api.NewRouter(log, reg)
 	a.router.HandleFunc("GET /healthz", api.Health)
@@ -141,6 +145,7 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 			SendPerUser:  perSecond(s.SendPerSecond),
 		}, svc, authSvc)
 		apiSrv.Extend(media)
+		apiSrv.Extend(pushRoutes)
 		apiSrv.Register(a.router)
 	}
 	if roles["ws"] {

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/chatchat/chatchat/api"
+	"github.com/chatchat/chatchat/chat"
+	"github.com/chatchat/chatchat/fcm"
+	"github.com/chatchat/chatchat/memory"
+	"github.com/chatchat/chatchat/notify"
+	"github.com/chatchat/chatchat/redis"
+)
+
+// notifyRoutes registers the device and notification endpoints (api.Server.Extend).
+type notifyRoutes = func(rt *api.Router, authed func(http.HandlerFunc) http.Handler)
+
+// wireNotify enables push notifications: the push queue that SendMessage fills (a Redis
+// Stream with --redis-url, else in process), the notification worker of the notify role,
+// and the routes of devices and notification history for the API server.
+func (a *app) wireNotify(ctx context.Context, svc *chat.Service, reg prometheus.Registerer) (notifyRoutes, error) {
+	s, log := a.s, a.log
+	none := func(*api.Router, func(http.HandlerFunc) http.Handler) {}
+	devices, ok := a.b.store.(chat.DeviceStore)
+	if !ok {
+		log.Warn("push notifications disabled: the store keeps no devices", "store", a.b.storeName)
+		return none, nil
+	}
+	roles, err := s.roles()
+	if err != nil {
+		return nil, err
+	}
+
+	var queue chat.PushQueue
+	var consumer chat.PushConsumer
+	switch {
+	case s.RedisURL != "":
+		opts, err := goredis.ParseURL(s.RedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("--redis-url: %w", err)
+		}
+		// A client of its own: the worker's blocking reads hold a connection each.
+		client := goredis.NewClient(opts)
+		a.cleanup = append(a.cleanup, func() { _ = client.Close() })
+		q := redis.NewQueue(client, redis.QueueConfig{Prefix: s.RedisKeyPrefix, ClaimIdle: s.PushClaimTimeout, Logger: log})
+		queue, consumer = q, q.Consumer(s.NodeID)
+	case roles["notify"]:
+		q := memory.NewQueue(memory.QueueConfig{ClaimIdle: s.PushClaimTimeout})
+		queue, consumer = q, q.Consumer(s.NodeID)
+	default:
+		log.Warn("push notifications disabled: no notify role in this process and no --redis-url to reach one")
+	}
+	if queue != nil && roles["api"] {
+		svc.SetPushQueue(queue)
+	}
+
+	if roles["notify"] && consumer != nil {
+		var pusher chat.Pusher
+		if s.FCMCredentials != "" || s.FCMEndpoint != "" {
+			sender, err := fcm.New(ctx, fcm.Config{CredentialsFile: s.FCMCredentials, ProjectID: s.FCMProjectID, Endpoint: s.FCMEndpoint})
+			if err != nil {
+				return nil, fmt.Errorf("--fcm-credentials: %w", err)
+			}
+			pusher = sender
+			log.Info("push notifications through FCM", "project", sender.Project())
+		} else {
+			log.Info("push notifications are logged and kept in the history: no --fcm-credentials")
+		}
+		w := notify.NewWorker(notify.Config{
+			Concurrency: s.NotifyConcurrency, Logger: log, Registerer: reg,
+		}, consumer, a.b.store, devices, a.b.presence, pusher)
+		wctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Go(func() { _ = w.Run(wctx) })
+		a.cleanup = append(a.cleanup, func() { cancel(); wg.Wait() })
+	}
+
+	if !roles["api"] {
+		return none, nil
+	}
+	return notify.NewAPI(devices, log).Register, nil
+}
