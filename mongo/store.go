@@ -187,6 +187,12 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 		{s.claims, []index{unique("senderId_1_clientMsgId_1", "senderId", "clientMsgId")}},
 		// The orphan collector's scan of media no message refers to (media.go).
 		{s.db.Collection(colMedia), []index{plain("attached_1_createdAt_1", "attached", "createdAt")}},
+		// Push devices by owner; the history's key de-duplicates pushes (devices.go).
+		{s.db.Collection(colDevices), []index{plain("userId_1", "userId")}},
+		{s.db.Collection(colNotifications), []index{
+			unique("messageId_1_token_1", "messageId", "token"),
+			plain("userId_1__id_1", "userId", "_id"),
+		}},
 	} {
 		if err := s.createIndexes(ctx, c.col, c.indexes); err != nil {
 			return err
