@@ -11,6 +11,7 @@ import (
 	"github.com/chatchat/chatchat/chat"
 	"github.com/chatchat/chatchat/client"
 	"github.com/chatchat/chatchat/fcm/fcmtest"
+	"github.com/chatchat/chatchat/internal/testenv"
 )
 
 // waitNotifications polls c's push history until it holds n entries, and returns them.
@@ -227,5 +228,47 @@ func TestDeviceEndpoints(t *testing.T) {
 	}
 	if err := cat.DeleteDevice(ctx, tok); client.ErrorStatus(err) != http.StatusNotFound {
 		t.Errorf("delete twice: %v, want 404", err)
+	}
+}
+
+// TestClusterPushesWaitForNotifyProcess runs the roles as separate processes over Redis
+// and MongoDB: pushes queued while no notification process runs wait in the stream, and a
+// member online on a chat node is not pushed.
+func TestClusterPushesWaitForNotifyProcess(t *testing.T) {
+	r := testenv.Redis(t)
+	dataDir := t.TempDir()
+	args := append([]string{"--redis-url", r.URL(), "--redis-prefix", r.Prefix(t), "--jwt-secret", testSecret,
+		"--rate-send", "0", "--rate-login", "0", "--rate-signup", "0"}, clusterStoreArgs(t)...)
+	apiNode := startNode(t, dataDir, nil, append(args, "--roles", "api")...)
+	wsNode := startNode(t, dataDir, nil, append(args, "--roles", "ws")...)
+	ctx := context.Background()
+
+	ann, _ := newUser(t, apiNode, "ann")
+	bob, bobAuth := newUser(t, apiNode, "bob")
+	cat, catAuth := newUser(t, apiNode, "cat")
+	for c, tok := range map[*client.Client]string{bob: "bob-token", cat: "cat-token"} {
+		if _, err := c.RegisterDevice(ctx, client.PlatformAndroid, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bobRoom, _, err := ann.CreateRoom(ctx, client.NewRoom{Type: chat.RoomDirect, MemberIDs: []string{bobAuth.User.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	catRoom, _, err := ann.CreateRoom(ctx, client.NewRoom{Type: chat.RoomDirect, MemberIDs: []string{catAuth.User.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	connect(t, wsClient(wsNode, bob)) // bob is online, on the chat node
+	send(t, ann, bobRoom.ID, "you are online")
+	m := send(t, ann, catRoom.ID, "you are not")
+
+	// One job at a time, in order: once cat's push is listed, bob's job was decided.
+	startNode(t, dataDir, nil, append(args, "--roles", "notify", "--notify-concurrency", "1")...)
+	if ns := waitNotifications(t, cat, 1); ns[0].MessageID != m.ID || ns[0].Status != client.NotificationLogged {
+		t.Errorf("cat's history = %+v, want the logged push of %s", ns, m.ID)
+	}
+	if ns, _, err := bob.Notifications(ctx, "", 0); err != nil || len(ns) != 0 {
+		t.Errorf("bob's history = %+v, %v; want none: he was online on a chat node", ns, err)
 	}
 }
