@@ -33,10 +33,10 @@ type PushDelivery struct {
 // a job stays the consumer's until it is acknowledged, and goes to another consumer once it
 // has been left unacknowledged for the queue's claim timeout.
 type PushConsumer interface {
-	// Receive waits until jobs are available or ctx ends and returns up to max of them:
+	// Receive waits until jobs are available or ctx ends and returns up to limit of them:
 	// first jobs reclaimed from consumers that left them idle past the claim timeout, then
 	// new ones.
-	Receive(ctx context.Context, max int) ([]PushDelivery, error)
+	Receive(ctx context.Context, limit int) ([]PushDelivery, error)
 	// Ack marks jobs done; they are never delivered again.
 	Ack(ctx context.Context, ids ...string) error
 }

@@ -45,8 +45,10 @@ func TestPushQueue(t *testing.T, newQueue func(t *testing.T, claimIdle time.Dura
 		q, consumer := newQueue(t, time.Minute)
 		c := consumer("a")
 		got := make(chan []chat.PushDelivery, 1)
+		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+		defer cancel()
 		go func() {
-			ds, err := c.Receive(context.Background(), 10)
+			ds, err := c.Receive(ctx, 10)
 			if err != nil {
 				t.Errorf("Receive: %v", err)
 			}
