@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  bubble, connected, launch, newChat, openRoom, person, send, shot, signIn, signUp,
+  bubble, connected, dropFile, imageLoaded, launch, newChat, openRoom, person, png, send, shot, signIn, signUp,
 } from './helpers.js';
 
 let browser;
@@ -173,10 +173,164 @@ test('a group of three sees presence dots change', async (t) => {
   await member(cat, eve).and(cat.page.locator('[data-status="online"]')).waitFor();
   await openRoom(eve, 'Weekend plans');
   await bubble(eve.page, 'Who is in for a hike?').waitFor();
+  await eve.page.locator('.room-link .badge').waitFor({ state: 'detached' });
+  await cat.page.locator('.msg.mine .unread').waitFor({ state: 'detached' });
   await shot(cat.page, '22-group-eve-back.png');
   await shot(eve.page, '23-eve-group-view.png');
 
   cat.check();
   dan.check();
   eve.check();
+});
+
+test('images and files, by picker and by drag and drop', async (t) => {
+  const fay = await person(browser, 'Fay');
+  const gus = await person(browser, 'Gus');
+  t.after(() => Promise.all([fay.context.close(), gus.context.close()]));
+  await signUp(fay);
+  await signUp(gus);
+  await newChat(fay, [gus]);
+  await send(fay, 'Here are the photos');
+  await openRoom(gus, fay.displayName);
+  await bubble(gus.page, 'Here are the photos').waitFor();
+
+  // The picker (the paperclip opens it).
+  await fay.page.locator('#composer-file').setInputFiles({ name: 'sunset.png', mimeType: 'image/png', buffer: png(320, 200, [245, 130, 60]) });
+  await imageLoaded(gus.page.locator('.bubble.media img[alt="sunset.png"]'));
+  await imageLoaded(fay.page.locator('.bubble.media img[alt="sunset.png"]'));
+
+  // Drag and drop, an image and a plain file.
+  await dropFile(fay.page, 'sea.png', 'image/png', png(200, 260, [40, 120, 220]));
+  await imageLoaded(gus.page.locator('.bubble.media img[alt="sea.png"]'));
+  await dropFile(fay.page, 'notes.txt', 'text/plain', Buffer.from('bring water\n'));
+  const card = gus.page.locator('.bubble.file .file-card', { hasText: 'notes.txt' });
+  await card.waitFor();
+  const href = await card.getAttribute('href');
+  const res = await gus.page.request.get(new URL(href, gus.page.url()).href);
+  assert.equal(res.status(), 200);
+  assert.equal(await res.text(), 'bring water\n');
+  await gus.page.locator('.room-link', { hasText: fay.displayName }).locator('.room-preview', { hasText: 'notes.txt' }).waitFor();
+  await shot(gus.page, '30-images-and-files.png');
+
+  fay.check();
+  gus.check();
+});
+
+test('after a dropped connection the client reconnects and RESUME brings what it missed', async (t) => {
+  const hal = await person(browser, 'Hal');
+  const ivy = await person(browser, 'Ivy');
+  t.after(() => Promise.all([hal.context.close(), ivy.context.close()]));
+  // Ivy's WebSocket passes through a proxy in the test, which can cut it and keep her off.
+  let blocked = false;
+  let current = null;
+  const sent = [];
+  await ivy.page.routeWebSocket(/\/ws\b/, (ws) => {
+    if (blocked) {
+      ws.close({ code: 1011, reason: 'test: server unavailable' });
+      return;
+    }
+    current = ws;
+    const server = ws.connectToServer();
+    ws.onMessage((m) => {
+      sent.push(JSON.parse(m));
+      server.send(m);
+    });
+  });
+  await signUp(hal);
+  await signUp(ivy);
+  await newChat(hal, [ivy]);
+  await send(hal, 'first, while Ivy is connected');
+  await ivy.page.locator('.room-link', { hasText: 'first, while Ivy' }).waitFor();
+
+  blocked = true;
+  await current.close({ code: 1001, reason: 'test: going away' });
+  await ivy.page.locator('.conn:not([data-state="open"])').waitFor();
+  await ivy.page.locator('.conn-text', { hasText: /Reconnecting|Connecting/ }).waitFor();
+  await shot(ivy.page, '40-ivy-reconnecting.png');
+  await send(hal, 'second, while Ivy is away');
+  await send(hal, 'third, while Ivy is away');
+  await bubble(hal.page, 'third, while Ivy is away').waitFor();
+
+  sent.length = 0;
+  blocked = false;
+  await connected(ivy.page);
+  await openRoom(ivy, hal.displayName);
+  for (const text of ['first, while Ivy', 'second, while Ivy', 'third, while Ivy']) {
+    await bubble(ivy.page, text).waitFor();
+    assert.equal(await bubble(ivy.page, text).count(), 1, `"${text}" shown once`);
+  }
+  const resume = sent.find((f) => f.type === 'RESUME');
+  assert.ok(resume, 'RESUME sent after reconnecting');
+  assert.equal(Object.values(resume.data.rooms)[0], 1, 'RESUME from the last seq Ivy had');
+  await shot(ivy.page, '41-ivy-resumed.png');
+
+  hal.check();
+  ivy.check();
+});
+
+test('a send that fails is retried with the same clientMsgId, and shown once', async (t) => {
+  const jay = await person(browser, 'Jay');
+  const kim = await person(browser, 'Kim');
+  t.after(() => Promise.all([jay.context.close(), kim.context.close()]));
+  await signUp(jay);
+  await signUp(kim);
+  await newChat(jay, [kim]);
+  await openRoom(kim, jay.displayName);
+
+  // The network drops every send until the test lets it through.
+  let down = true;
+  const ids = [];
+  await jay.page.route(/\/api\/v1\/rooms\/[^/]+\/messages$/, (route) => {
+    if (route.request().method() !== 'POST') return route.continue();
+    ids.push(route.request().postDataJSON().clientMsgId);
+    return down ? route.abort('internetdisconnected') : route.continue();
+  });
+  await send(jay, 'this one goes through in the end');
+  await jay.page.locator('.msg.pending.failed').getByRole('alert').waitFor({ timeout: 20_000 });
+  await shot(jay.page, '50-jay-send-failed.png');
+  down = false;
+  await jay.page.locator('.msg.pending.failed').getByRole('button', { name: 'Retry' }).click();
+  await jay.page.locator('.msg.pending').waitFor({ state: 'detached' });
+  await bubble(kim.page, 'this one goes through in the end').waitFor();
+  assert.ok(ids.length >= 2, `${ids.length} attempts`);
+  assert.equal(new Set(ids).size, 1, 'every attempt carries the same clientMsgId');
+  assert.equal(await bubble(jay.page, 'this one goes through in the end').count(), 1);
+  assert.equal(await bubble(kim.page, 'this one goes through in the end').count(), 1);
+
+  jay.check();
+  kim.check();
+});
+
+test('older history loads when scrolling up', async (t) => {
+  const lea = await person(browser, 'Lea');
+  const max = await person(browser, 'Max');
+  t.after(() => Promise.all([lea.context.close(), max.context.close()]));
+  await signUp(lea);
+  await signUp(max);
+  await newChat(lea, [max]);
+  // 130 messages through the API with Lea's session (more than two pages of 50).
+  await lea.page.evaluate(async () => {
+    const s = JSON.parse(localStorage.getItem('chatchat.session'));
+    const roomId = decodeURIComponent(location.hash.split('/')[2]);
+    for (let i = 1; i <= 130; i++) {
+      const res = await fetch(`/api/v1/rooms/${roomId}/messages`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ' + s.accessToken },
+        body: JSON.stringify({ clientMsgId: 'seed-' + i, type: 'text', text: `message number ${i}` }),
+      });
+      if (!res.ok) throw new Error(`seed ${i}: ${res.status}`);
+    }
+  });
+  await openRoom(max, lea.displayName);
+  await bubble(max.page, 'message number 130').waitFor();
+  const first = bubble(max.page, /^message number 1$/);
+  for (let i = 0; i < 20 && (await first.count()) === 0; i++) {
+    await max.page.locator('.messages').evaluate((el) => { el.scrollTop = 0; });
+    await max.page.waitForTimeout(200);
+  }
+  await first.waitFor();
+  assert.equal(await max.page.locator('.msg[data-seq]').count(), 130);
+  await shot(max.page, '60-max-scrolled-to-the-start.png');
+  lea.check();
+  max.check();
 });

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { deflateSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 
 export const BASE = (process.env.CHATCHAT_URL || '').replace(/\/$/, '');
@@ -127,4 +128,57 @@ export async function send(p, text) {
 // bubble is the message with exactly this text.
 export function bubble(page, text) {
   return page.locator('.msg .bubble').filter({ hasText: text });
+}
+
+// png makes a small solid-colour PNG, for uploads.
+export function png(width, height, [r, g, b]) {
+  const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: width }, () => [r, g, b]).flat())]);
+  const raw = Buffer.concat(Array.from({ length: height }, () => row));
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(raw)), pngChunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+function pngChunk(type, data) {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([len, body, crc]);
+}
+
+function crc32(buf) {
+  let c = 0xffffffff;
+  for (const byte of buf) {
+    c ^= byte;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+// dropFile drops a file on the open room, as a drag from the desktop does.
+export async function dropFile(page, name, mimeType, bytes) {
+  await page.locator('.room').evaluate((room, { name, mimeType, b64 }) => {
+    const bin = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const dt = new DataTransfer();
+    dt.items.add(new File([bin], name, { type: mimeType }));
+    for (const type of ['dragenter', 'dragover', 'drop']) {
+      room.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
+    }
+  }, { name, mimeType, b64: Buffer.from(bytes).toString('base64') });
+}
+
+// imageLoaded waits until the image of a message has loaded its bytes.
+export async function imageLoaded(locator) {
+  await locator.waitFor();
+  await locator.evaluate((img) => (img.complete && img.naturalWidth > 0) || new Promise((resolve, reject) => {
+    img.addEventListener('load', resolve, { once: true });
+    img.addEventListener('error', () => setTimeout(() => (img.naturalWidth > 0 ? resolve() : reject(new Error('image did not load'))), 3000), { once: true });
+  }));
 }

@@ -96,7 +96,7 @@ export function chatView(store, { onBack }) {
     olderStatus.textContent = store.timeline(id).loaded ? '' : 'Loading…';
     store.open(id).then(() => {
       if (id === roomId) olderStatus.textContent = '';
-      fill();
+      loadOlder();
     }, (err) => {
       if (id === roomId) olderStatus.textContent = 'Could not load this conversation: ' + describeError(err);
     });
@@ -274,8 +274,8 @@ export function chatView(store, { onBack }) {
     li.replaceChildren(h('div', { class: 'msg-col' }, h('div', { class: 'msg-row' }, b, meta)));
   }
 
-  // fill loads older pages while the messages do not fill the view.
-  function fill() {
+  // loadOlder loads older pages while the messages do not fill the view.
+  function loadOlder() {
     const t = roomId && store.timeline(roomId);
     if (!t || !t.loaded || !t.hasMore) return;
     if (scroller.scrollHeight <= scroller.clientHeight + 200 || scroller.scrollTop < 200) {
@@ -284,14 +284,14 @@ export function chatView(store, { onBack }) {
       Promise.resolve(store.older(id)).then(() => {
         if (id !== roomId) return;
         olderStatus.textContent = '';
-        requestAnimationFrame(fill);
+        requestAnimationFrame(loadOlder);
       }, () => {
         if (id === roomId) olderStatus.textContent = 'Could not load earlier messages.';
       });
     }
   }
   scroller.addEventListener('scroll', () => {
-    if (scroller.scrollTop < 200) fill();
+    if (scroller.scrollTop < 200) loadOlder();
   }, { passive: true });
 
   function onSubmit(e) {

@@ -182,16 +182,38 @@ export class Store extends EventTarget {
   // unreadCount of a message: the members, the sender excluded, whose read cursor is below
   // its seq, from the cursors known here, never more than the server said.
   unreadCount(roomId, m) {
+    const n = this.countFromCursors(roomId, m);
+    return n === null ? m.unreadCount : Math.min(n, m.unreadCount);
+  }
+
+  countFromCursors(roomId, m) {
     const t = this.timeline(roomId);
     const room = this.rooms.get(roomId);
-    if (!room || t.members.size === 0) return m.unreadCount;
+    if (!room || t.members.size === 0) return null;
     let n = 0;
     for (const id of room.memberIds) {
       if (id === m.senderId) continue;
       const c = t.members.get(id);
       if (c === undefined || c < m.seq) n++;
     }
-    return Math.min(n, m.unreadCount);
+    return n;
+  }
+
+  // refreshCursorsSoon fetches a room's read cursors again. The server moves the cursors
+  // of members viewing a room when a message arrives without a READ_RECEIPT_UPDATED, so
+  // a new message whose count is below what the cursors here say means some moved.
+  refreshCursorsSoon(roomId) {
+    const t = this.timeline(roomId);
+    clearTimeout(t.cursorTimer);
+    t.cursorTimer = setTimeout(async () => {
+      try {
+        const room = await this.api.room(roomId);
+        for (const m of room.members || []) t.members.set(m.userId, Math.max(t.members.get(m.userId) || 0, m.lastReadSeq));
+        this.emit('timeline', roomId);
+      } catch {
+        /* the counts stay as the server last said */
+      }
+    }, 250);
   }
 
   // onFrame handles one server event.
@@ -277,6 +299,10 @@ export class Store extends EventTarget {
     const t = this.timeline(m.roomId);
     if (mine) t.pending = t.pending.filter((p) => p.clientMsgId !== m.clientMsgId);
     if (mine || this.focused === m.roomId) t.members.set(this.me.id, Math.max(t.members.get(this.me.id) || 0, m.seq));
+    if (t.members.size > 0) {
+      t.members.set(m.senderId, Math.max(t.members.get(m.senderId) || 0, m.seq));
+      if (this.countFromCursors(m.roomId, m) > m.unreadCount) this.refreshCursorsSoon(m.roomId);
+    }
     this.insert(t, [m]);
     this.clearTyping(m.roomId, m.senderId);
     this.emit('timeline', m.roomId);
