@@ -133,9 +133,8 @@ var errClosedByServer = errors.New("closed by server")
 // onData counts the generator's messages in a frame's payload (Centrifugo may put several
 // replies in one frame, one per line) and answers Centrifugo's application-level ping.
 func (c *benchConn) onData(p []byte) {
-	if len(p) == 2 && p[0] == '{' && p[1] == '}' && c.r.target.pingReply() != nil {
-		_ = c.writeText(c.r.target.pingReply())
-		return
+	if reply := c.r.target.pingReply(); reply != nil && isPing(p) {
+		_ = c.writeText(reply)
 	}
 	now := time.Now().UnixNano()
 	for {
@@ -164,6 +163,13 @@ func (c *benchConn) onData(p []byte) {
 }
 
 var seqKey = []byte(`"seq":`)
+
+// isPing reports whether a Centrifugo frame holds its ping, an empty object on a line of
+// its own: alone, or batched with publications before or after it.
+func isPing(p []byte) bool {
+	return bytes.Equal(p, []byte("{}")) || bytes.HasPrefix(p, []byte("{}\n")) ||
+		bytes.HasSuffix(p, []byte("\n{}")) || bytes.Contains(p, []byte("\n{}\n"))
+}
 
 // fieldInt finds key in p — the last occurrence when last, else the first within the
 // current object's next 200 bytes — and parses the integer after it.

@@ -153,6 +153,17 @@ func TestOnDataParsesFrames(t *testing.T) {
 	}
 }
 
+func TestIsPing(t *testing.T) {
+	for in, want := range map[string]bool{
+		"{}": true, "{}\n{\"push\":{}}": true, "{\"push\":{}}\n{}": true, "{\"a\":1}\n{}\n{\"b\":2}": true,
+		"{\"push\":{}}": false, "{} ": false,
+	} {
+		if got := isPing([]byte(in)); got != want {
+			t.Errorf("isPing(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
 func readResult(tb testing.TB, path string) runResult {
 	tb.Helper()
 	b, err := os.ReadFile(path)
