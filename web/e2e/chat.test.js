@@ -334,3 +334,29 @@ test('older history loads when scrolling up', async (t) => {
   lea.check();
   max.check();
 });
+
+test('an expired access token is refreshed silently', async (t) => {
+  const nia = await person(browser, 'Nia');
+  const oz = await person(browser, 'Oz');
+  t.after(() => Promise.all([nia.context.close(), oz.context.close()]));
+  await signUp(nia);
+  await signUp(oz);
+  await newChat(nia, [oz]);
+  const token = () => nia.page.evaluate(() => JSON.parse(localStorage.getItem('chatchat.session')).accessToken);
+  const first = await token();
+  // scripts/browser-test.sh gives tokens 20 s: wait until this one has expired.
+  await nia.page.waitForFunction((tok) => {
+    const { exp } = JSON.parse(atob(tok.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+    return Date.now() / 1000 > exp + 1;
+  }, first, { timeout: 120_000, polling: 500 });
+  await send(nia, 'sent with a token refreshed on the way');
+  await openRoom(oz, nia.displayName);
+  await bubble(oz.page, 'sent with a token refreshed on the way').waitFor();
+  await nia.page.locator('.msg.pending').waitFor({ state: 'detached' });
+  assert.notEqual(await token(), first, 'the tokens were rotated');
+  await nia.page.reload();
+  await bubble(nia.page, 'sent with a token refreshed on the way').waitFor();
+  await connected(nia.page);
+  nia.check();
+  oz.check();
+});

@@ -34,14 +34,18 @@ export function describeError(err) {
   return 'Something went wrong.';
 }
 
-// tokenExpiry returns the exp of a JWT in ms, or 0 when it cannot be read. The client only
-// uses it to refresh early; the server is the judge of validity.
-function tokenExpiry(token) {
+// refreshDue says whether an access token is near its end: within 30 s of it, or of the
+// last quarter of its life when it lives shorter. The client only reads the token to
+// refresh early; the server is the judge of validity, and a 401 refreshes too.
+function refreshDue(token) {
   try {
     const payload = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
-    return (JSON.parse(atob(payload)).exp || 0) * 1000;
+    const { exp, iat } = JSON.parse(atob(payload));
+    if (!exp) return false;
+    const margin = Math.min(30, iat ? (exp - iat) / 4 : 30);
+    return Date.now() / 1000 > exp - margin;
   } catch {
-    return 0;
+    return false;
   }
 }
 
@@ -93,11 +97,10 @@ export class Api extends EventTarget {
   }
 
   // accessToken returns a token that is good for a while, refreshing first when the one
-  // held expires within 30 s.
+  // held is near its end.
   async accessToken() {
     if (!this.session) throw new ApiError(401, 'unauthorized', 'Not signed in.');
-    const exp = tokenExpiry(this.session.accessToken);
-    if (exp && exp - Date.now() < 30_000) await this.refresh(this.session.accessToken);
+    if (refreshDue(this.session.accessToken)) await this.refresh(this.session.accessToken);
     return this.session.accessToken;
   }
 
