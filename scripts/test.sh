@@ -51,4 +51,9 @@ export CHATCHAT_TEST_REQUIRE_SERVERS=1
 echo "== go test -race"
 go test -race -count=1 -timeout 20m ./... 2>&1 | tee "$work/go-test.log"
 status=${PIPESTATUS[0]}
-exit "$status"
+[ "$status" = 0 ] || exit "$status"
+
+if [ "${CHATCHAT_SKIP_BROWSER:-0}" != 1 ]; then
+  echo "== browser tests (headless Chromium)"
+  bash scripts/browser-test.sh
+fi
