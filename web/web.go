@@ -10,9 +10,11 @@ import (
 	"embed"
 	"encoding/hex"
 	"fmt"
+	"html"
 	"io/fs"
 	"mime"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -29,6 +31,14 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 	"img-src 'self' blob: data: https: http:; media-src 'self' blob: https: http:; " +
 	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
+// Config configures the client a Handler serves.
+type Config struct {
+	// WebSocketURL is where the page opens its WebSocket (wss://chat.example.com/ws), for
+	// deployments that serve the API and the chat servers on different hosts, as the AWS
+	// stack does (api. and chat. subdomains). Empty: the page's own origin, /ws.
+	WebSocketURL string
+}
+
 type asset struct {
 	body  []byte
 	ctype string
@@ -38,6 +48,7 @@ type asset struct {
 // handler serves the embedded client. Files are read and hashed once, when it is made.
 type handler struct {
 	files map[string]asset // by URL path
+	csp   string
 }
 
 // Handler returns the http.Handler of the web client: the page at "/" and the files under
@@ -45,7 +56,7 @@ type handler struct {
 // hashed names, so browsers revalidate, cheaply, with If-None-Match). Anything else is
 // 404, and methods other than GET and HEAD are 405.
 func Handler() http.Handler {
-	h, err := newHandler(static)
+	h, err := newHandler(static, Config{})
 	if err != nil {
 		// The files are compiled in: failing here is a broken build, which the package's
 		// tests catch.
@@ -54,12 +65,27 @@ func Handler() http.Handler {
 	return h
 }
 
-func newHandler(fsys fs.FS) (*handler, error) {
+// New returns the handler of the web client configured by cfg; an invalid WebSocketURL is
+// an error.
+func New(cfg Config) (http.Handler, error) { return newHandler(static, cfg) }
+
+func newHandler(fsys fs.FS, cfg Config) (*handler, error) {
+	csp, meta := contentSecurityPolicy, ""
+	if cfg.WebSocketURL != "" {
+		u, err := url.Parse(cfg.WebSocketURL)
+		if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+			return nil, fmt.Errorf("web: WebSocket URL %q: want ws:// or wss:// with a host", cfg.WebSocketURL)
+		}
+		// The page may connect to that origin, and learns the URL from a meta tag, so that
+		// the client needs no request to find it.
+		csp = strings.Replace(csp, "connect-src 'self'", "connect-src 'self' "+u.Scheme+"://"+u.Host, 1)
+		meta = `<meta name="chatchat-ws-url" content="` + html.EscapeString(u.String()) + `">` + "\n"
+	}
 	root, err := fs.Sub(fsys, "static")
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
-	h := &handler{files: make(map[string]asset)}
+	h := &handler{files: make(map[string]asset), csp: csp}
 	err = fs.WalkDir(root, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -67,6 +93,9 @@ func newHandler(fsys fs.FS) (*handler, error) {
 		body, err := fs.ReadFile(root, p)
 		if err != nil {
 			return err
+		}
+		if p == "index.html" && meta != "" {
+			body = bytes.Replace(body, []byte("</head>"), []byte(meta+"</head>"), 1)
 		}
 		ctype := mime.TypeByExtension(path.Ext(p))
 		if ctype == "" {
@@ -108,7 +137,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "no-referrer")
 	if strings.HasPrefix(a.ctype, "text/html") {
-		hd.Set("Content-Security-Policy", contentSecurityPolicy)
+		hd.Set("Content-Security-Policy", h.csp)
 		hd.Set("X-Frame-Options", "DENY")
 	}
 	// ServeContent answers If-None-Match with 304, and ranges and HEAD as they should be.

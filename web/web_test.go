@@ -1,6 +1,7 @@
 package web
 
 import (
+	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -173,4 +174,30 @@ func TestHandler(t *testing.T) {
 			t.Fatalf("If-None-Match with the ETag: status %d, want 304", again.StatusCode)
 		}
 	})
+}
+
+func TestWebSocketURLConfigured(t *testing.T) {
+	h, err := New(Config{WebSocketURL: "wss://chat.example.com/ws"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), `<meta name="chatchat-ws-url" content="wss://chat.example.com/ws">`) {
+		t.Fatalf("the page does not name the WebSocket URL:\n%s", body)
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "connect-src 'self' wss://chat.example.com") {
+		t.Fatalf("CSP does not allow the chat host: %s", csp)
+	}
+	for _, bad := range []string{"https://chat.example.com/ws", "wss://", "::"} {
+		if _, err := New(Config{WebSocketURL: bad}); err == nil {
+			t.Errorf("WebSocket URL %q accepted", bad)
+		}
+	}
 }

@@ -20,6 +20,7 @@ type settings struct {
 	MongoPassword   string
 	JWTSecret       string
 	PublicURL       string
+	WSPublicURL     string
 	LogLevel        string
 	LogFormat       string
 	AllowedOrigins  string
@@ -84,6 +85,7 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	str(&s.MongoPassword, "mongo-password", "", "MongoDB password, added to --mongo-uri (prefer the environment variable)")
 	str(&s.JWTSecret, "jwt-secret", "", "token signing key; required with any external service (default generated once in the data dir)")
 	str(&s.PublicURL, "public-url", "", "the URL clients use to reach this server, put before signed media links (default: links relative to this server)")
+	str(&s.WSPublicURL, "ws-public-url", "", "where the web client opens its WebSocket, when chat servers have another host than the API (e.g. wss://chat.example.com/ws; default the page's own origin)")
 	str(&s.LogLevel, "log-level", "info", "debug, info, warn or error")
 	str(&s.LogFormat, "log-format", "auto", "text, json, or auto (text on a terminal, JSON otherwise)")
 	str(&s.AllowedOrigins, "allowed-origins", "", "comma list of Origins allowed to open WebSockets (default the server's own host)")

@@ -157,7 +157,9 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 		a.cleanup = append(a.cleanup, b.bus.Subscribe(a.chatSrv))
 		a.router.Handle("GET /ws", a.chatSrv)
 	}
-	registerWeb(a.router, roles)
+	if err := registerWeb(a.router, roles, s.WSPublicURL); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 

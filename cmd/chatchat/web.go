@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/chatchat/chatchat/api"
 	"github.com/chatchat/chatchat/web"
 )
@@ -11,9 +13,14 @@ import (
 // The pattern is "/" for every method rather than "GET /": the API's catch-all "/api/"
 // takes every method, and net/http refuses "GET /" beside it as ambiguous (each is more
 // specific than the other in one respect). The handler answers 405 to other methods itself.
-func registerWeb(rt *api.Router, roles map[string]bool) {
+func registerWeb(rt *api.Router, roles map[string]bool, wsURL string) error {
 	if !roles["api"] {
-		return
+		return nil
 	}
-	rt.Handle("/", web.Handler())
+	h, err := web.New(web.Config{WebSocketURL: wsURL})
+	if err != nil {
+		return fmt.Errorf("--ws-public-url: %w", err)
+	}
+	rt.Handle("/", h)
+	return nil
 }

@@ -72,8 +72,7 @@ export class Socket extends EventTarget {
       return this.retry();
     }
     if (this.stopped) return;
-    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const ws = new WebSocket(`${scheme}//${location.host}/ws?access_token=${encodeURIComponent(token)}`);
+    const ws = new WebSocket(`${socketURL()}?access_token=${encodeURIComponent(token)}`);
     this.ws = ws;
     let opened = false;
     ws.onopen = () => {
@@ -120,4 +119,13 @@ export class Socket extends EventTarget {
     this.setState('waiting');
     this.timer = setTimeout(() => this.connect(), delay);
   }
+}
+
+// socketURL is the chat server's WebSocket endpoint: the one the server named in the page
+// (deployments with separate API and chat hosts), or this origin's /ws.
+function socketURL() {
+  const configured = document.querySelector('meta[name="chatchat-ws-url"]')?.content;
+  if (configured) return configured;
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}/ws`;
 }
