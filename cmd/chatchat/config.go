@@ -27,11 +27,17 @@ type settings struct {
 	TrustProxy      bool
 	ShutdownTimeout time.Duration
 
-	MaxBodyBytes  int64
-	MaxTextRunes  int
-	MaxFrameBytes int
-	SendQueue     int
-	MaxRoomSize   int
+	MaxBodyBytes   int64
+	MaxTextRunes   int
+	MaxFrameBytes  int
+	SendQueue      int
+	SendQueueBytes int
+	WriteLinger    time.Duration
+	MaxRoomSize    int
+
+	WSPingInterval  time.Duration
+	WSIdleTimeout   time.Duration
+	WSSweepInterval time.Duration
 
 	SignupPerMinute   float64
 	LoginPerMinute    float64
@@ -95,7 +101,12 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	num64(&s.MaxBodyBytes, "max-body-bytes", 1<<20, "largest JSON request body")
 	num(&s.MaxTextRunes, "max-text", 4000, "longest message text, in characters")
 	num(&s.MaxFrameBytes, "max-frame-bytes", 64<<10, "largest WebSocket frame a client may send")
-	num(&s.SendQueue, "send-queue", 256, "frames queued per WebSocket before the client counts as too slow and is dropped")
+	num(&s.SendQueue, "send-queue", 4096, "frames queued per WebSocket before the client counts as too slow and is dropped (a cap beside --send-queue-bytes)")
+	num(&s.SendQueueBytes, "send-queue-bytes", 1<<20, "bytes queued per WebSocket before the client counts as too slow and is dropped")
+	dur(&s.WriteLinger, "write-linger", 0, "how long a WebSocket writer waits for more frames before writing (0 = write at once)")
+	dur(&s.WSPingInterval, "ws-ping-interval", 25*time.Second, "a WebSocket silent this long is pinged")
+	dur(&s.WSIdleTimeout, "ws-idle-timeout", 60*time.Second, "a WebSocket silent this long (no frame, no pong) is closed as dead")
+	dur(&s.WSSweepInterval, "ws-sweep-interval", 5*time.Second, "how often idle and dead WebSockets are looked for")
 	num(&s.MaxRoomSize, "max-room-members", 10000, "largest group room")
 
 	flt(&s.SignupPerMinute, "rate-signup", 20, "sign-ups per minute per client address (0 = unlimited)")

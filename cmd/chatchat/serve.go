@@ -151,8 +151,10 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 	if roles["ws"] {
 		a.chatSrv = ws.New(ws.Config{
 			MaxFrameBytes: s.MaxFrameBytes, SendQueue: s.SendQueue, NodeID: s.NodeID,
+			SendQueueBytes: s.SendQueueBytes, WriteLinger: s.WriteLinger,
 			AllowedOrigins: splitList(s.AllowedOrigins), FrameRate: s.FramesPerSecond,
-			FrameBurst: int(2 * s.FramesPerSecond),
+			FrameBurst: int(2 * s.FramesPerSecond), PingInterval: s.WSPingInterval,
+			IdleTimeout: s.WSIdleTimeout, SweepInterval: s.WSSweepInterval,
 		}, svc, authSvc, log, reg)
 		a.cleanup = append(a.cleanup, b.bus.Subscribe(a.chatSrv))
 		a.router.Handle("GET /ws", a.chatSrv)
@@ -188,6 +190,13 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	go func() { served <- srv.Serve(ln) }()
 	stopSweep := a.startSweeper()
 	defer stopSweep()
+	// The chat server's sweeper pings idle sockets and closes dead ones; it stops with
+	// chatSrv.Shutdown below.
+	var sweeping sync.WaitGroup
+	if a.chatSrv != nil {
+		sweeping.Go(func() { _ = a.chatSrv.Run(ctx) })
+	}
+	defer sweeping.Wait()
 	url := "http://" + ln.Addr().String() + "/"
 	fmt.Fprintf(stdout, "ChatChat is running (roles %s): open %s\n", s.Roles, url)
 	log.Info("serving", "addr", ln.Addr().String(), "roles", s.Roles, "store", a.b.storeName, "bus", a.b.busName)
