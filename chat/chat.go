@@ -6,6 +6,7 @@ package chat
 import (
 	"crypto/rand"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -154,9 +155,20 @@ type HistoryQuery struct {
 	Limit     int
 }
 
+// ids makes ULIDs that increase strictly within this process, even within one millisecond,
+// so that "newest first by id" (notification pages, message ids) is a total order. It is the
+// one piece of package state: an id source is process-wide by nature, like crypto/rand's.
+var ids = struct {
+	sync.Mutex
+	entropy *ulid.MonotonicEntropy
+}{entropy: ulid.Monotonic(rand.Reader, 0)}
+
 // NewID returns a new unique, time-ordered id (a ULID, lower case).
 func NewID() string {
-	return strings.ToLower(ulid.MustNew(ulid.Now(), rand.Reader).String())
+	ids.Lock()
+	id := ulid.MustNew(ulid.Now(), ids.entropy)
+	ids.Unlock()
+	return strings.ToLower(id.String())
 }
 
 // DirectKey is the key that makes a direct room between two users unique, whatever the
