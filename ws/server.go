@@ -55,9 +55,21 @@ type Config struct {
 	// MaxFrameBytes is the largest client message accepted (all fragments together);
 	// a larger one closes the connection with 1009. Default 64 KiB.
 	MaxFrameBytes int
-	// SendQueue is how many frames may wait for a session's socket; one more and the
-	// session is dropped as a slow consumer. Default 256.
+	// SendQueueBytes is how many bytes of frames may wait for a session's socket; a frame
+	// that would go past it drops the session as a slow consumer. A limit in bytes rather
+	// than frames lets a client that keeps up on average ride out a burst of small frames
+	// (a saturated core batches thousands of them) while a stalled one still costs the
+	// server at most this much. Default 1 MiB, as Centrifugo's client queue.
+	SendQueueBytes int
+	// SendQueue is the secondary cap: how many frames may wait for a session's socket,
+	// whatever their size. Default 4096.
 	SendQueue int
+	// WriteLinger is the least time between two writes to one socket: the first frame
+	// after a quiet spell is written at once, and the frames that arrive within the
+	// linger after a write share the next writev. It bounds the latency it adds, and
+	// under a high event rate it cuts the server's CPU per delivery by a third or more
+	// (docs/benchmarks.md). Default 20 ms; negative writes every batch at once.
+	WriteLinger time.Duration
 	// PingInterval is how long a session may be silent before the server pings it.
 	// Default 25 s.
 	PingInterval time.Duration
@@ -87,8 +99,14 @@ func (c *Config) fill() {
 	if c.MaxFrameBytes <= 0 {
 		c.MaxFrameBytes = 64 << 10
 	}
+	if c.SendQueueBytes <= 0 {
+		c.SendQueueBytes = 1 << 20
+	}
 	if c.SendQueue <= 0 {
-		c.SendQueue = 256
+		c.SendQueue = 4096
+	}
+	if c.WriteLinger == 0 {
+		c.WriteLinger = 20 * time.Millisecond
 	}
 	if c.PingInterval <= 0 {
 		c.PingInterval = 25 * time.Second

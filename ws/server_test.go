@@ -403,7 +403,18 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestSlowConsumerIsDroppedOthersGetEverything(t *testing.T) {
-	e := newTestEnv(t, Config{SendQueue: 16, WriteTimeout: time.Second})
+	// Either limit drops the slow session: the frame count (with a byte limit far off) and
+	// the bytes queued (with a frame count far off).
+	t.Run("frames", func(t *testing.T) {
+		testSlowConsumer(t, Config{SendQueue: 16, SendQueueBytes: 64 << 20, WriteTimeout: time.Second})
+	})
+	t.Run("bytes", func(t *testing.T) {
+		testSlowConsumer(t, Config{SendQueue: 1 << 20, SendQueueBytes: 256 << 10, WriteTimeout: time.Second})
+	})
+}
+
+func testSlowConsumer(t *testing.T, cfg Config) {
+	e := newTestEnv(t, cfg)
 	e.chat.setRooms("fast", "r1")
 	e.chat.setRooms("slow", "r1")
 	fast := e.dial(t, "fast")

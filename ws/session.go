@@ -56,6 +56,7 @@ type session struct {
 	// goes back to the server's pool when the queue is drained: an idle session holds no
 	// queue memory, and a busy one reuses arrays instead of growing new ones.
 	w          *writeBufs
+	queued     int    // bytes in w.queue, against cfg.SendQueueBytes
 	writing    bool   // a writer goroutine runs (or the session is finished with writing)
 	closed     bool   // no more frames are queued; set once, never cleared
 	closeFrame []byte // written after the queue, then writing ends
@@ -121,18 +122,21 @@ func (s *session) enqueue(f outFrame) bool {
 	if s.w == nil {
 		s.w = s.srv.getWriteBufs()
 	}
-	if len(s.w.queue) >= s.srv.cfg.SendQueue {
+	if len(s.w.queue) >= s.srv.cfg.SendQueue || s.queued+len(f.b) > s.srv.cfg.SendQueueBytes {
+		frames, bytes := len(s.w.queue), s.queued
 		s.closed = true
 		clear(s.w.queue)
 		s.w.queue = s.w.queue[:0]
+		s.queued = 0
 		s.closeFrame = s.srv.frames.closeFrame(CloseSlowConsumer)
 		s.startWriterLocked()
 		s.mu.Unlock()
 		s.srv.metrics.drops.Inc()
-		s.logger().Warn("slow consumer dropped", "queue", s.srv.cfg.SendQueue)
+		s.logger().Warn("slow consumer dropped", "queuedFrames", frames, "queuedBytes", bytes)
 		return false
 	}
 	s.w.queue = append(s.w.queue, f)
+	s.queued += len(f.b)
 	s.startWriterLocked()
 	s.mu.Unlock()
 	return true
@@ -173,7 +177,8 @@ func (s *session) abort() {
 }
 
 // writeLoop drains the queue, one writev per batch, and ends when the queue is empty, so
-// that an idle connection has no writer goroutine.
+// that an idle connection has no writer goroutine. After each write it waits
+// cfg.WriteLinger before looking at the queue again.
 func (s *session) writeLoop() {
 	defer s.srv.wg.Done()
 	for {
@@ -197,6 +202,7 @@ func (s *session) writeLoop() {
 			return
 		}
 		w.batch, w.queue = w.queue, w.batch[:0]
+		s.queued = 0
 		s.mu.Unlock()
 
 		if err := s.writeBatch(w); err != nil {
@@ -204,6 +210,7 @@ func (s *session) writeLoop() {
 			s.closed = true
 			s.closeFrame = nil
 			s.w = nil
+			s.queued = 0
 			s.srv.putWriteBufs(w)
 			s.mu.Unlock()
 			// Closing wakes the reader, which cleans up; a half-written frame leaves
@@ -211,6 +218,14 @@ func (s *session) writeLoop() {
 			_ = s.conn.Close()
 			s.logger().Debug("write failed", "err", err)
 			return
+		}
+		if d := s.srv.cfg.WriteLinger; d > 0 {
+			// The first frame after a quiet spell went out at once; while events keep
+			// coming, write at most once per linger, so that the frames of several
+			// events share one writev (the loopback TCP send, not the copy, is the
+			// cost of a delivery). The writer stays alive meanwhile rather than being
+			// started again for the next event.
+			time.Sleep(d)
 		}
 	}
 }
