@@ -364,3 +364,19 @@ func (s *Store) AdvanceReadCursor(ctx context.Context, roomID, userID string, se
 
 // isNoDocuments reports whether err says that nothing matched.
 func isNoDocuments(err error) bool { return errors.Is(err, mongo.ErrNoDocuments) }
+
+var _ chat.UnreadCounter = (*Store)(nil)
+
+// UnreadCount implements chat.UnreadCounter: one count on the (roomId, userId) index
+// instead of fetching every membership of the room, which dominates a send to a large room.
+func (s *Store) UnreadCount(ctx context.Context, roomID, senderID string, seq int64) (int, error) {
+	n, err := s.memberships.CountDocuments(ctx, bson.D{
+		{Key: "roomId", Value: roomID},
+		{Key: "userId", Value: bson.D{{Key: "$ne", Value: senderID}}},
+		{Key: "lastReadSeq", Value: bson.D{{Key: "$lt", Value: seq}}},
+	})
+	if err != nil {
+		return 0, s.fail(ctx, "unread count of "+roomID, err)
+	}
+	return int(n), nil
+}
