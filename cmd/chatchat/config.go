@@ -103,7 +103,7 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	num(&s.MaxFrameBytes, "max-frame-bytes", 64<<10, "largest WebSocket frame a client may send")
 	num(&s.SendQueue, "send-queue", 4096, "frames queued per WebSocket before the client counts as too slow and is dropped (a cap beside --send-queue-bytes)")
 	num(&s.SendQueueBytes, "send-queue-bytes", 1<<20, "bytes queued per WebSocket before the client counts as too slow and is dropped")
-	dur(&s.WriteLinger, "write-linger", 0, "how long a WebSocket writer waits for more frames before writing (0 = write at once)")
+	dur(&s.WriteLinger, "write-linger", 20*time.Millisecond, "least time between two writes to one WebSocket, so that frames arriving meanwhile share one write; the first frame after a quiet spell goes at once (negative = write every frame at once)")
 	dur(&s.WSPingInterval, "ws-ping-interval", 25*time.Second, "a WebSocket silent this long is pinged")
 	dur(&s.WSIdleTimeout, "ws-idle-timeout", 60*time.Second, "a WebSocket silent this long (no frame, no pong) is closed as dead")
 	dur(&s.WSSweepInterval, "ws-sweep-interval", 5*time.Second, "how often idle and dead WebSockets are looked for")

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# cluster.sh: the cluster scenario at full size on this machine. One Redis, one API process,
+# NODES chat processes (--roles ws, each under the 20,000-open-files limit) sharing the
+# embedded SQLite data dir, and GENS load-generator processes, each with its own source
+# address 127.0.0.(1+g) and its own share of the users. Rooms have one member on every chat
+# node (clients are spread round-robin over the nodes and rooms are ROOM_SIZE consecutive
+# clients), so every message crosses Redis to reach members on every node.
+#
+# Prints memory per connection of the chat processes (RSS after all are connected minus
+# before, over the connections they hold), and per generator the deliveries, lost,
+# duplicated and end-to-end p50/p99; leaves the JSON results and cluster.md in $OUT.
+# Starts and stops everything itself; every run is bounded by -max-time.
+#
+# Tunables (environment): CONNS (100000), NODES (6), GENS (6), ROOM_SIZE (NODES), RATE
+# (messages/s over all generators, 300), DURATION (15s), HOLD (20s), OUT.
+# Load-test settings (rate limits off, cheap password hashing): never for production.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+OUT=${OUT:-$repo/bench/results}
+CONNS=${CONNS:-100000}
+NODES=${NODES:-6}
+GENS=${GENS:-6}
+ROOM_SIZE=${ROOM_SIZE:-$NODES}
+RATE=${RATE:-300}
+DURATION=${DURATION:-15s}
+HOLD=${HOLD:-20s}
+REDIS_PORT=16379
+API_PORT=19000
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+mkdir -p "$OUT"
+# The hard limit is 20,000: one chat process holds at most ~18,000 connections.
+ulimit -n 20000
+per_node=$(((CONNS + NODES - 1) / NODES))
+per_gen=$(((CONNS + GENS - 1) / GENS))
+if ((per_node > 18000 || per_gen > 18000)); then
+	echo "CONNS=$CONNS over $NODES nodes and $GENS generators is more than 18,000 sockets a process" >&2
+	exit 2
+fi
+
+wait_port() { # port
+	for _ in $(seq 1 200); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+		sleep 0.1
+	done
+	echo "nothing listens on $1" >&2
+	return 1
+}
+rss_kib() { # pids... -> summed VmRSS in KiB
+	local sum=0 p
+	for p in "$@"; do sum=$((sum + $(awk '/^VmRSS:/{print $2}' "/proc/$p/status"))); done
+	echo "$sum"
+}
+held_conns() { # -> established TCP connections to the chat processes' ports
+	local filter="" i
+	for i in $(seq 1 "$NODES"); do filter+="${filter:+ or }sport = :$((API_PORT + i))"; done
+	ss -Htn state established "( $filter )" | wc -l
+}
+
+echo "# building chatchat and chatchat-bench into $tmp"
+(cd "$repo" && go build -o "$tmp/chatchat" ./cmd/chatchat && go build -o "$tmp/chatchat-bench" ./cmd/chatchat-bench)
+echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --maxclients 10000 >"$tmp/redis.log" 2>&1 &
+pids+=($!)
+wait_port "$REDIS_PORT"
+
+common=(--data-dir "$tmp/data" --redis-url "redis://127.0.0.1:$REDIS_PORT/0" --jwt-secret cluster-bench-secret-0123456789abcdef
+	--rate-send 0 --rate-signup 0 --rate-login 0 --rate-frames 0 --argon2-memory 1024 --argon2-iterations 1 --log-level warn)
+"$tmp/chatchat" serve --roles api --addr "127.0.0.1:$API_PORT" "${common[@]}" >"$tmp/api.log" 2>&1 &
+api_pid=$!
+pids+=("$api_pid")
+wait_port "$API_PORT"
+ws_pids=()
+ws_urls=()
+for i in $(seq 1 "$NODES"); do
+	port=$((API_PORT + i))
+	"$tmp/chatchat" serve --roles ws --addr "127.0.0.1:$port" "${common[@]}" >"$tmp/ws$i.log" 2>&1 &
+	ws_pids+=($!)
+	pids+=($!)
+	ws_urls+=("http://127.0.0.1:$port")
+done
+for i in $(seq 1 "$NODES"); do wait_port $((API_PORT + i)); done
+sleep 1
+server_pids=$(
+	IFS=,
+	echo "$api_pid,${ws_pids[*]}"
+)
+urls=$(
+	IFS=,
+	echo "${ws_urls[*]}"
+)
+rss_before=$(rss_kib "${ws_pids[@]}")
+echo "# $NODES chat processes up, RSS $((rss_before / 1024)) MiB; $GENS generators of $per_gen clients, rooms of $ROOM_SIZE, $RATE msg/s in all"
+
+gen_pids=()
+rate_each=$(awk -v r="$RATE" -v g="$GENS" 'BEGIN{printf "%g", r/g}')
+for g in $(seq 1 "$GENS"); do
+	"$tmp/chatchat-bench" cluster -url "http://127.0.0.1:$API_PORT" -ws-url "$urls" -server-pid "$server_pids" \
+		-clients "$per_gen" -room-size "$ROOM_SIZE" -rate "$rate_each" -duration "$DURATION" -hold "$HOLD" \
+		-source-ip "127.0.0.$((g + 1))" -setup-workers 8 -connect-workers 16 -progress 10s -max-time 15m \
+		-label "gen$g" -out "$OUT/cluster-gen$g.json" >"$OUT/cluster-gen$g.log" 2>&1 &
+	gen_pids+=($!)
+	pids+=($!)
+done
+
+# Memory per connection: wait until the chat processes hold every connection (or the
+# generators are done), then read their RSS once.
+want=$((per_gen * GENS))
+held=0
+for _ in $(seq 1 900); do
+	held=$(held_conns)
+	if ((held >= want)); then break; fi
+	alive=0
+	for p in "${gen_pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+	((alive)) || break
+	sleep 1
+done
+sleep 3
+rss_after=$(rss_kib "${ws_pids[@]}")
+echo "# chat processes hold $held connections; RSS $((rss_before / 1024)) -> $((rss_after / 1024)) MiB; load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+status=0
+for p in "${gen_pids[@]}"; do wait "$p" || status=1; done
+echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+((status == 0)) || echo "# a generator failed: see $OUT/cluster-gen*.log" >&2
+
+python3 - "$OUT" "$GENS" "$held" "$rss_before" "$rss_after" "$NODES" "$RATE" <<'EOF' | tee "$OUT/cluster.md"
+import json, sys
+out, gens, held, before, after, nodes, rate = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), sys.argv[7]
+print(f"cluster: {held:,} connections held by {nodes} chat processes (+1 API, 1 Redis), {rate} msg/s in all")
+print(f"chat processes' RSS {before/1024:.1f} -> {after/1024:.1f} MiB: {(after-before)/max(held,1):.2f} KiB per connection")
+print()
+print("| generator | clients | sent | delivered | lost | dup | p50 ms | p99 ms | max ms | lost conns |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+tot = dict(sent=0, delivered=0, lost=0, dup=0, conns=0)
+worst = 0.0
+for g in range(1, gens + 1):
+    try:
+        r = json.load(open(f"{out}/cluster-gen{g}.json"))
+    except OSError:
+        print(f"| gen{g} | no result | | | | | | | | |")
+        continue
+    for s in r.get("steps", []):
+        l = s["latencyMs"]
+        worst = max(worst, l["p99"])
+        for k, v in (("sent", s["sent"]), ("delivered", s["delivered"]), ("lost", s["lost"]), ("dup", s["duplicated"])):
+            tot[k] += v
+        print(f"| gen{g} | {r['config']['clients']:,} | {s['sent']:,} | {s['delivered']:,} | {s['lost']:,} | {s['duplicated']:,} | {l['p50']:.1f} | {l['p99']:.1f} | {l['max']:.1f} | {r['lostConnections']} |")
+print(f"| all | | {tot['sent']:,} | {tot['delivered']:,} | {tot['lost']:,} | {tot['dup']:,} | | worst {worst:.1f} | | |")
+EOF
