@@ -15,6 +15,10 @@ import (
 // before it drops the connection.
 const closeGrace = 2 * time.Second
 
+// deadlineSlack is how much of the write timeout a busy writer may use up before it sets
+// a new deadline.
+const deadlineSlack = time.Second
+
 // maxPooledQueue is the largest queue capacity kept in the server's pool; larger arrays
 // (a SendQueue set very high) are left to the collector rather than hoarded.
 const maxPooledQueue = 4096
@@ -181,6 +185,7 @@ func (s *session) abort() {
 // cfg.WriteLinger before looking at the queue again.
 func (s *session) writeLoop() {
 	defer s.srv.wg.Done()
+	var deadline time.Time // the socket's write deadline as this writer last set it
 	for {
 		s.mu.Lock()
 		w := s.w
@@ -205,7 +210,7 @@ func (s *session) writeLoop() {
 		s.queued = 0
 		s.mu.Unlock()
 
-		if err := s.writeBatch(w); err != nil {
+		if err := s.writeBatch(w, &deadline); err != nil {
 			s.mu.Lock()
 			s.closed = true
 			s.closeFrame = nil
@@ -230,13 +235,21 @@ func (s *session) writeLoop() {
 	}
 }
 
-func (s *session) writeBatch(w *writeBufs) error {
+// writeBatch writes the batch with one writev. The write deadline is moved only when
+// less than WriteTimeout-deadlineSlack of it is left, since setting it costs a runtime timer
+// update per batch (3 % of the server's CPU in a busy broadcast); a write thus gets at
+// least WriteTimeout-deadlineSlack.
+func (s *session) writeBatch(w *writeBufs, deadline *time.Time) error {
 	w.bufs = w.bufs[:0]
 	for i := range w.batch {
 		w.bufs = append(w.bufs, w.batch[i].b)
 	}
 	w.wbufs = w.bufs
-	_ = s.conn.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout))
+	start := time.Now()
+	if timeout := s.srv.cfg.WriteTimeout; deadline.Sub(start) < timeout-min(deadlineSlack, timeout/2) {
+		*deadline = start.Add(timeout)
+		_ = s.conn.SetWriteDeadline(*deadline)
+	}
 	_, err := w.wbufs.WriteTo(s.conn)
 	if err == nil {
 		now := time.Now().UnixNano()
