@@ -12,7 +12,7 @@
 # Starts and stops everything itself; every run is bounded by -max-time.
 #
 # Tunables (environment): CONNS (100000), NODES (6), GENS (6), ROOM_SIZE (NODES), RATE
-# (messages/s over all generators, 300), DURATION (15s), HOLD (20s), OUT.
+# (messages/s over all generators, 300), DURATION (15s), HOLD (40s, in seconds), OUT.
 # Load-test settings (rate limits off, cheap password hashing): never for production.
 set -euo pipefail
 
@@ -24,7 +24,7 @@ GENS=${GENS:-6}
 ROOM_SIZE=${ROOM_SIZE:-$NODES}
 RATE=${RATE:-300}
 DURATION=${DURATION:-15s}
-HOLD=${HOLD:-20s}
+HOLD=${HOLD:-40s}
 REDIS_PORT=16379
 API_PORT=19000
 
@@ -124,9 +124,18 @@ for _ in $(seq 1 900); do
 	((alive)) || break
 	sleep 1
 done
-sleep 3
+# Read the memory halfway through the generators' hold, when the connect storm's garbage
+# has had time to be collected; note who uses the CPU at rest (heartbeats, presence).
+hold_s=${HOLD%s}
+sleep $((hold_s / 2))
 rss_after=$(rss_kib "${ws_pids[@]}")
 echo "# chat processes hold $held connections; RSS $((rss_before / 1024)) -> $((rss_after / 1024)) MiB; load $(cut -d' ' -f1-3 /proc/loadavg)"
+ps -o pid,pcpu,rss,args -p "$(
+	IFS=,
+	echo "${pids[*]}"
+)" | cut -c1-100 | sed 's/^/#   /'
+# top's second frame: CPU over the last 3 s, busiest first.
+top -bn2 -d3 -o %CPU | awk '/^top -/{n++} n==2' | sed -n '7,22p' | sed 's/^/# top: /'
 
 status=0
 for p in "${gen_pids[@]}"; do wait "$p" || status=1; done
