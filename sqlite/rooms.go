@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -234,12 +235,22 @@ func (s *Store) Members(ctx context.Context, roomID string) ([]chat.Member, erro
 
 var _ chat.UnreadCounter = (*Store)(nil)
 
-// UnreadCount implements chat.UnreadCounter: one indexed count instead of the member list.
+// UnreadCount implements chat.UnreadCounter: the room's member count less the members
+// whose cursor is at or past seq (a short index range: the sender and the viewers the
+// message advanced) and less the sender when behind. Counting the members behind seq
+// instead scans the whole room, which was a tenth of the server's CPU in a 1,000-member
+// broadcast. An unknown room has no unread members.
 func (s *Store) UnreadCount(ctx context.Context, roomID, senderID string, seq int64) (int, error) {
 	var n int
-	err := s.r.QueryRowContext(ctx,
-		`SELECT count(*) FROM memberships WHERE room_id = ? AND user_id <> ? AND last_read_seq < ?`,
-		roomID, senderID, seq).Scan(&n)
+	err := s.r.QueryRowContext(ctx, `
+		SELECT r.member_count
+			- (SELECT count(*) FROM memberships WHERE room_id = r.id AND last_read_seq >= ?2)
+			- (SELECT count(*) FROM memberships WHERE room_id = r.id AND user_id = ?3 AND last_read_seq < ?2)
+		FROM rooms r WHERE r.id = ?1`,
+		roomID, seq, senderID).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: unread count of %s: %w", roomID, err)
 	}

@@ -123,6 +123,21 @@ CREATE TABLE media (
 -- The orphan collector's scan: only uploads no message refers to, oldest first.
 CREATE INDEX media_unattached ON media (created_at) WHERE attached = 0;
 `,
+	// 4: what UnreadCount needs to count a message's unread members in O(readers) rather
+	// than O(members): the room's member count, kept by triggers (so that cascades from
+	// deleted users count too), and the members by read cursor, whose range at or past a
+	// new message's seq holds only the sender and the room's viewers.
+	`
+ALTER TABLE rooms ADD COLUMN member_count INTEGER NOT NULL DEFAULT 0;
+UPDATE rooms SET member_count = (SELECT count(*) FROM memberships m WHERE m.room_id = rooms.id);
+CREATE INDEX memberships_read ON memberships (room_id, last_read_seq);
+CREATE TRIGGER memberships_count_insert AFTER INSERT ON memberships BEGIN
+	UPDATE rooms SET member_count = member_count + 1 WHERE id = NEW.room_id;
+END;
+CREATE TRIGGER memberships_count_delete AFTER DELETE ON memberships BEGIN
+	UPDATE rooms SET member_count = member_count - 1 WHERE id = OLD.room_id;
+END;
+`,
 }
 
 // migrate brings the schema up to date, one transaction per migration, so that a failed
