@@ -29,6 +29,9 @@ type Limiter interface {
 // limit.
 type Config struct {
 	MaxBodyBytes int64 // JSON request bodies; default 1 MiB
+	// GzipMinBytes is the smallest JSON response gzipped for a client that accepts gzip
+	// (Compress). Default DefaultGzipMinBytes (1 KiB); negative turns gzip off.
+	GzipMinBytes int
 	// TrustProxy takes the client address from the last X-Forwarded-For entry, as set by
 	// a load balancer in front (the ALB); off, it is the TCP peer.
 	TrustProxy bool
@@ -48,6 +51,9 @@ type Server struct {
 	auth Authenticator
 	log  *slog.Logger
 	more []func(*Router, func(http.HandlerFunc) http.Handler)
+	// gzip wraps the server's own JSON routes; the identity when gzip is off. Routes
+	// added with Extend are left as they are: media downloads are compressed files.
+	gzip func(http.Handler) http.Handler
 }
 
 // NewServer returns a Server.
@@ -58,7 +64,17 @@ func NewServer(cfg Config, svc *chat.Service, a Authenticator) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Server{cfg: cfg, chat: svc, auth: a, log: cfg.Logger}
+	s := &Server{cfg: cfg, chat: svc, auth: a, log: cfg.Logger, gzip: func(h http.Handler) http.Handler { return h }}
+	if cfg.GzipMinBytes >= 0 {
+		z, err := Compress(cfg.GzipMinBytes)
+		if err != nil {
+			// Compress's options are constants and a size it has made positive: an
+			// error here is a bug in this package, not a configuration to report.
+			panic(err)
+		}
+		s.gzip = z
+	}
+	return s
 }
 
 // Extend adds routes from another package (media, devices, notifications) that share the
@@ -69,7 +85,9 @@ func (s *Server) Extend(register func(rt *Router, authed func(http.HandlerFunc) 
 
 // Register adds every API route to rt.
 func (s *Server) Register(rt *Router) {
-	a := s.authed
+	a := func(h http.HandlerFunc) http.Handler { return s.gzip(s.authed(h)) }
+	// The token answers are not gzipped: they are small, and a compressed secret next to
+	// caller-chosen bytes is what BREACH-style attacks measure.
 	rt.HandleFunc("POST /api/v1/auth/signup", s.signup)
 	rt.HandleFunc("POST /api/v1/auth/login", s.login)
 	rt.HandleFunc("POST /api/v1/auth/refresh", s.refresh)
@@ -90,7 +108,7 @@ func (s *Server) Register(rt *Router) {
 	rt.Handle("POST /api/v1/rooms/{roomId}/read", a(s.markRead))
 
 	for _, f := range s.more {
-		f(rt, a)
+		f(rt, s.authed)
 	}
 	// Anything else under the API answers in the API's error shape.
 	rt.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
