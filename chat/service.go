@@ -22,6 +22,11 @@ type ServiceConfig struct {
 	Now             func() time.Time // default time.Now
 	Logger          *slog.Logger     // default slog.Default()
 	OnPublishFailed func(eventType string, err error)
+	// MembershipTTL bounds how long a cached room membership is trusted without a
+	// ROOM_UPDATED event (a removed member may still post on another node for that long
+	// while the bus is down); default 10 s. MembershipRooms bounds the cache; default 10000.
+	MembershipTTL   time.Duration
+	MembershipRooms int
 }
 
 // Service applies ChatChat's rules on top of a Store, a Bus and a PresenceService: who may
@@ -34,6 +39,7 @@ type Service struct {
 	presence PresenceService
 	log      *slog.Logger
 	media    MediaResolver
+	members  *memberCache
 	push     PushQueue
 }
 
@@ -69,7 +75,14 @@ func NewService(cfg ServiceConfig, store Store, bus Bus, presence PresenceServic
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Service{cfg: cfg, store: store, bus: bus, presence: presence, log: cfg.Logger}
+	if cfg.MembershipTTL <= 0 {
+		cfg.MembershipTTL = 10 * time.Second
+	}
+	if cfg.MembershipRooms <= 0 {
+		cfg.MembershipRooms = 10000
+	}
+	return &Service{cfg: cfg, store: store, bus: bus, presence: presence, log: cfg.Logger,
+		members: newMemberCache(cfg.MembershipTTL, cfg.MembershipRooms, cfg.Now)}
 }
 
 // SetMediaResolver enables image and file messages.
@@ -385,7 +398,7 @@ func (s *Service) UserRoomIDs(ctx context.Context, userID string) ([]string, err
 // Focus records that a session views a room: messages created while it does are read by
 // the user at once.
 func (s *Service) Focus(ctx context.Context, userID, sessionID, roomID string) error {
-	if _, err := s.member(ctx, roomID, userID); err != nil {
+	if err := s.checkMember(ctx, roomID, userID); err != nil {
 		return err
 	}
 	return s.presence.Focus(ctx, roomID, userID, sessionID)
@@ -401,7 +414,7 @@ func (s *Service) Unfocus(ctx context.Context, userID, sessionID, roomID string)
 
 // Typing tells a room's other members that the user is typing.
 func (s *Service) Typing(ctx context.Context, userID, roomID string) error {
-	if _, err := s.member(ctx, roomID, userID); err != nil {
+	if err := s.checkMember(ctx, roomID, userID); err != nil {
 		return err
 	}
 	return s.publish(ctx, Event{Type: EventTyping, RoomID: roomID, Exclude: userID}, Typing{RoomID: roomID, UserID: userID})
@@ -453,7 +466,7 @@ func (s *Service) SendMessage(ctx context.Context, callerID, roomID string, in N
 	default:
 		return Message{}, false, Errorf(Invalid, "bad_request", `type must be "text", "image" or "file"`)
 	}
-	if _, err := s.member(ctx, roomID, callerID); err != nil {
+	if err := s.checkMember(ctx, roomID, callerID); err != nil {
 		return Message{}, false, err
 	}
 	var media *Media
@@ -535,7 +548,7 @@ func (s *Service) History(ctx context.Context, callerID, roomID string, q Histor
 		return nil, false, Errorf(Invalid, "bad_request", "limit is between 1 and 100")
 	}
 	q.Limit = clamp(q.Limit, 50, 100)
-	if _, err := s.member(ctx, roomID, callerID); err != nil {
+	if err := s.checkMember(ctx, roomID, callerID); err != nil {
 		return nil, false, err
 	}
 	msgs, more, err := s.store.Messages(ctx, roomID, q)
@@ -698,6 +711,9 @@ func (s *Service) checkUsersExist(ctx context.Context, ids []string) error {
 }
 
 func (s *Service) publishRoom(ctx context.Context, r Room, alsoTo []string) {
+	// Every membership change passes here: this node's cache is current at once, the
+	// others' when the event reaches them.
+	s.members.invalidate(r.ID)
 	s.publish(ctx, Event{Type: EventRoomUpdated, RoomID: r.ID, UserIDs: alsoTo}, RoomUpdated{Room: r})
 }
 

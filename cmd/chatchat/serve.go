@@ -118,6 +118,8 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 		NodeID: s.NodeID, MaxTextRunes: s.MaxTextRunes, MaxRoomMembers: s.MaxRoomSize, Logger: log,
 		OnPublishFailed: func(t string, _ error) { publishFailed.WithLabelValues(t).Inc() },
 	}, b.store, b.bus, b.presence)
+	// The service caches room membership; ROOM_UPDATED events from every node keep it current.
+	a.cleanup = append(a.cleanup, b.bus.Subscribe(svc))
 	authSvc := auth.New(auth.Config{
 		Secret: secret, AccessTTL: s.AccessTokenTTL, RefreshTTL: s.RefreshTokenTTL,
 		Argon2: auth.Argon2Params{Memory: uint32(s.Argon2MemoryKiB), Time: uint32(s.Argon2Iterations)},
