@@ -9,33 +9,20 @@ import (
 	"github.com/chatchat/chatchat/chat"
 )
 
-// Device platforms of RegisterDevice.
+// Device platforms of RegisterDevice, and notification statuses: the domain's.
 const (
-	PlatformAndroid = "android"
-	PlatformIOS     = "ios"
-	PlatformWeb     = "web"
+	PlatformAndroid = chat.PlatformAndroid
+	PlatformIOS     = chat.PlatformIOS
+	PlatformWeb     = chat.PlatformWeb
+
+	NotificationSent   = chat.NotificationSent
+	NotificationFailed = chat.NotificationFailed
+	NotificationLogged = chat.NotificationLogged
 )
 
-// Notification statuses.
-const (
-	NotificationSent   = "sent"
-	NotificationFailed = "failed"
-	NotificationLogged = "logged"
-)
-
-// Notification is one push attempt to one of the caller's devices.
-type Notification struct {
-	ID        string    `json:"id"`
-	MessageID string    `json:"messageId"`
-	RoomID    string    `json:"roomId"`
-	Seq       int64     `json:"seq"`
-	Platform  string    `json:"platform"`
-	Status    string    `json:"status"`
-	Error     string    `json:"error,omitempty"`
-	Title     string    `json:"title"`
-	Body      string    `json:"body"`
-	CreatedAt chat.Time `json:"createdAt"`
-}
+// Notification is one push attempt to one of the caller's devices (PROTOCOL.md's
+// notification shape).
+type Notification = chat.Notification
 
 // RegisterDevice registers a push token of the caller (POST /devices). created is false
 // when the token was already the caller's (200 instead of 201).
