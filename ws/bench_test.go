@@ -14,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gobwas/httphead"
 	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsflate"
 )
 
 // sink is a client that only counts the bytes it receives, with one buffer for its life,
@@ -111,21 +113,36 @@ func BenchmarkFanout(b *testing.B) {
 // connection. Both ends live in this process: the figures include the test clients'
 // connection objects (one net.Conn each, no goroutine), so they overstate the server's
 // share. Run it with -benchtime=1x.
+//
+// deflate=true has the server offer permessage-deflate and every client negotiate it.
 func BenchmarkIdleConnections(b *testing.B) {
+	for _, deflate := range []bool{false, true} {
+		b.Run(fmt.Sprintf("deflate=%v", deflate), func(b *testing.B) { benchIdle(b, deflate) })
+	}
+}
+
+func benchIdle(b *testing.B, deflate bool) {
 	const conns = 2000
+	var offer []httphead.Option
+	if deflate {
+		offer = []httphead.Option{wsflate.Parameters{}.Option()}
+	}
 	for range b.N {
-		e := newTestEnv(b, Config{})
+		e := newTestEnv(b, Config{Deflate: deflate})
 		goMem0, stack0, rss0 := memNow()
 		clients := make([]net.Conn, 0, conns)
 		for i := range conns {
 			user := "u" + strconv.Itoa(i)
 			e.chat.setRooms(user, "room"+strconv.Itoa(i%50))
-			d := ws.Dialer{Header: ws.HandshakeHeaderHTTP(http.Header{"Authorization": {"Bearer tok-" + user}})}
+			d := ws.Dialer{Header: ws.HandshakeHeaderHTTP(http.Header{"Authorization": {"Bearer tok-" + user}}), Extensions: offer}
 			ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
-			conn, br, _, err := d.Dial(ctx, e.wsURL())
+			conn, br, hs, err := d.Dial(ctx, e.wsURL())
 			cancel()
 			if err != nil {
 				b.Fatalf("dial %d: %v", i, err)
+			}
+			if len(hs.Extensions) > 0 != deflate {
+				b.Fatalf("dial %d: negotiated %v", i, hs.Extensions)
 			}
 			if br != nil {
 				ws.PutReader(br)

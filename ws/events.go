@@ -19,20 +19,23 @@ func (s *Server) HandleEvent(ev chat.Event) {
 		if !s.rooms.has(roomID) {
 			return
 		}
-		n := s.rooms.deliver(roomID, outFrame{b: eventFrame(ev.Type, ev.Data), at: ev.At}, "", 0)
+		f := s.fanout(outFrame{b: eventFrame(ev.Type, ev.Data), at: ev.At})
+		n := s.rooms.deliver(roomID, &f, "", 0)
 		s.rooms.noteSeq(roomID, seq)
 		s.metrics.delivered.Add(float64(n))
 	case chat.EventReadReceiptUpdated:
 		if !s.rooms.has(ev.RoomID) {
 			return
 		}
-		n := s.rooms.deliver(ev.RoomID, outFrame{b: eventFrame(ev.Type, ev.Data), at: ev.At}, "", 0)
+		f := s.fanout(outFrame{b: eventFrame(ev.Type, ev.Data), at: ev.At})
+		n := s.rooms.deliver(ev.RoomID, &f, "", 0)
 		s.metrics.delivered.Add(float64(n))
 	case chat.EventTyping:
 		if !s.rooms.has(ev.RoomID) {
 			return
 		}
-		n := s.rooms.deliver(ev.RoomID, outFrame{b: eventFrame(ev.Type, ev.Data), at: ev.At}, ev.Exclude, 0)
+		f := s.fanout(outFrame{b: eventFrame(ev.Type, ev.Data), at: ev.At})
+		n := s.rooms.deliver(ev.RoomID, &f, ev.Exclude, 0)
 		s.metrics.delivered.Add(float64(n))
 	case chat.EventPresenceUpdated:
 		s.presenceUpdated(ev)
@@ -63,7 +66,7 @@ func messageRoute(ev chat.Event) (roomID string, seq int64) {
 // presenceUpdated delivers to the sessions of every room in ev.RoomIDs, each session once
 // however many of those rooms it shares with the user.
 func (s *Server) presenceUpdated(ev chat.Event) {
-	var f outFrame
+	var f fanout
 	s.fanoutMu.Lock()
 	defer s.fanoutMu.Unlock()
 	stamp := s.nextStampLocked()
@@ -72,10 +75,10 @@ func (s *Server) presenceUpdated(ev chat.Event) {
 		if !s.rooms.has(roomID) {
 			continue
 		}
-		if f.b == nil {
-			f = outFrame{b: eventFrame(ev.Type, ev.Data), at: ev.At}
+		if f.plain.b == nil {
+			f = s.fanout(outFrame{b: eventFrame(ev.Type, ev.Data), at: ev.At})
 		}
-		n += s.rooms.deliver(roomID, f, "", stamp)
+		n += s.rooms.deliver(roomID, &f, "", stamp)
 	}
 	s.metrics.delivered.Add(float64(n))
 }
@@ -112,16 +115,16 @@ func (s *Server) roomUpdated(ev chat.Event) {
 		}
 	}
 
-	f := outFrame{b: eventFrame(ev.Type, ev.Data), at: ev.At}
+	f := s.fanout(outFrame{b: eventFrame(ev.Type, ev.Data), at: ev.At})
 	s.fanoutMu.Lock()
 	defer s.fanoutMu.Unlock()
 	stamp := s.nextStampLocked()
 	n := 0
 	if roomID != "" {
-		n += s.rooms.deliver(roomID, f, "", stamp)
+		n += s.rooms.deliver(roomID, &f, "", stamp)
 	}
 	for _, id := range ev.UserIDs {
-		n += s.users.deliver(id, f, stamp)
+		n += s.users.deliver(id, &f, stamp)
 	}
 	s.metrics.delivered.Add(float64(n))
 }
@@ -210,8 +213,11 @@ func (s *Server) resyncOnce(ctx context.Context, snap []roomSeq) {
 			s.log.Error("re-sync encode failed", "room", rs.roomID, "err", err)
 			continue
 		}
-		// One queue entry per room and session, however many messages were missed.
-		n := s.rooms.deliver(rs.roomID, outFrame{b: b}, "", 0)
+		// One queue entry per room and session, however many messages were missed. The
+		// frames go uncompressed to every session: several frames in one entry would
+		// need compressing one by one, for a rare event.
+		f := fanout{srv: s, plain: outFrame{b: b}, deflated: outFrame{b: b}}
+		n := s.rooms.deliver(rs.roomID, &f, "", 0)
 		s.rooms.noteSeq(rs.roomID, msgs[len(msgs)-1].Seq)
 		s.metrics.delivered.Add(float64(n * len(msgs)))
 		s.log.Info("re-synced room after bus gap", "room", rs.roomID, "messages", len(msgs), "sessions", n)

@@ -119,7 +119,7 @@ func (m *roomSessionManager) sessions(roomID string, dst []*session) []*session 
 
 // deliver queues f to the room's sessions, except those of user exclude (when not empty)
 // and those already stamped with stamp (when not zero). It returns how many took it.
-func (m *roomSessionManager) deliver(roomID string, f outFrame, exclude string, stamp uint64) int {
+func (m *roomSessionManager) deliver(roomID string, f *fanout, exclude string, stamp uint64) int {
 	sh := &m.shards[shardOf(roomID)]
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
@@ -138,7 +138,7 @@ func (m *roomSessionManager) deliver(roomID string, f outFrame, exclude string, 
 			}
 			s.stamp = stamp
 		}
-		if s.enqueue(f) {
+		if s.enqueue(f.frameFor(s)) {
 			n++
 		}
 	}
@@ -261,7 +261,7 @@ func (m *roomSessionManager) has(roomID string) bool {
 
 // deliver queues f to the user's sessions not yet stamped with stamp (when not zero). It
 // returns how many took it.
-func (m *userSessionManager) deliver(userID string, f outFrame, stamp uint64) int {
+func (m *userSessionManager) deliver(userID string, f *fanout, stamp uint64) int {
 	sh := &m.shards[shardOf(userID)]
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
@@ -273,7 +273,7 @@ func (m *userSessionManager) deliver(userID string, f outFrame, stamp uint64) in
 			}
 			s.stamp = stamp
 		}
-		if s.enqueue(f) {
+		if s.enqueue(f.frameFor(s)) {
 			n++
 		}
 	}

@@ -56,8 +56,12 @@ func (s *session) readLoop(ctx context.Context) {
 // readFrames reads frames until the connection fails or must be closed.
 func (s *session) readFrames(ctx context.Context) readEnd {
 	state := ws.StateServerSide
-	var msg []byte   // a fragmented message being assembled
-	refused := false // the message being read is over the rate: read, then skipped
+	if s.deflate {
+		state = state.Set(ws.StateExtended) // RSV1 is checked below
+	}
+	var msg []byte      // a fragmented message being assembled
+	refused := false    // the message being read is over the rate: read, then skipped
+	compressed := false // the message being read is permessage-deflate compressed
 	for {
 		h, err := ws.ReadHeaderBuffer(s, s.hdr[:])
 		if err != nil {
@@ -70,6 +74,16 @@ func (s *session) readFrames(ctx context.Context) readEnd {
 		s.lastSeen.Store(now)
 		if err := ws.CheckHeader(h, state); err != nil {
 			return readEnd{code: CloseProtocolError}
+		}
+		if h.Rsv != 0 {
+			// Only RSV1 has a meaning, and only on a deflate session's first frame
+			// of a data message (RFC 7692 section 6).
+			if !s.deflate || h.Rsv != ws.Rsv(true, false, false) || h.OpCode.IsControl() || h.OpCode == ws.OpContinuation {
+				return readEnd{code: CloseProtocolError}
+			}
+		}
+		if h.OpCode == ws.OpText || h.OpCode == ws.OpBinary {
+			compressed = h.Rsv1()
 		}
 
 		if h.OpCode.IsControl() {
@@ -104,7 +118,7 @@ func (s *session) readFrames(ctx context.Context) readEnd {
 			var code ws.StatusCode
 			if !refused {
 				ws.Cipher(p, h.Mask, 0)
-				code = s.message(ctx, p)
+				code = s.deliverMessage(ctx, p, compressed)
 			}
 			s.srv.putBuf(buf)
 			if code != 0 {
@@ -131,13 +145,29 @@ func (s *session) readFrames(ctx context.Context) readEnd {
 		state = state.Clear(ws.StateFragmented)
 		var code ws.StatusCode
 		if !refused {
-			code = s.message(ctx, msg)
+			code = s.deliverMessage(ctx, msg, compressed)
 		}
 		msg = nil
 		if code != 0 {
 			return readEnd{code: code, inSync: true}
 		}
 	}
+}
+
+// deliverMessage handles a complete client message, inflating it first when compressed.
+func (s *session) deliverMessage(ctx context.Context, p []byte, compressed bool) ws.StatusCode {
+	if !compressed {
+		return s.message(ctx, p)
+	}
+	code, err := s.srv.inflate(p, func(m []byte) ws.StatusCode { return s.message(ctx, m) })
+	switch {
+	case errors.Is(err, errInflatedTooBig):
+		return CloseTooBig
+	case err != nil:
+		s.logger().Debug("bad compressed message", "err", err)
+		return CloseProtocolError
+	}
+	return code
 }
 
 // control handles a ping, pong or close. done reports that reading ends.

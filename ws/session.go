@@ -39,6 +39,9 @@ type session struct {
 	userID string
 	conn   net.Conn
 	cancel context.CancelFunc // ends the calls the reader makes on the session's behalf
+	// deflate: the client negotiated permessage-deflate; set before the session is
+	// registered, read-only after.
+	deflate bool
 
 	// Owned by the reader goroutine.
 	hdr     [ws.MaxHeaderSize]byte // frame header buffer, so that reading one allocates nothing

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chatchat/chatchat/chat"
 	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsflate"
 )
 
 // ServeHTTP serves GET /ws: it checks the origin and the token before the upgrade (403 and
@@ -60,6 +61,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	up := ws.HTTPUpgrader{Timeout: s.cfg.WriteTimeout}
+	var ext wsflate.Extension
+	if s.cfg.Deflate {
+		ext.Parameters = deflateParams
+		up.Negotiate = ext.Negotiate
+	}
 	conn, rw, _, err := up.Upgrade(r, w)
 	if err != nil {
 		// The upgrader has answered the client (400 for a bad handshake).
@@ -78,6 +84,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		conn:   conn,
 		cancel: cancel,
 	}
+	_, ss.deflate = ext.Accepted()
 	ss.writeFn = ss.writeLoop
 	// A client may send its first frame right behind the handshake; keep those bytes but
 	// not the 4 KiB reader they sit in.
