@@ -141,6 +141,7 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 	if roles["api"] {
 		apiSrv := api.NewServer(api.Config{
 			MaxBodyBytes: s.MaxBodyBytes, TrustProxy: s.TrustProxy, Logger: log,
+			GzipMinBytes: s.GzipMinBytes,
 			SignupPerIP:  perMinute(s.SignupPerMinute),
 			LoginPerIP:   perMinute(s.LoginPerMinute),
 			LoginPerUser: perMinute(s.LoginPerMinute),
@@ -157,6 +158,7 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 			AllowedOrigins: splitList(s.AllowedOrigins), FrameRate: s.FramesPerSecond,
 			FrameBurst: int(2 * s.FramesPerSecond), PingInterval: s.WSPingInterval,
 			IdleTimeout: s.WSIdleTimeout, SweepInterval: s.WSSweepInterval,
+			Deflate: s.WSDeflate,
 		}, svc, authSvc, log, reg)
 		a.cleanup = append(a.cleanup, b.bus.Subscribe(a.chatSrv))
 		a.router.Handle("GET /ws", a.chatSrv)
