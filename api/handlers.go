@@ -86,20 +86,12 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	u, err := s.chat.User(r.Context(), UserID(r))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, u)
+	s.reply(w, r, http.StatusOK, u, err)
 }
 
 func (s *Server) user(w http.ResponseWriter, r *http.Request) {
 	u, err := s.chat.UserWithPresence(r.Context(), r.PathValue("userId"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, u)
+	s.reply(w, r, http.StatusOK, u, err)
 }
 
 func (s *Server) searchUsers(w http.ResponseWriter, r *http.Request) {
@@ -164,11 +156,7 @@ func (s *Server) rooms(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) room(w http.ResponseWriter, r *http.Request) {
 	room, err := s.chat.Room(r.Context(), UserID(r), r.PathValue("roomId"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, room)
+	s.reply(w, r, http.StatusOK, room, err)
 }
 
 func (s *Server) addMembers(w http.ResponseWriter, r *http.Request) {
@@ -179,11 +167,7 @@ func (s *Server) addMembers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	room, err := s.chat.AddMembers(r.Context(), UserID(r), r.PathValue("roomId"), in.UserIDs)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, room)
+	s.reply(w, r, http.StatusOK, room, err)
 }
 
 func (s *Server) leave(w http.ResponseWriter, r *http.Request) {
@@ -206,11 +190,7 @@ func (s *Server) settings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	room, err := s.chat.SetMuted(r.Context(), UserID(r), r.PathValue("roomId"), *in.Muted)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, room)
+	s.reply(w, r, http.StatusOK, room, err)
 }
 
 func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
@@ -271,11 +251,7 @@ func (s *Server) markRead(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rr, err := s.chat.MarkRead(r.Context(), UserID(r), r.PathValue("roomId"), *in.Seq)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, rr)
+	s.reply(w, r, http.StatusOK, rr, err)
 }
 
 // intParam parses an optional non-negative integer query parameter (0 when absent).
@@ -290,4 +266,13 @@ func (s *Server) intParam(w http.ResponseWriter, r *http.Request, name string) (
 		return 0, false
 	}
 	return n, true
+}
+
+// reply writes v with status, or err in the error shape when there is one.
+func (s *Server) reply(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, status, v)
 }
