@@ -49,7 +49,9 @@ func (c *memberCache) isMember(ctx context.Context, roomID, userID string, load 
 		r.members[id] = struct{}{}
 	}
 	c.mu.Lock()
-	if c.gen == gen { // no invalidation since the load began: the answer is current
+	// Kept only if no invalidation raced the load, and only for rooms that exist: ids
+	// made up by a client must not fill the cache and push out the real rooms.
+	if c.gen == gen && len(ids) > 0 {
 		if len(c.rooms) >= c.max {
 			for id := range c.rooms { // drop any one: the cache only saves queries
 				delete(c.rooms, id)

@@ -352,6 +352,7 @@ func (s *Service) AddMembers(ctx context.Context, callerID, roomID string, userI
 		return Room{}, err
 	}
 	if r, err = s.store.Room(ctx, roomID); err != nil {
+		s.members.invalidate(roomID)
 		return Room{}, err
 	}
 	if len(added) > 0 {
@@ -373,6 +374,9 @@ func (s *Service) Leave(ctx context.Context, callerID, roomID string) error {
 	}
 	r, err := s.store.Room(ctx, roomID)
 	if err != nil {
+		// The membership changed but cannot be announced: at least this node's cache
+		// must not keep the caller as a member.
+		s.members.invalidate(roomID)
 		return err
 	}
 	s.publishRoom(ctx, r, []string{callerID})
@@ -517,8 +521,13 @@ func (s *Service) SendMessage(ctx context.Context, callerID, roomID string, in N
 	}
 	s.describe(ctx, &m)
 	if created {
-		s.publish(ctx, Event{Type: EventMessageCreated, RoomID: roomID}, MessageCreated{Message: m})
-		s.publish(ctx, Event{Type: EventFCMTokenMessage, RoomID: roomID}, MessageCreated{Message: m})
+		// One encoding for both events; the seed's FCM_TOKEN_MESSAGE is skipped when the
+		// bus just failed, rather than waiting out a second timeout.
+		if data, err := json.Marshal(MessageCreated{Message: m}); err != nil {
+			s.log.Error("encode message", "id", m.ID, "err", err)
+		} else if s.publishRaw(ctx, Event{Type: EventMessageCreated, RoomID: roomID, Data: data}) == nil {
+			s.publishRaw(ctx, Event{Type: EventFCMTokenMessage, RoomID: roomID, Data: data})
+		}
 		s.enqueuePush(ctx, m)
 	}
 	return m, created, nil
@@ -724,7 +733,13 @@ func (s *Service) publish(ctx context.Context, ev Event, data any) error {
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", ev.Type, err)
 	}
-	ev.Data, ev.Origin, ev.At = b, s.cfg.NodeID, s.cfg.Now().UnixMilli()
+	ev.Data = b
+	return s.publishRaw(ctx, ev)
+}
+
+// publishRaw publishes an event whose data is already encoded.
+func (s *Service) publishRaw(ctx context.Context, ev Event) error {
+	ev.Origin, ev.At = s.cfg.NodeID, s.cfg.Now().UnixMilli()
 	if err := s.bus.Publish(ctx, ev); err != nil {
 		s.log.Warn("publish failed", "type", ev.Type, "room", ev.RoomID, "err", err)
 		if s.cfg.OnPublishFailed != nil {

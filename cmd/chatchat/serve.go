@@ -196,11 +196,14 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	defer stopSweep()
 	// The chat server's sweeper pings idle sockets and closes dead ones; it stops with
 	// chatSrv.Shutdown below.
+	// Its context also ends if serving fails, so that the deferred wait cannot hang.
 	var sweeping sync.WaitGroup
-	if a.chatSrv != nil {
-		sweeping.Go(func() { _ = a.chatSrv.Run(ctx) })
-	}
 	defer sweeping.Wait()
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	if a.chatSrv != nil {
+		sweeping.Go(func() { _ = a.chatSrv.Run(runCtx) })
+	}
 	url := "http://" + ln.Addr().String() + "/"
 	fmt.Fprintf(stdout, "ChatChat is running (roles %s): open %s\n", s.Roles, url)
 	log.Info("serving", "addr", ln.Addr().String(), "roles", s.Roles, "store", a.b.storeName, "bus", a.b.busName)
