@@ -18,7 +18,7 @@ type ServiceConfig struct {
 	MaxTextRunes    int              // longest message text; default 4000
 	MaxRoomMembers  int              // largest group; default 10000
 	MaxResumeRooms  int              // rooms one RESUME may name; default 1000
-	MaxResumeCount  int              // messages replayed per room by RESUME; default 10000
+	MaxResumeCount  int              // messages one RESUME or re-sync replays in all; default 5000
 	Now             func() time.Time // default time.Now
 	Logger          *slog.Logger     // default slog.Default()
 	OnPublishFailed func(eventType string, err error)
@@ -67,7 +67,7 @@ func NewService(cfg ServiceConfig, store Store, bus Bus, presence PresenceServic
 		cfg.MaxResumeRooms = 1000
 	}
 	if cfg.MaxResumeCount <= 0 {
-		cfg.MaxResumeCount = 10000
+		cfg.MaxResumeCount = 5000
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -594,8 +594,10 @@ func (s *Service) MarkRead(ctx context.Context, callerID, roomID string, seq int
 }
 
 // Resume returns, for each named room the user is a member of, the messages after the
-// given seq, ascending per room. Rooms the user is not in are skipped silently: a RESUME
-// must not tell a stranger which rooms exist.
+// given seq, ascending per room, oldest rooms' ids first, MaxResumeCount messages in all: a
+// client that was away longer pages the rest with history (PROTOCOL.md's GET messages).
+// Rooms the user is not in are skipped silently: a RESUME must not tell a stranger which
+// rooms exist.
 func (s *Service) Resume(ctx context.Context, userID string, rooms map[string]int64) ([]Message, error) {
 	if len(rooms) > s.cfg.MaxResumeRooms {
 		return nil, Errorf(Invalid, "bad_request", "RESUME names at most %d rooms", s.cfg.MaxResumeRooms)
@@ -607,12 +609,15 @@ func (s *Service) Resume(ctx context.Context, userID string, rooms map[string]in
 	slices.Sort(ids)
 	var out []Message
 	for _, id := range ids {
-		if _, err := s.store.Member(ctx, id, userID); IsNotFound(err) {
+		if len(out) >= s.cfg.MaxResumeCount {
+			break
+		}
+		if err := s.checkMember(ctx, id, userID); IsNotFound(err) {
 			continue
 		} else if err != nil {
 			return nil, err
 		}
-		msgs, err := s.MessagesAfter(ctx, id, rooms[id])
+		msgs, err := s.messagesAfter(ctx, id, rooms[id], s.cfg.MaxResumeCount-len(out))
 		if err != nil {
 			return nil, err
 		}
@@ -621,15 +626,19 @@ func (s *Service) Resume(ctx context.Context, userID string, rooms map[string]in
 	return out, nil
 }
 
-// MessagesAfter returns a room's messages after seq, up to the resume cap. It checks no
+// MessagesAfter returns a room's messages after seq, MaxResumeCount at most. It checks no
 // membership: the chat server uses it to re-sync sessions it already routes.
 func (s *Service) MessagesAfter(ctx context.Context, roomID string, afterSeq int64) ([]Message, error) {
+	return s.messagesAfter(ctx, roomID, afterSeq, s.cfg.MaxResumeCount)
+}
+
+func (s *Service) messagesAfter(ctx context.Context, roomID string, afterSeq int64, limit int) ([]Message, error) {
 	if afterSeq < 0 {
 		afterSeq = 0
 	}
 	var out []Message
-	for len(out) < s.cfg.MaxResumeCount {
-		page, more, err := s.store.Messages(ctx, roomID, HistoryQuery{AfterSeq: afterSeq, Limit: 100})
+	for len(out) < limit {
+		page, more, err := s.store.Messages(ctx, roomID, HistoryQuery{AfterSeq: afterSeq, Limit: min(100, limit-len(out))})
 		if err != nil {
 			return nil, err
 		}

@@ -216,7 +216,7 @@ func (s *Server) resyncOnce(ctx context.Context, snap []roomSeq) {
 		// One queue entry per room and session, however many messages were missed. The
 		// frames go uncompressed to every session: several frames in one entry would
 		// need compressing one by one, for a rare event.
-		f := fanout{srv: s, plain: outFrame{b: b}, deflated: outFrame{b: b}}
+		f := fanout{srv: s, plain: outFrame{b: b, catchUp: true}, deflated: outFrame{b: b, catchUp: true}}
 		n := s.rooms.deliver(rs.roomID, &f, "", 0)
 		s.rooms.noteSeq(rs.roomID, msgs[len(msgs)-1].Seq)
 		s.metrics.delivered.Add(float64(n * len(msgs)))

@@ -104,7 +104,7 @@ func (s *session) heartbeat(ctx context.Context) error {
 }
 
 // resume sends the messages the client missed, as MESSAGE_CREATED frames packed into one
-// queue entry: a long catch-up must not look like a slow consumer.
+// catch-up queue entry: a long catch-up must not look like a slow consumer.
 func (s *session) resume(ctx context.Context, data json.RawMessage) error {
 	var d resumeData
 	if len(data) == 0 || json.Unmarshal(data, &d) != nil || d.Rooms == nil {
@@ -119,7 +119,7 @@ func (s *session) resume(ctx context.Context, data json.RawMessage) error {
 		return err
 	}
 	if len(b) > 0 {
-		s.enqueue(outFrame{b: b})
+		s.enqueue(outFrame{b: b, catchUp: true})
 	}
 	return nil
 }

@@ -612,3 +612,23 @@ func TestEventFrameEncoding(t *testing.T) {
 		}
 	}
 }
+
+// TestLongCatchUpIsNotASlowConsumer: a RESUME whose replay is larger than the send-queue
+// byte limit is delivered whole, and the session stays.
+func TestLongCatchUpIsNotASlowConsumer(t *testing.T) {
+	e := newTestEnv(t, Config{SendQueueBytes: 4 << 10})
+	e.chat.setRooms("alice", "r1")
+	const n = 200 // ≈ 40 KiB of frames, ten times the limit
+	for seq := int64(1); seq <= n; seq++ {
+		e.chat.addMessage(message("r1", seq, strings.Repeat("x", 100)))
+	}
+	alice := e.dial(t, "alice")
+	alice.send(chat.EventResume, map[string]any{"rooms": map[string]int64{"r1": 0}})
+	for want := int64(1); want <= n; want++ {
+		if m := decodeMessage(t, alice.expect(chat.EventMessageCreated)); m.Seq != want {
+			t.Fatalf("got seq %d, want %d", m.Seq, want)
+		}
+	}
+	alice.send(chat.EventHeartBeat, map[string]any{})
+	alice.expect(chat.EventHeartBeatAck)
+}

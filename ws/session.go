@@ -30,6 +30,10 @@ type outFrame struct {
 	// at is the event's creation time in unix ms, for the delivery latency histogram;
 	// 0 for the server's own frames.
 	at int64
+	// catchUp marks a RESUME reply or a re-sync: one bounded entry (the service caps a
+	// replay at MaxResumeCount messages) that the slow-consumer limits do not count, since
+	// a long catch-up is not a slow reader, and a dropped one would be asked for again.
+	catchUp bool
 }
 
 // session is one WebSocket connection of one user.
@@ -129,7 +133,7 @@ func (s *session) enqueue(f outFrame) bool {
 	if s.w == nil {
 		s.w = s.srv.getWriteBufs()
 	}
-	if len(s.w.queue) >= s.srv.cfg.SendQueue || s.queued+len(f.b) > s.srv.cfg.SendQueueBytes {
+	if !f.catchUp && (len(s.w.queue) >= s.srv.cfg.SendQueue || s.queued+len(f.b) > s.srv.cfg.SendQueueBytes) {
 		frames, bytes := len(s.w.queue), s.queued
 		s.closed = true
 		clear(s.w.queue)
@@ -143,7 +147,9 @@ func (s *session) enqueue(f outFrame) bool {
 		return false
 	}
 	s.w.queue = append(s.w.queue, f)
-	s.queued += len(f.b)
+	if !f.catchUp {
+		s.queued += len(f.b)
+	}
 	s.startWriterLocked()
 	s.mu.Unlock()
 	return true
