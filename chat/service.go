@@ -399,6 +399,12 @@ func (s *Service) UserRoomIDs(ctx context.Context, userID string) ([]string, err
 	return s.store.UserRoomIDs(ctx, userID)
 }
 
+// UserRoomSeqs returns the rooms a user is a member of with each room's last seq: where a
+// chat server's re-sync of that room would start.
+func (s *Service) UserRoomSeqs(ctx context.Context, userID string) (map[string]int64, error) {
+	return s.store.UserRoomSeqs(ctx, userID)
+}
+
 // Focus records that a session views a room: messages created while it does are read by
 // the user at once.
 func (s *Service) Focus(ctx context.Context, userID, sessionID, roomID string) error {

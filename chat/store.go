@@ -48,6 +48,8 @@ type RoomStore interface {
 	UserRooms(ctx context.Context, userID string) ([]UserRoom, error)
 	// UserRoomIDs returns the ids of the rooms userID is a member of.
 	UserRoomIDs(ctx context.Context, userID string) ([]string, error)
+	// UserRoomSeqs returns, for each room userID is a member of, the room's last seq.
+	UserRoomSeqs(ctx context.Context, userID string) (map[string]int64, error)
 	// Members returns the room's members with their cursors.
 	Members(ctx context.Context, roomID string) ([]Member, error)
 	// Member returns one membership, or ErrNotFound when userID is not a member.

@@ -169,6 +169,20 @@ func testUserRoomIDs(t *testing.T, s chat.Store) {
 	if err != nil || len(got) != 0 {
 		t.Errorf("UserRoomIDs(no rooms) = %v, %v; want none", got, err)
 	}
+
+	// UserRoomSeqs gives the same rooms with their last seqs.
+	storeSend(t, s, r1.ID, users[1], "one", storeAt(1))
+	storeSend(t, s, r1.ID, users[0], "two", storeAt(2))
+	seqs, err := s.UserRoomSeqs(ctx, users[0].ID)
+	if err != nil {
+		t.Fatalf("UserRoomSeqs: %v", err)
+	}
+	if len(seqs) != 2 || seqs[r1.ID] != 2 || seqs[r2.ID] != 0 {
+		t.Errorf("UserRoomSeqs(user0) = %v; want %s:2 %s:0", seqs, r1.ID, r2.ID)
+	}
+	if seqs, err := s.UserRoomSeqs(ctx, chat.NewID()); err != nil || len(seqs) != 0 {
+		t.Errorf("UserRoomSeqs(no rooms) = %v, %v; want none", seqs, err)
+	}
 }
 
 func testMember(t *testing.T, s chat.Store) {

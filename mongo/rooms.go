@@ -222,29 +222,44 @@ func (s *Store) UserRooms(ctx context.Context, userID string) ([]chat.UserRoom, 
 // UserRoomIDs implements chat.RoomStore. Memberships whose room was never stored (see
 // CreateRoom) are left out.
 func (s *Store) UserRoomIDs(ctx context.Context, userID string) ([]string, error) {
-	what := "user room ids of " + userID
+	seqs, err := s.UserRoomSeqs(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(seqs))
+	for id := range seqs {
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+// UserRoomSeqs implements chat.RoomStore: the user's memberships, then their rooms' seq
+// counters (no $lookup, which DocumentDB-safe code avoids).
+func (s *Store) UserRoomSeqs(ctx context.Context, userID string) (map[string]int64, error) {
+	what := "user room seqs of " + userID
 	mine, err := s.findMembers(ctx, what, bson.D{{Key: "userId", Value: userID}})
 	if err != nil || len(mine) == 0 {
-		return []string{}, err
+		return map[string]int64{}, err
 	}
 	ids := make([]string, 0, len(mine))
 	for _, m := range mine {
 		ids = append(ids, m.RoomID)
 	}
 	cur, err := s.rooms.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: "lastSeq", Value: 1}}))
 	if err != nil {
 		return nil, s.fail(ctx, what, err)
 	}
 	var docs []struct {
-		ID string `bson:"_id"`
+		ID      string `bson:"_id"`
+		LastSeq int64  `bson:"lastSeq"`
 	}
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, s.fail(ctx, what, err)
 	}
-	out := make([]string, 0, len(docs))
+	out := make(map[string]int64, len(docs))
 	for _, d := range docs {
-		out = append(out, d.ID)
+		out[d.ID] = d.LastSeq
 	}
 	return out, nil
 }

@@ -197,6 +197,28 @@ func (s *Store) UserRoomIDs(ctx context.Context, userID string) ([]string, error
 	return ids, nil
 }
 
+// UserRoomSeqs implements chat.RoomStore.
+func (s *Store) UserRoomSeqs(ctx context.Context, userID string) (map[string]int64, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT r.id, r.last_seq FROM memberships m JOIN rooms r ON r.id = m.room_id WHERE m.user_id = ?`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: user room seqs: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var seq int64
+		if err := rows.Scan(&id, &seq); err != nil {
+			return nil, fmt.Errorf("sqlite: user room seqs: %w", err)
+		}
+		out[id] = seq
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: user room seqs: %w", err)
+	}
+	return out, nil
+}
+
 const memberColumns = `user_id, last_read_seq, muted, joined_at`
 
 func scanMember(row scanner) (chat.Member, error) {

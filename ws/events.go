@@ -110,7 +110,7 @@ func (s *Server) roomUpdated(ev chat.Event) {
 		for id := range members {
 			buf = s.users.sessions(id, buf[:0])
 			for _, ss := range buf {
-				s.rooms.join(roomID, ss)
+				s.rooms.join(roomID, ss, d.Room.LastSeq)
 			}
 		}
 	}

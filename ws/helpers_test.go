@@ -61,10 +61,17 @@ func (c *testChat) isMember(userID, roomID string) bool {
 	return slices.Contains(c.members[userID], roomID)
 }
 
-func (c *testChat) UserRoomIDs(_ context.Context, userID string) ([]string, error) {
+func (c *testChat) UserRoomSeqs(_ context.Context, userID string) (map[string]int64, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return slices.Clone(c.members[userID]), nil
+	out := map[string]int64{}
+	for _, id := range c.members[userID] {
+		out[id] = 0
+		for _, m := range c.msgs[id] {
+			out[id] = max(out[id], m.Seq)
+		}
+	}
+	return out, nil
 }
 
 func (c *testChat) Heartbeat(_ context.Context, hb chat.Heartbeat) error {

@@ -48,7 +48,10 @@ func newRoomSessionManager() *roomSessionManager {
 
 // join adds s to the room. A closed session is not added: its clean-up may already have
 // read its room list.
-func (m *roomSessionManager) join(roomID string, s *session) {
+//
+// seq is the room's last seq as the caller knows it: the entry's re-sync point starts
+// there, so that a bus gap re-syncs rooms that have had no traffic on this node yet.
+func (m *roomSessionManager) join(roomID string, s *session, seq int64) {
 	sh := &m.shards[shardOf(roomID)]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -62,6 +65,7 @@ func (m *roomSessionManager) join(roomID string, s *session) {
 		e = &roomEntry{sessions: make(map[*session]struct{}, 1)}
 		sh.rooms[roomID] = e
 	}
+	e.noteSeq(seq)
 	if _, ok := e.sessions[s]; ok {
 		return
 	}
@@ -150,10 +154,13 @@ func (m *roomSessionManager) noteSeq(roomID string, seq int64) {
 	sh := &m.shards[shardOf(roomID)]
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
-	e := sh.rooms[roomID]
-	if e == nil {
-		return
+	if e := sh.rooms[roomID]; e != nil {
+		e.noteSeq(seq)
 	}
+}
+
+// noteSeq raises the entry's highest known seq to seq.
+func (e *roomEntry) noteSeq(seq int64) {
 	for {
 		cur := e.maxSeq.Load()
 		if seq <= cur || e.maxSeq.CompareAndSwap(cur, seq) {

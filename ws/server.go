@@ -22,8 +22,8 @@ import (
 
 // Chat is the domain service as the chat server uses it (implemented by chat.Service).
 type Chat interface {
-	// UserRoomIDs returns the rooms the user is a member of.
-	UserRoomIDs(ctx context.Context, userID string) ([]string, error)
+	// UserRoomSeqs returns the rooms the user is a member of, each with its last seq.
+	UserRoomSeqs(ctx context.Context, userID string) (map[string]int64, error)
 	// Heartbeat records presence; it publishes PRESENCE_UPDATED itself.
 	Heartbeat(ctx context.Context, hb chat.Heartbeat) error
 	// SessionClosed records that a session is gone.

@@ -632,3 +632,21 @@ func TestLongCatchUpIsNotASlowConsumer(t *testing.T) {
 	alice.send(chat.EventHeartBeat, map[string]any{})
 	alice.expect(chat.EventHeartBeatAck)
 }
+
+// TestGapResyncsQuietRooms: a message lost on the bus in a room that had no traffic on
+// this node since its session joined is still re-synced: the room's re-sync point is its
+// last seq at join time, not "unknown".
+func TestGapResyncsQuietRooms(t *testing.T) {
+	e := newTestEnv(t, Config{})
+	e.chat.setRooms("alice", "quiet")
+	for seq := int64(1); seq <= 3; seq++ {
+		e.chat.addMessage(message("quiet", seq, "old"))
+	}
+	alice := e.dial(t, "alice")
+	e.chat.addMessage(message("quiet", 4, "lost on the bus")) // stored, never published
+	e.srv.HandleGap()
+	if m := decodeMessage(t, alice.expect(chat.EventMessageCreated)); m.Seq != 4 {
+		t.Fatalf("re-synced seq %d, want 4 (and not the old ones)", m.Seq)
+	}
+	alice.expectNothingQueued()
+}

@@ -53,7 +53,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// Rooms are loaded before the upgrade, so that a failing store is an HTTP error the
 	// client can see rather than a socket that closes at once.
-	rooms, err := s.chat.UserRoomIDs(r.Context(), userID)
+	rooms, err := s.chat.UserRoomSeqs(r.Context(), userID)
 	if err != nil {
 		s.log.Error("load rooms for new session failed", "user", userID, "err", err)
 		writeError(w, http.StatusServiceUnavailable, chat.Errorf(chat.Unavailable, "unavailable", "try again later"))
@@ -97,8 +97,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ss.bucket = tokenBucket{tokens: float64(s.cfg.FrameBurst), last: now}
 
 	s.users.add(ss)
-	for _, id := range rooms {
-		s.rooms.join(id, ss)
+	for id, seq := range rooms {
+		s.rooms.join(id, ss, seq)
 	}
 	s.metrics.connections.Inc()
 	if s.isShuttingDown() {
