@@ -87,6 +87,9 @@ func (s *Server) presenceUpdated(ev chat.Event) {
 // so that a removed member stops receiving at once and a new one starts, then delivers
 // the event to the room's sessions and to those of ev.UserIDs (removed members).
 func (s *Server) roomUpdated(ev chat.Event) {
+	// Counted before the maps are walked: a session registered after this walk but whose
+	// rooms were loaded before the change sees the count move and reloads.
+	s.roomEpoch.Add(1)
 	var d chat.RoomUpdated
 	if err := json.Unmarshal(ev.Data, &d); err != nil {
 		s.log.Warn("ROOM_UPDATED with undecodable data", "room", ev.RoomID, "err", err)

@@ -32,6 +32,7 @@ type testChat struct {
 	mu         sync.Mutex
 	members    map[string][]string       // user → rooms
 	msgs       map[string][]chat.Message // room → messages, ascending
+	afterLoad  func()                    // run once, after the next UserRoomSeqs has read its answer
 	heartbeats []chat.Heartbeat
 	closed     []string // session ids
 	after      []string // rooms MessagesAfter was asked about
@@ -63,13 +64,18 @@ func (c *testChat) isMember(userID, roomID string) bool {
 
 func (c *testChat) UserRoomSeqs(_ context.Context, userID string) (map[string]int64, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	out := map[string]int64{}
 	for _, id := range c.members[userID] {
 		out[id] = 0
 		for _, m := range c.msgs[id] {
 			out[id] = max(out[id], m.Seq)
 		}
+	}
+	hook := c.afterLoad
+	c.afterLoad = nil
+	c.mu.Unlock()
+	if hook != nil {
+		hook() // something changes after the answer was read, before it arrives
 	}
 	return out, nil
 }

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chatchat/chatchat/chat"
@@ -141,12 +142,15 @@ func (c *Config) fill() {
 // Server is the chat server. It serves GET /ws and receives the bus's events; main
 // subscribes it to the bus and calls Run and Shutdown.
 type Server struct {
-	cfg     Config
-	chat    Chat
-	auth    Authenticator
-	log     *slog.Logger
-	metrics *metrics
-	frames  *staticFrames
+	// roomEpoch counts the ROOM_UPDATED events handled, so that a session whose rooms were
+	// loaded while one was in flight knows to load them again (see ServeHTTP).
+	roomEpoch atomic.Uint64
+	cfg       Config
+	chat      Chat
+	auth      Authenticator
+	log       *slog.Logger
+	metrics   *metrics
+	frames    *staticFrames
 
 	rooms     *roomSessionManager
 	users     *userSessionManager

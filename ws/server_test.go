@@ -650,3 +650,28 @@ func TestGapResyncsQuietRooms(t *testing.T) {
 	}
 	alice.expectNothingQueued()
 }
+
+// TestMembershipChangeWhileConnecting: a room the user joins while the new session's rooms
+// are being loaded is not missed, and one they leave in that window is not kept.
+func TestMembershipChangeWhileConnecting(t *testing.T) {
+	e := newTestEnv(t, Config{})
+	e.chat.setRooms("alice", "kept", "left")
+	roomEvent := func(id string, members ...string) chat.Event {
+		b, _ := json.Marshal(chat.RoomUpdated{Room: chat.Room{ID: id, MemberIDs: members}})
+		return chat.Event{Type: chat.EventRoomUpdated, RoomID: id, Data: b}
+	}
+	e.chat.afterLoad = func() {
+		e.chat.setRooms("alice", "kept", "joined")
+		e.srv.HandleEvent(roomEvent("joined", "alice"))
+		e.srv.HandleEvent(roomEvent("left", "bob"))
+	}
+	alice := e.dial(t, "alice")
+	alice.send(chat.EventHeartBeat, map[string]any{})
+	alice.expect(chat.EventHeartBeatAck)
+	e.srv.HandleEvent(messageEvent(t, "left", 1, "not for alice any more"))
+	e.srv.HandleEvent(messageEvent(t, "joined", 1, "for alice"))
+	if m := decodeMessage(t, alice.expect(chat.EventMessageCreated)); m.RoomID != "joined" {
+		t.Fatalf("got a message of %q, want only the joined room's", m.RoomID)
+	}
+	alice.expectNothingQueued()
+}

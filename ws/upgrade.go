@@ -53,6 +53,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// Rooms are loaded before the upgrade, so that a failing store is an HTTP error the
 	// client can see rather than a socket that closes at once.
+	epoch := s.roomEpoch.Load()
 	rooms, err := s.chat.UserRoomSeqs(r.Context(), userID)
 	if err != nil {
 		s.log.Error("load rooms for new session failed", "user", userID, "err", err)
@@ -100,6 +101,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for id, seq := range rooms {
 		s.rooms.join(id, ss, seq)
 	}
+	s.catchUpMembership(ss, epoch)
 	s.metrics.connections.Inc()
 	if s.isShuttingDown() {
 		// Shutdown's sweep may have missed the session: it was not registered yet.
@@ -109,6 +111,34 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	admitted = false
 	go ss.readLoop(ctx)
+}
+
+// catchUpMembership reloads a new session's rooms while ROOM_UPDATED events were handled
+// between its first load and its registration: those events could not see the session, so
+// it could miss a room it joined or stay in one it left. A few rounds at most; a failed
+// load keeps what the session has (a reconnect loads again).
+func (s *Server) catchUpMembership(ss *session, epoch uint64) {
+	for round := 0; round < 3 && s.roomEpoch.Load() != epoch; round++ {
+		epoch = s.roomEpoch.Load()
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.CallTimeout)
+		rooms, err := s.chat.UserRoomSeqs(ctx, ss.userID)
+		cancel()
+		if err != nil {
+			ss.logger().Warn("reload rooms of a new session failed", "err", err)
+			return
+		}
+		ss.mu.Lock()
+		joined := slices.Clone(ss.rooms)
+		ss.mu.Unlock()
+		for _, id := range joined {
+			if _, ok := rooms[id]; !ok {
+				s.rooms.leave(id, ss)
+			}
+		}
+		for id, seq := range rooms {
+			s.rooms.join(id, ss, seq)
+		}
+	}
 }
 
 func (s *Server) isShuttingDown() bool {
