@@ -15,6 +15,10 @@ import (
 func (s *Server) HandleEvent(ev chat.Event) {
 	switch ev.Type {
 	case chat.EventMessageCreated:
+		// Most nodes have no session in most rooms: look before decoding the payload.
+		if ev.RoomID != "" && !s.rooms.has(ev.RoomID) {
+			return
+		}
 		roomID, seq := messageRoute(ev)
 		if !s.rooms.has(roomID) {
 			return
