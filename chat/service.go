@@ -288,14 +288,12 @@ func (s *Service) Rooms(ctx context.Context, callerID string) ([]Room, error) {
 		muted := ur.MutedByUser
 		r.UnreadCount, r.Muted = &unread, &muted
 		if r.LastMessage != nil {
-			members, err := s.store.Members(ctx, r.ID)
-			if err != nil {
+			last := *r.LastMessage
+			if err := s.setUnreadOne(ctx, &last); err != nil {
 				return nil, err
 			}
-			last := []Message{*r.LastMessage}
-			setUnread(members, last)
-			s.describe(ctx, &last[0])
-			r.LastMessage = &last[0]
+			s.describe(ctx, &last)
+			r.LastMessage = &last
 		}
 		rooms = append(rooms, r)
 	}
@@ -507,20 +505,8 @@ func (s *Service) SendMessage(ctx context.Context, callerID, roomID string, in N
 	if !created && m.RoomID != roomID {
 		return Message{}, false, Errorf(Conflict, "client_msg_id_reused", "clientMsgId %q was used for a message in another room", in.ClientMsgID)
 	}
-	if uc, ok := s.store.(UnreadCounter); ok {
-		n, err := uc.UnreadCount(ctx, roomID, m.SenderID, m.Seq)
-		if err != nil {
-			return Message{}, false, err
-		}
-		m.UnreadCount = n
-	} else {
-		members, err := s.store.Members(ctx, roomID)
-		if err != nil {
-			return Message{}, false, err
-		}
-		one := []Message{m}
-		setUnread(members, one)
-		m = one[0]
+	if err := s.setUnreadOne(ctx, &m); err != nil {
+		return Message{}, false, err
 	}
 	if media != nil {
 		m.Media = media
@@ -680,6 +666,27 @@ func (s *Service) describe(ctx context.Context, m *Message) {
 	if s.media != nil && m.MediaID != "" {
 		s.media.DescribeMedia(ctx, m)
 	}
+}
+
+// setUnreadOne sets one message's unread count: with one count query where the store can
+// (UnreadCounter), else from the room's member cursors.
+func (s *Service) setUnreadOne(ctx context.Context, m *Message) error {
+	if uc, ok := s.store.(UnreadCounter); ok {
+		n, err := uc.UnreadCount(ctx, m.RoomID, m.SenderID, m.Seq)
+		if err != nil {
+			return err
+		}
+		m.UnreadCount = n
+		return nil
+	}
+	members, err := s.store.Members(ctx, m.RoomID)
+	if err != nil {
+		return err
+	}
+	one := []Message{*m}
+	setUnread(members, one)
+	*m = one[0]
+	return nil
 }
 
 // setUnread sets each message's unread count: the members other than its sender whose
