@@ -96,6 +96,14 @@ func decodeRoomID(data json.RawMessage) (string, error) {
 }
 
 func (s *session) heartbeat(ctx context.Context) error {
+	// A room the user left (ROOM_UPDATED took the session out of it) is no longer viewed:
+	// drop it here, on the reader's goroutine that owns focused, so that heartbeats stop
+	// renewing a viewer entry for it.
+	if len(s.focused) > 0 {
+		s.mu.Lock()
+		s.focused = slices.DeleteFunc(s.focused, func(id string) bool { return !slices.Contains(s.rooms, id) })
+		s.mu.Unlock()
+	}
 	return s.srv.chat.Heartbeat(ctx, chat.Heartbeat{
 		UserID:    s.userID,
 		SessionID: s.id,

@@ -675,3 +675,27 @@ func TestMembershipChangeWhileConnecting(t *testing.T) {
 	}
 	alice.expectNothingQueued()
 }
+
+// TestLeftRoomIsNoLongerViewed: after ROOM_UPDATED removes the user from a room they were
+// viewing, their heartbeats stop naming it.
+func TestLeftRoomIsNoLongerViewed(t *testing.T) {
+	e := newTestEnv(t, Config{})
+	e.chat.setRooms("alice", "r1", "r2")
+	alice := e.dial(t, "alice")
+	alice.send(chat.EventRoomFocused, map[string]string{"roomId": "r1"})
+	alice.send(chat.EventRoomFocused, map[string]string{"roomId": "r2"})
+	alice.send(chat.EventHeartBeat, map[string]any{})
+	alice.expect(chat.EventHeartBeatAck)
+	if got := e.chat.lastHeartbeat().Focused; len(got) != 2 {
+		t.Fatalf("focused %v, want r1 and r2", got)
+	}
+	e.chat.setRooms("alice", "r2")
+	b, _ := json.Marshal(chat.RoomUpdated{Room: chat.Room{ID: "r1", MemberIDs: []string{"bob"}}})
+	e.srv.HandleEvent(chat.Event{Type: chat.EventRoomUpdated, RoomID: "r1", Data: b, UserIDs: []string{"alice"}})
+	alice.expect(chat.EventRoomUpdated)
+	alice.send(chat.EventHeartBeat, map[string]any{})
+	alice.expect(chat.EventHeartBeatAck)
+	if got := e.chat.lastHeartbeat().Focused; len(got) != 1 || got[0] != "r2" {
+		t.Fatalf("focused after leaving r1: %v, want [r2]", got)
+	}
+}
