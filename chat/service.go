@@ -784,16 +784,9 @@ func checkName(name string) error {
 	return nil
 }
 
+// uniqueWithout is UniqueIDs without drop.
 func uniqueWithout(ids []string, drop string) []string {
-	out := make([]string, 0, len(ids))
-	seen := make(map[string]struct{}, len(ids))
-	for _, id := range ids {
-		if _, dup := seen[id]; id != "" && id != drop && !dup {
-			seen[id] = struct{}{}
-			out = append(out, id)
-		}
-	}
-	return out
+	return slices.DeleteFunc(UniqueIDs(ids), func(id string) bool { return id == drop })
 }
 
 func clamp(v, def, hi int) int {

@@ -103,7 +103,7 @@ func (s *Store) DeleteToken(ctx context.Context, token string) error {
 
 // Devices implements chat.DeviceStore.
 func (s *Store) Devices(ctx context.Context, userIDs []string) ([]chat.Device, error) {
-	ids := uniq(userIDs)
+	ids := chat.UniqueIDs(userIDs)
 	out := []chat.Device{}
 	for len(ids) > 0 {
 		n := min(len(ids), 1000)

@@ -199,7 +199,7 @@ func (s *Store) store(ctx context.Context, what string, m chat.Message, advance 
 		s.logger.Warn("mongo: seq handed out twice; the server's $inc is not atomic", "room", doc.RoomID, "seq", seq)
 	}
 
-	if ids := uniq(advance); len(ids) > 0 {
+	if ids := chat.UniqueIDs(advance); len(ids) > 0 {
 		// Only existing memberships match, so a non-member in advance is ignored.
 		_, err := s.memberships.UpdateMany(ctx,
 			bson.D{{Key: "roomId", Value: doc.RoomID}, {Key: "userId", Value: bson.D{{Key: "$in", Value: ids}}}},

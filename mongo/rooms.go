@@ -78,7 +78,7 @@ func byJoinOrder() bson.D {
 // memberships written for it are then removed.
 func (s *Store) CreateRoom(ctx context.Context, r chat.Room, directKey string) error {
 	what := "create room " + r.ID
-	ids := uniq(r.MemberIDs)
+	ids := chat.UniqueIDs(r.MemberIDs)
 	if err := s.usersExist(ctx, what, ids); err != nil {
 		return err
 	}
@@ -298,7 +298,7 @@ func (s *Store) AddMembers(ctx context.Context, roomID string, userIDs []string,
 	if err != nil {
 		return nil, err
 	}
-	ids := uniq(userIDs)
+	ids := chat.UniqueIDs(userIDs)
 	if err := s.usersExist(ctx, what, ids); err != nil {
 		return nil, err
 	}

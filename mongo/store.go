@@ -286,16 +286,3 @@ func isUnavailable(err error) bool {
 func date(t time.Time) bson.DateTime { return bson.NewDateTimeFromTime(t) }
 
 func fromDate(d bson.DateTime) time.Time { return d.Time().UTC() }
-
-// uniq returns ids without duplicates or empty strings, in their first order.
-func uniq(ids []string) []string {
-	seen := make(map[string]bool, len(ids))
-	out := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if id != "" && !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	return out
-}

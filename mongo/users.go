@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
-	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -38,8 +36,8 @@ func noPasswordHash() bson.D { return bson.D{{Key: "passwordHash", Value: 0}} }
 // decides concurrent sign-ups of one name: one insert wins, the others get a duplicate key.
 func (s *Store) CreateUser(ctx context.Context, u chat.User, passwordHash string) error {
 	_, err := s.users.InsertOne(ctx, userDoc{
-		ID: u.ID, Username: u.Username, UsernameLower: foldKey(u.Username),
-		DisplayName: u.DisplayName, DisplayLower: foldKey(u.DisplayName),
+		ID: u.ID, Username: u.Username, UsernameLower: chat.FoldKey(u.Username),
+		DisplayName: u.DisplayName, DisplayLower: chat.FoldKey(u.DisplayName),
 		PasswordHash: passwordHash, CreatedAt: date(u.CreatedAt.Time),
 	})
 	if mongo.IsDuplicateKeyError(err) {
@@ -64,7 +62,7 @@ func (s *Store) User(ctx context.Context, id string) (chat.User, error) {
 // UserByUsername implements chat.UserStore.
 func (s *Store) UserByUsername(ctx context.Context, username string) (chat.User, string, error) {
 	var d userDoc
-	err := s.users.FindOne(ctx, bson.D{{Key: "usernameLower", Value: foldKey(username)}}).Decode(&d)
+	err := s.users.FindOne(ctx, bson.D{{Key: "usernameLower", Value: chat.FoldKey(username)}}).Decode(&d)
 	if err != nil {
 		return chat.User{}, "", s.notFound(ctx, fmt.Sprintf("user by username %q", username), err)
 	}
@@ -73,7 +71,7 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (chat.User,
 
 // UsersByIDs implements chat.UserStore.
 func (s *Store) UsersByIDs(ctx context.Context, ids []string) ([]chat.User, error) {
-	ids = uniq(ids)
+	ids = chat.UniqueIDs(ids)
 	if len(ids) == 0 {
 		return []chat.User{}, nil
 	}
@@ -86,12 +84,12 @@ func (s *Store) SearchUsers(ctx context.Context, prefix string, limit int) ([]ch
 	if limit <= 0 {
 		limit = 20
 	}
-	key := foldKey(prefix)
+	key := chat.FoldKey(prefix)
 	// A prefix match as a range, [key, successor of key), so that each side of the $or
 	// is a scan of its index; an anchored $regex would need escaping and, with the
 	// case-insensitive flag, could not use the index.
 	var filter bson.D
-	if end, ok := prefixEnd(key); ok {
+	if end, ok := chat.PrefixEnd(key); ok {
 		rng := bson.D{{Key: "$gte", Value: key}, {Key: "$lt", Value: end}}
 		filter = bson.D{{Key: "$or", Value: bson.A{
 			bson.D{{Key: "usernameLower", Value: rng}},
@@ -130,29 +128,4 @@ func (s *Store) notFound(ctx context.Context, what string, err error) error {
 		return fmt.Errorf("mongo: %s: %w", what, chat.ErrNotFound)
 	}
 	return s.fail(ctx, what, err)
-}
-
-// foldKey is the case-insensitive form of a username or display name, the same as the
-// SQLite store's so that both agree on which names collide.
-func foldKey(s string) string { return strings.ToLower(s) }
-
-// prefixEnd returns the least string greater than every string that starts with p, for a
-// range scan; ok is false when there is none (p is empty or all maximal runes). BSON
-// compares strings by their UTF-8 bytes, which is code point order, so incrementing the
-// last rune is enough.
-func prefixEnd(p string) (end string, ok bool) {
-	for p != "" {
-		r, size := utf8.DecodeLastRuneInString(p)
-		p = p[:len(p)-size]
-		switch {
-		case r == utf8.MaxRune || r == utf8.RuneError && size == 1:
-			continue // cannot increment: carry into the rune before
-		case r == 0xD7FF:
-			r = 0xE000 // skip the surrogates, which UTF-8 cannot encode
-		default:
-			r++
-		}
-		return p + string(r), true
-	}
-	return "", false
 }

@@ -69,7 +69,7 @@ func (s *Store) DeleteToken(ctx context.Context, token string) error {
 
 // Devices implements chat.DeviceStore.
 func (s *Store) Devices(ctx context.Context, userIDs []string) ([]chat.Device, error) {
-	ids := uniq(userIDs)
+	ids := chat.UniqueIDs(userIDs)
 	out := []chat.Device{}
 	// SQLite limits the variables of one statement; rooms can be large.
 	for len(ids) > 0 {

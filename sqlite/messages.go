@@ -68,7 +68,7 @@ func (s *Store) CreateMessage(ctx context.Context, m chat.Message, advance []str
 		}
 
 		// Only existing memberships are updated, so a non-member in advance is ignored.
-		if ids := uniq(advance); len(ids) > 0 {
+		if ids := chat.UniqueIDs(advance); len(ids) > 0 {
 			if _, err := tx.ExecContext(ctx, `
 				UPDATE memberships SET last_read_seq = ?1
 				WHERE room_id = ?2 AND last_read_seq < ?1

@@ -29,7 +29,7 @@ func (s *Store) CreateRoom(ctx context.Context, r chat.Room, directKey string) e
 		if err != nil {
 			return fmt.Errorf("sqlite: create room %s: %w", r.ID, err)
 		}
-		for _, uid := range uniq(r.MemberIDs) {
+		for _, uid := range chat.UniqueIDs(r.MemberIDs) {
 			_, err := tx.ExecContext(ctx, `
 				INSERT INTO memberships (room_id, user_id, last_read_seq, joined_at)
 				VALUES (?, ?, 0, ?)`, r.ID, uid, at)
@@ -302,7 +302,7 @@ func (s *Store) AddMembers(ctx context.Context, roomID string, userIDs []string,
 		if err != nil {
 			return fmt.Errorf("sqlite: add members to %s: %w", roomID, notFound(err))
 		}
-		for _, uid := range uniq(userIDs) {
+		for _, uid := range chat.UniqueIDs(userIDs) {
 			res, err := tx.ExecContext(ctx, `
 				INSERT INTO memberships (room_id, user_id, last_read_seq, joined_at)
 				VALUES (?, ?, ?, ?)

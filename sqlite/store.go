@@ -261,19 +261,6 @@ func placeholders(n int) string {
 	return strings.Repeat("?, ", n-1) + "?"
 }
 
-// uniq returns ids without duplicates or empty strings, in their first order.
-func uniq(ids []string) []string {
-	seen := make(map[string]bool, len(ids))
-	out := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if id != "" && !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
 // anys converts ids into query arguments, after the leading ones.
 func anys(lead []any, ids []string) []any {
 	out := make([]any, 0, len(lead)+len(ids))

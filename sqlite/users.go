@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/chatchat/chatchat/chat"
 )
@@ -16,7 +14,7 @@ func (s *Store) CreateUser(ctx context.Context, u chat.User, passwordHash string
 	_, err := s.w.ExecContext(ctx, `
 		INSERT INTO users (id, username, username_key, display_name, display_key, password_hash, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Username, foldKey(u.Username), u.DisplayName, foldKey(u.DisplayName),
+		u.ID, u.Username, chat.FoldKey(u.Username), u.DisplayName, chat.FoldKey(u.DisplayName),
 		passwordHash, millis(u.CreatedAt.Time))
 	if isUnique(err) {
 		return fmt.Errorf("sqlite: create user %q: %w", u.Username, chat.ErrConflict)
@@ -48,7 +46,7 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (chat.User,
 	)
 	err := s.r.QueryRowContext(ctx, `
 		SELECT id, username, display_name, created_at, password_hash
-		FROM users WHERE username_key = ?`, foldKey(username)).
+		FROM users WHERE username_key = ?`, chat.FoldKey(username)).
 		Scan(&u.ID, &u.Username, &u.DisplayName, &at, &hash)
 	if err != nil {
 		return chat.User{}, "", fmt.Errorf("sqlite: user by username %q: %w", username, notFound(err))
@@ -59,7 +57,7 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (chat.User,
 
 // UsersByIDs implements chat.UserStore.
 func (s *Store) UsersByIDs(ctx context.Context, ids []string) ([]chat.User, error) {
-	ids = uniq(ids)
+	ids = chat.UniqueIDs(ids)
 	if len(ids) == 0 {
 		return []chat.User{}, nil
 	}
@@ -80,14 +78,14 @@ func (s *Store) SearchUsers(ctx context.Context, prefix string, limit int) ([]ch
 	if limit <= 0 {
 		limit = 20
 	}
-	key := foldKey(prefix)
+	key := chat.FoldKey(prefix)
 	// A prefix match as a range, [key, successor of key), so that each side of the OR is
 	// a search of its index; LIKE would fold only ASCII letters.
 	var (
 		rows *sql.Rows
 		err  error
 	)
-	if end, ok := prefixEnd(key); ok {
+	if end, ok := chat.PrefixEnd(key); ok {
 		rows, err = s.r.QueryContext(ctx, `
 			SELECT `+userColumns+` FROM users
 			WHERE (username_key >= ?1 AND username_key < ?2)
@@ -108,29 +106,6 @@ func (s *Store) SearchUsers(ctx context.Context, prefix string, limit int) ([]ch
 		return nil, fmt.Errorf("sqlite: search users %q: %w", prefix, err)
 	}
 	return users, nil
-}
-
-// foldKey is the case-insensitive form of a username or display name.
-func foldKey(s string) string { return strings.ToLower(s) }
-
-// prefixEnd returns the least string greater than every string that starts with p, for a
-// range scan; ok is false when there is none (p is empty or all maximal runes). UTF-8
-// byte order is code point order, so incrementing the last rune is enough.
-func prefixEnd(p string) (end string, ok bool) {
-	for p != "" {
-		r, size := utf8.DecodeLastRuneInString(p)
-		p = p[:len(p)-size]
-		switch {
-		case r == utf8.MaxRune || r == utf8.RuneError && size == 1:
-			continue // cannot increment: carry into the rune before
-		case r == 0xD7FF:
-			r = 0xE000 // skip the surrogates, which UTF-8 cannot encode
-		default:
-			r++
-		}
-		return p + string(r), true
-	}
-	return "", false
 }
 
 type scanner interface{ Scan(dest ...any) error }
