@@ -220,6 +220,8 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 	if q.AfterSeq, ok = s.intParam(w, r, "afterSeq"); !ok {
 		return
 	}
+	// afterSeq=0 given explicitly means "from the first message", not "unset".
+	q.Forward = r.URL.Query().Has("afterSeq")
 	if q.BeforeSeq, ok = s.intParam(w, r, "beforeSeq"); !ok {
 		return
 	}

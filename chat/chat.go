@@ -153,6 +153,16 @@ type HistoryQuery struct {
 	AfterSeq  int64
 	BeforeSeq int64
 	Limit     int
+	// Forward marks AfterSeq as set even when it is 0, so that "after seq 0" pages from
+	// the room's first message instead of being taken for "unset" (the newest page): a
+	// RESUME, re-sync or gap fill from 0 must replay from the start.
+	Forward bool
+}
+
+// Ascending reports whether the page is the oldest messages above AfterSeq (true) or the
+// newest below BeforeSeq (false).
+func (q HistoryQuery) Ascending() bool {
+	return q.BeforeSeq <= 0 && (q.Forward || q.AfterSeq > 0)
 }
 
 // ids makes ULIDs that increase strictly within this process, even within one millisecond,

@@ -630,7 +630,7 @@ func (s *Service) messagesAfter(ctx context.Context, roomID string, afterSeq int
 	}
 	var out []Message
 	for len(out) < limit {
-		page, more, err := s.store.Messages(ctx, roomID, HistoryQuery{AfterSeq: afterSeq, Limit: min(100, limit-len(out))})
+		page, more, err := s.store.Messages(ctx, roomID, HistoryQuery{AfterSeq: afterSeq, Forward: true, Limit: min(100, limit-len(out))})
 		if err != nil {
 			return nil, err
 		}

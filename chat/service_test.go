@@ -245,3 +245,33 @@ func TestPresenceEvents(t *testing.T) {
 		t.Fatalf("offline event %+v rooms %v", p, evs[1].RoomIDs)
 	}
 }
+
+// TestResumeFromZeroReplaysFromTheFirstMessage: "after seq 0" is the room's whole history,
+// not its newest page. It once replayed only the newest 100 of 250.
+func TestResumeFromZeroReplaysFromTheFirstMessage(t *testing.T) {
+	f := newFixture(t, 2)
+	ctx := context.Background()
+	a, b := f.users[0], f.users[1]
+	r, _, _ := f.svc.CreateRoom(ctx, a, chat.NewRoom{Type: "direct", MemberIDs: []string{b}})
+	const n = 250
+	for i := 0; i < n; i++ {
+		if _, _, err := f.svc.SendMessage(ctx, a, r.ID, chat.NewMessage{Text: "m"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, after := range []int64{0, 1} {
+		got, err := f.svc.Resume(ctx, b, map[string]int64{r.ID: after})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != n-int(after) || got[0].Seq != after+1 || got[len(got)-1].Seq != n {
+			t.Fatalf("resume after %d: %d messages, seqs %d..%d; want %d..%d",
+				after, len(got), got[0].Seq, got[len(got)-1].Seq, after+1, n)
+		}
+		for i := 1; i < len(got); i++ {
+			if got[i].Seq != got[i-1].Seq+1 {
+				t.Fatalf("resume after %d: seq %d follows %d", after, got[i].Seq, got[i-1].Seq)
+			}
+		}
+	}
+}

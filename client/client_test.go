@@ -216,6 +216,16 @@ func TestEndpoints(t *testing.T) {
 			query: "afterSeq=3&beforeSeq=9&limit=50",
 		},
 		{
+			name: "History forward from 0", pattern: "GET /api/v1/rooms/{id}/messages", status: 200,
+			answer: map[string]any{"messages": []chat.Message{msg1}, "hasMore": true},
+			call: func(ctx context.Context, c *client.Client) (result, error) {
+				ms, more, err := c.History(ctx, "r1", chat.HistoryQuery{Forward: true, Limit: 100})
+				return result{V: ms, HasMore: more}, err
+			},
+			want: result{V: []chat.Message{msg1}, HasMore: true}, method: "GET", path: "/api/v1/rooms/r1/messages",
+			query: "afterSeq=0&limit=100",
+		},
+		{
 			name: "MarkRead", pattern: "POST /api/v1/rooms/{id}/read", status: 200, answer: read,
 			call: func(ctx context.Context, c *client.Client) (result, error) {
 				rr, err := c.MarkRead(ctx, "r1", 7)

@@ -98,10 +98,10 @@ func (c *Client) SendMessage(ctx context.Context, roomID string, nm NewMessage) 
 
 // History returns a page of a room's messages, ascending by seq
 // (GET /rooms/{roomId}/messages); see chat.HistoryQuery for what the page holds and what
-// hasMore means. Zero fields are left out of the query.
+// hasMore means. Zero fields are left out of the query, except AfterSeq with Forward.
 func (c *Client) History(ctx context.Context, roomID string, q chat.HistoryQuery) (msgs []chat.Message, hasMore bool, err error) {
 	v := url.Values{}
-	if q.AfterSeq > 0 {
+	if q.AfterSeq > 0 || q.Forward {
 		v.Set("afterSeq", strconv.FormatInt(q.AfterSeq, 10))
 	}
 	if q.BeforeSeq > 0 {

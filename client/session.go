@@ -298,7 +298,7 @@ func (s *Session) message(ctx context.Context, m chat.Message, ev Event) {
 // fill fetches and delivers the messages of a room with after < seq < before.
 func (s *Session) fill(ctx context.Context, roomID string, after, before int64) error {
 	for after < before-1 {
-		msgs, more, err := s.c.History(ctx, roomID, chat.HistoryQuery{AfterSeq: after, Limit: 100})
+		msgs, more, err := s.c.History(ctx, roomID, chat.HistoryQuery{AfterSeq: after, Forward: true, Limit: 100})
 		if err != nil {
 			return err
 		}

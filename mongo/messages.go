@@ -265,7 +265,7 @@ func (s *Store) Messages(ctx context.Context, roomID string, q chat.HistoryQuery
 	// With only AfterSeq the page is the oldest above it; otherwise the newest below
 	// BeforeSeq. One message past the limit tells whether more exist in that direction.
 	dir := -1
-	if q.AfterSeq > 0 && q.BeforeSeq <= 0 {
+	if q.Ascending() {
 		dir = 1
 	}
 	cur, err := s.messages.Find(ctx,

@@ -108,7 +108,7 @@ func (s *Store) Messages(ctx context.Context, roomID string, q chat.HistoryQuery
 	// With only AfterSeq the page is the oldest above it; otherwise the newest below
 	// BeforeSeq. One row past the limit tells whether more exist in that direction.
 	order := "DESC"
-	if q.AfterSeq > 0 && q.BeforeSeq <= 0 {
+	if q.Ascending() {
 		order = "ASC"
 	}
 	rows, err := s.r.QueryContext(ctx, `
