@@ -40,8 +40,7 @@ type Notification struct {
 	CreatedAt Time   `json:"createdAt"`
 }
 
-// DeviceStore keeps push tokens, the notification history, and the unread totals that
-// pushes carry as their badge. Each storage adapter implements it and passes
+// DeviceStore keeps push tokens. Each storage adapter implements it and passes
 // chattest.TestDeviceStore.
 type DeviceStore interface {
 	// RegisterDevice stores d. created is false when the token was already d.UserID's (its
@@ -54,7 +53,11 @@ type DeviceStore interface {
 	DeleteToken(ctx context.Context, token string) error
 	// Devices returns the devices of the users, in no particular order.
 	Devices(ctx context.Context, userIDs []string) ([]Device, error)
+}
 
+// NotificationLog keeps the push history. Each storage adapter implements it and passes
+// chattest.TestNotificationLog.
+type NotificationLog interface {
 	// AddNotification stores n. A second entry for the same message and device token
 	// gives ErrConflict: that is what de-duplicates pushes redelivered by the queue.
 	AddNotification(ctx context.Context, n Notification) error
@@ -63,8 +66,11 @@ type DeviceStore interface {
 	// Notifications returns up to limit of userID's entries with an id below beforeID
 	// (all when ""), newest (highest id) first, and whether more exist.
 	Notifications(ctx context.Context, userID, beforeID string, limit int) ([]Notification, bool, error)
+}
 
-	// UnreadTotal returns the sum over userID's rooms of the room's last seq minus the
-	// user's read cursor.
-	UnreadTotal(ctx context.Context, userID string) (int64, error)
+// PushStore is what the push side keeps: devices and their history. The storage adapters
+// implement it; the notification worker and the device endpoints use parts of it.
+type PushStore interface {
+	DeviceStore
+	NotificationLog
 }

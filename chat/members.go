@@ -84,32 +84,17 @@ func (c *memberCache) clear() {
 // serves the API.
 func (s *Service) HandleEvent(ev Event) {
 	if ev.Type == EventRoomUpdated && ev.RoomID != "" {
-		s.members.invalidate(ev.RoomID)
+		s.membership.invalidate(ev.RoomID)
 	}
 }
 
 // HandleGap drops the whole membership cache: events may have been lost.
-func (s *Service) HandleGap() { s.members.clear() }
+func (s *Service) HandleGap() { s.membership.clear() }
 
 var _ EventHandler = (*Service)(nil)
 
-// checkMember reports a room the user is not in exactly like a room that does not exist.
-func (s *Service) checkMember(ctx context.Context, roomID, userID string) error {
-	if roomID == "" {
-		return Errorf(Invalid, "bad_request", "roomId is required")
-	}
-	ok, err := s.members.isMember(ctx, roomID, userID, s.loadMembers)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return roomNotFound()
-	}
-	return nil
-}
-
 func (s *Service) loadMembers(ctx context.Context, roomID string) ([]string, error) {
-	r, err := s.store.Room(ctx, roomID)
+	r, err := s.rooms.Room(ctx, roomID)
 	if IsNotFound(err) {
 		return nil, nil
 	}

@@ -32,7 +32,12 @@ type TokenStore interface {
 	RevokeTokenFamily(ctx context.Context, familyID string) error
 }
 
-// RoomStore keeps rooms, membership and read cursors.
+// The store is split by use: each interface below is what one part of the service reads
+// and writes, with a contract suite of its own in chattest. A new feature adds a small
+// interface (and its suite) rather than methods on a large one; Store is only their union,
+// for wiring and for the suites.
+
+// RoomStore keeps rooms and answers which rooms a user is in.
 type RoomStore interface {
 	// CreateRoom stores r with its members (r.MemberIDs), each with cursor 0. For a direct
 	// room directKey is DirectKey of its two members, and a second room with the same key
@@ -50,6 +55,10 @@ type RoomStore interface {
 	UserRoomIDs(ctx context.Context, userID string) ([]string, error)
 	// UserRoomSeqs returns, for each room userID is a member of, the room's last seq.
 	UserRoomSeqs(ctx context.Context, userID string) (map[string]int64, error)
+}
+
+// MemberStore keeps who is in a room and each member's own settings.
+type MemberStore interface {
 	// Members returns the room's members with their cursors.
 	Members(ctx context.Context, roomID string) ([]Member, error)
 	// Member returns one membership, or ErrNotFound when userID is not a member.
@@ -61,39 +70,45 @@ type RoomStore interface {
 	RemoveMember(ctx context.Context, roomID, userID string) error
 	// SetMuted sets a member's mute setting; ErrNotFound when not a member.
 	SetMuted(ctx context.Context, roomID, userID string, muted bool) error
+}
+
+// CursorStore keeps read cursors and answers the unread questions they settle.
+type CursorStore interface {
 	// AdvanceReadCursor moves a member's cursor to min(seq, room's last seq) unless it is
 	// already there or beyond (a cursor never moves back), and returns the cursor after the
 	// call. ErrNotFound when not a member.
 	AdvanceReadCursor(ctx context.Context, roomID, userID string, seq int64) (int64, error)
-}
-
-// UnreadCounter is an optional ability of a RoomStore: counting a message's unread members
-// without listing them. SendMessage uses it when the store has it, because listing the
-// members of a large room on every send costs more than the send itself.
-type UnreadCounter interface {
 	// UnreadCount returns how many members of the room, senderID excluded, have a read
-	// cursor below seq.
+	// cursor below seq, without listing the members: a large room is counted on every send.
 	UnreadCount(ctx context.Context, roomID, senderID string, seq int64) (int, error)
+	// UnreadTotal returns the sum over userID's rooms of the room's last seq minus the
+	// user's read cursor (a push's badge).
+	UnreadTotal(ctx context.Context, userID string) (int64, error)
 }
 
 // MessageStore keeps messages.
 type MessageStore interface {
 	// CreateMessage gives m the room's next seq, stores it, and advances the cursors of
 	// the users in advance (members only; the sender and the room's viewers) to that seq.
-	// When m.SenderID already stored a message with m.ClientMsgID, it stores nothing and
-	// returns that message with created false. m.ID and m.CreatedAt are set by the caller.
+	// A created message comes back with UnreadCount set, counted with the write, so that
+	// the send path asks no second question. When m.SenderID already stored a message with
+	// m.ClientMsgID, it stores nothing and returns that message with created false (its
+	// UnreadCount is not set).
+	// m.ID and m.CreatedAt are set by the caller.
 	CreateMessage(ctx context.Context, m Message, advance []string) (stored Message, created bool, err error)
 	// Messages returns a page of a room's messages (see HistoryQuery) and whether more
 	// exist beyond it.
 	Messages(ctx context.Context, roomID string, q HistoryQuery) ([]Message, bool, error)
 }
 
-// Store is everything the API needs to keep. Each storage adapter implements it and passes
-// chattest.TestStore.
+// Store is the union of the stores the chat service uses. Each storage adapter implements
+// it and passes chattest.TestStore.
 type Store interface {
 	UserStore
 	TokenStore
 	RoomStore
+	MemberStore
+	CursorStore
 	MessageStore
 }
 

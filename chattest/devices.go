@@ -10,30 +10,52 @@ import (
 	"github.com/chatchat/chatchat/chat"
 )
 
-// TestDeviceStore runs the contract every chat.DeviceStore implementation must meet, as
+// TestPushStore runs the contracts of chat.DeviceStore and chat.NotificationLog, as
 // documented in chat/device.go. newStore returns a fresh, empty store as both a chat.Store
-// (to create the users and rooms the devices belong to) and a chat.DeviceStore, and
+// (to create the users and rooms the devices belong to) and a chat.PushStore, and
 // registers its own cleanup on t.
+func TestPushStore(t *testing.T, newStore func(t *testing.T) (chat.Store, chat.PushStore)) {
+	t.Run("Devices", func(t *testing.T) {
+		TestDeviceStore(t, func(t *testing.T) (chat.Store, chat.DeviceStore) { return newStore(t) })
+	})
+	t.Run("Notifications", func(t *testing.T) {
+		TestNotificationLog(t, func(t *testing.T) (chat.Store, chat.NotificationLog) { return newStore(t) })
+	})
+}
+
+// TestDeviceStore runs the contract of chat.DeviceStore.
 func TestDeviceStore(t *testing.T, newStore func(t *testing.T) (chat.Store, chat.DeviceStore)) {
-	tests := []struct {
+	for _, tc := range []struct {
 		name string
 		run  func(t *testing.T, s chat.Store, d chat.DeviceStore)
 	}{
-		{"Devices/RegisterAndList", testRegisterDevices},
-		{"Devices/ReRegisterIsNotNew", testReRegisterDevice},
-		{"Devices/TokenMovesToNewUser", testDeviceMoves},
-		{"Devices/DeleteOwnOnly", testDeleteDevice},
-		{"Devices/DeleteToken", testDeleteToken},
-		{"Devices/ConcurrentRegister", testConcurrentRegister},
-		{"Notifications/OnePerMessageAndToken", testNotificationUnique},
-		{"Notifications/PagesNewestFirst", testNotificationPages},
-		{"Notifications/RoundTrip", testNotificationRoundTrip},
-		{"UnreadTotal", testUnreadTotal},
-	}
-	for _, tc := range tests {
+		{"RegisterAndList", testRegisterDevices},
+		{"ReRegisterIsNotNew", testReRegisterDevice},
+		{"TokenMovesToNewUser", testDeviceMoves},
+		{"DeleteOwnOnly", testDeleteDevice},
+		{"DeleteToken", testDeleteToken},
+		{"ConcurrentRegister", testConcurrentRegister},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, d := newStore(t)
 			tc.run(t, s, d)
+		})
+	}
+}
+
+// TestNotificationLog runs the contract of chat.NotificationLog.
+func TestNotificationLog(t *testing.T, newStore func(t *testing.T) (chat.Store, chat.NotificationLog)) {
+	for _, tc := range []struct {
+		name string
+		run  func(t *testing.T, s chat.Store, n chat.NotificationLog)
+	}{
+		{"OnePerMessageAndToken", testNotificationUnique},
+		{"PagesNewestFirst", testNotificationPages},
+		{"RoundTrip", testNotificationRoundTrip},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, n := newStore(t)
+			tc.run(t, s, n)
 		})
 	}
 }
@@ -163,14 +185,14 @@ func notification(u chat.User, token, messageID string, seq int64, at time.Time)
 	}
 }
 
-func addNotification(tb testing.TB, d chat.DeviceStore, n chat.Notification) {
+func addNotification(tb testing.TB, d chat.NotificationLog, n chat.Notification) {
 	tb.Helper()
 	if err := d.AddNotification(tb.Context(), n); err != nil {
 		tb.Fatalf("AddNotification: %v", err)
 	}
 }
 
-func testNotificationUnique(t *testing.T, s chat.Store, d chat.DeviceStore) {
+func testNotificationUnique(t *testing.T, s chat.Store, d chat.NotificationLog) {
 	ann := storeUser(t, s, "ann")
 	addNotification(t, d, notification(ann, "t1", "m1", 1, storeAt(0)))
 	addNotification(t, d, notification(ann, "t2", "m1", 1, storeAt(0)))
@@ -186,7 +208,7 @@ func testNotificationUnique(t *testing.T, s chat.Store, d chat.DeviceStore) {
 	}
 }
 
-func testNotificationPages(t *testing.T, s chat.Store, d chat.DeviceStore) {
+func testNotificationPages(t *testing.T, s chat.Store, d chat.NotificationLog) {
 	ann, bob := storeUser(t, s, "ann"), storeUser(t, s, "bob")
 	var ids []string // oldest first
 	for i := range 7 {
@@ -225,7 +247,7 @@ func testNotificationPages(t *testing.T, s chat.Store, d chat.DeviceStore) {
 	}
 }
 
-func testNotificationRoundTrip(t *testing.T, s chat.Store, d chat.DeviceStore) {
+func testNotificationRoundTrip(t *testing.T, s chat.Store, d chat.NotificationLog) {
 	ann := storeUser(t, s, "ann")
 	n := notification(ann, "t", "m1", 42, storeEpoch.Add(1234567*time.Microsecond))
 	n.Status, n.Error, n.Platform = chat.NotificationFailed, "invalid_argument: bad token", chat.PlatformIOS
@@ -240,32 +262,5 @@ func testNotificationRoundTrip(t *testing.T, s chat.Store, d chat.DeviceStore) {
 	ns[0].CreatedAt = n.CreatedAt
 	if !reflect.DeepEqual(ns[0], n) {
 		t.Errorf("entry = %+v, want %+v", ns[0], n)
-	}
-}
-
-func testUnreadTotal(t *testing.T, s chat.Store, d chat.DeviceStore) {
-	ann, bob, cat := storeUser(t, s, "ann"), storeUser(t, s, "bob"), storeUser(t, s, "cat")
-	r1 := storeRoom(t, s, storeAt(0), ann, bob)
-	r2 := storeRoom(t, s, storeAt(0), ann, bob, cat)
-	for i := range 3 {
-		storeSend(t, s, r1.ID, ann, fmt.Sprint("r1-", i), storeAt(i), ann.ID)
-	}
-	for i := range 2 {
-		storeSend(t, s, r2.ID, ann, fmt.Sprint("r2-", i), storeAt(i), ann.ID)
-	}
-	if _, err := s.AdvanceReadCursor(t.Context(), r1.ID, bob.ID, 1); err != nil {
-		t.Fatalf("AdvanceReadCursor: %v", err)
-	}
-	for _, c := range []struct {
-		u    chat.User
-		want int64
-	}{{ann, 0}, {bob, 2 + 2}, {cat, 2}} {
-		got, err := d.UnreadTotal(t.Context(), c.u.ID)
-		if err != nil || got != c.want {
-			t.Errorf("UnreadTotal(%s) = %d, %v; want %d", c.u.Username, got, err, c.want)
-		}
-	}
-	if got, err := d.UnreadTotal(t.Context(), "nobody"); err != nil || got != 0 {
-		t.Errorf("UnreadTotal(no rooms) = %d, %v; want 0", got, err)
 	}
 }

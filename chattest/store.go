@@ -10,52 +10,99 @@ import (
 	"github.com/chatchat/chatchat/chat"
 )
 
-// TestStore runs the contract every chat.Store implementation must meet, as documented in
-// chat/store.go. Each subtest gets a fresh, empty store from newStore, which registers its
-// own cleanup on t.
-func TestStore(t *testing.T, newStore func(t *testing.T) chat.Store) {
-	tests := []struct {
-		name string
-		run  func(t *testing.T, s chat.Store)
-	}{
-		{"Users/CreateAndLookUp", testUserCreateAndLookUp},
-		{"Users/DuplicateUsernameConflicts", testUserDuplicate},
-		{"Users/NotFound", testUserNotFound},
-		{"Users/ByIDs", testUsersByIDs},
-		{"Users/Search", testSearchUsers},
-		{"Users/ConcurrentSameUsername", testUserConcurrentCreate},
+// The store's contract is one suite per interface of chat/store.go, each exported so that
+// an adapter of one interface alone can run its own. Every suite takes a factory of fresh,
+// empty stores that register their own cleanup on t; they are whole chat.Stores because
+// the suites set up users and rooms to exercise the interface under test.
 
-		{"RefreshTokens/ConsumeOnce", testTokenConsumeOnce},
-		{"RefreshTokens/RevokeFamily", testTokenRevokeFamily},
-		{"RefreshTokens/Unknown", testTokenUnknown},
-		{"RefreshTokens/ConcurrentConsume", testTokenConcurrentConsume},
+// storeCase is one behaviour of a suite.
+type storeCase struct {
+	name string
+	run  func(t *testing.T, s chat.Store)
+}
 
-		{"Rooms/CreateGroup", testCreateGroupRoom},
-		{"Rooms/CreateDirect", testCreateDirectRoom},
-		{"Rooms/NotFound", testRoomNotFound},
-		{"Rooms/UserRooms", testUserRooms},
-		{"Rooms/UserRoomIDs", testUserRoomIDs},
-		{"Rooms/Member", testMember},
-		{"Rooms/AddMembers", testAddMembers},
-		{"Rooms/RemoveMember", testRemoveMember},
-		{"Rooms/SetMuted", testSetMuted},
-		{"Rooms/AdvanceReadCursor", testAdvanceReadCursor},
-		{"Rooms/ConcurrentAdvanceReadCursor", testConcurrentAdvanceReadCursor},
-		{"Rooms/UnreadCount", testUnreadCount},
-
-		{"Messages/SeqPerRoom", testMessageSeq},
-		{"Messages/IdempotentByClientMsgID", testMessageIdempotent},
-		{"Messages/AdvanceCursors", testMessageAdvance},
-		{"Messages/MediaID", testMessageMediaID},
-		{"Messages/History", testHistory},
-		{"Messages/ConcurrentCreate", testConcurrentCreateMessage},
-		{"Messages/ConcurrentRetries", testConcurrentRetries},
-
-		{"TimesAreUTCMilliseconds", testTimes},
-	}
-	for _, tc := range tests {
+func runStoreCases(t *testing.T, newStore func(t *testing.T) chat.Store, cases []storeCase) {
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
 	}
+}
+
+// TestStore runs every suite of chat.Store's interfaces, each under its own name.
+func TestStore(t *testing.T, newStore func(t *testing.T) chat.Store) {
+	t.Run("Users", func(t *testing.T) { TestUserStore(t, newStore) })
+	t.Run("RefreshTokens", func(t *testing.T) { TestTokenStore(t, newStore) })
+	t.Run("Rooms", func(t *testing.T) { TestRoomStore(t, newStore) })
+	t.Run("Members", func(t *testing.T) { TestMemberStore(t, newStore) })
+	t.Run("Cursors", func(t *testing.T) { TestCursorStore(t, newStore) })
+	t.Run("Messages", func(t *testing.T) { TestMessageStore(t, newStore) })
+}
+
+// TestUserStore runs the contract of chat.UserStore.
+func TestUserStore(t *testing.T, newStore func(t *testing.T) chat.Store) {
+	runStoreCases(t, newStore, []storeCase{
+		{"CreateAndLookUp", testUserCreateAndLookUp},
+		{"DuplicateUsernameConflicts", testUserDuplicate},
+		{"NotFound", testUserNotFound},
+		{"ByIDs", testUsersByIDs},
+		{"Search", testSearchUsers},
+		{"ConcurrentSameUsername", testUserConcurrentCreate},
+	})
+}
+
+// TestTokenStore runs the contract of chat.TokenStore.
+func TestTokenStore(t *testing.T, newStore func(t *testing.T) chat.Store) {
+	runStoreCases(t, newStore, []storeCase{
+		{"ConsumeOnce", testTokenConsumeOnce},
+		{"RevokeFamily", testTokenRevokeFamily},
+		{"Unknown", testTokenUnknown},
+		{"ConcurrentConsume", testTokenConcurrentConsume},
+	})
+}
+
+// TestRoomStore runs the contract of chat.RoomStore.
+func TestRoomStore(t *testing.T, newStore func(t *testing.T) chat.Store) {
+	runStoreCases(t, newStore, []storeCase{
+		{"CreateGroup", testCreateGroupRoom},
+		{"CreateDirect", testCreateDirectRoom},
+		{"NotFound", testRoomNotFound},
+		{"UserRooms", testUserRooms},
+		{"UserRoomIDs", testUserRoomIDs},
+		{"TimesAreUTCMilliseconds", testTimes},
+	})
+}
+
+// TestMemberStore runs the contract of chat.MemberStore.
+func TestMemberStore(t *testing.T, newStore func(t *testing.T) chat.Store) {
+	runStoreCases(t, newStore, []storeCase{
+		{"Member", testMember},
+		{"AddMembers", testAddMembers},
+		{"RemoveMember", testRemoveMember},
+		{"SetMuted", testSetMuted},
+	})
+}
+
+// TestCursorStore runs the contract of chat.CursorStore.
+func TestCursorStore(t *testing.T, newStore func(t *testing.T) chat.Store) {
+	runStoreCases(t, newStore, []storeCase{
+		{"AdvanceReadCursor", testAdvanceReadCursor},
+		{"ConcurrentAdvanceReadCursor", testConcurrentAdvanceReadCursor},
+		{"UnreadCount", testUnreadCount},
+		{"UnreadTotal", testUnreadTotal},
+	})
+}
+
+// TestMessageStore runs the contract of chat.MessageStore.
+func TestMessageStore(t *testing.T, newStore func(t *testing.T) chat.Store) {
+	runStoreCases(t, newStore, []storeCase{
+		{"SeqPerRoom", testMessageSeq},
+		{"IdempotentByClientMsgID", testMessageIdempotent},
+		{"AdvanceCursors", testMessageAdvance},
+		{"CreatedCountsUnread", testMessageCreatedUnread},
+		{"MediaID", testMessageMediaID},
+		{"History", testHistory},
+		{"ConcurrentCreate", testConcurrentCreateMessage},
+		{"ConcurrentRetries", testConcurrentRetries},
+	})
 }
 
 // storeEpoch is the suite's clock: times are given explicitly so that orderings do not

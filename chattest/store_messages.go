@@ -133,6 +133,28 @@ func testMessageAdvance(t *testing.T, s chat.Store) {
 	}
 }
 
+// testMessageCreatedUnread: a created message comes back with its unread count, counted
+// with the write (the sender and the advanced viewers excluded); a retry's is not set.
+func testMessageCreatedUnread(t *testing.T, s chat.Store) {
+	ctx := t.Context()
+	users := storeUsers(t, s, 4)
+	a, b, c, d := users[0], users[1], users[2], users[3]
+	r := storeRoom(t, s, storeEpoch, a, b, c, d)
+
+	m1 := storeSend(t, s, r.ID, a, "one", storeAt(0), a.ID, b.ID)
+	if m1.UnreadCount != 2 { // c and d
+		t.Errorf("created message's UnreadCount = %d, want 2", m1.UnreadCount)
+	}
+	want, err := s.UnreadCount(ctx, r.ID, a.ID, m1.Seq)
+	if err != nil || want != m1.UnreadCount {
+		t.Errorf("UnreadCount = %d, %v; the created message said %d", want, err, m1.UnreadCount)
+	}
+	m2 := storeSend(t, s, r.ID, b, "two", storeAt(1), b.ID, a.ID, c.ID, d.ID)
+	if m2.UnreadCount != 0 {
+		t.Errorf("a message every member views: UnreadCount = %d, want 0", m2.UnreadCount)
+	}
+}
+
 func testMessageMediaID(t *testing.T, s chat.Store) {
 	ctx := t.Context()
 	users := storeUsers(t, s, 1)

@@ -341,13 +341,9 @@ func testAdvanceReadCursor(t *testing.T, s chat.Store) {
 	wantNotFound(t, "AdvanceReadCursor(unknown room)", err)
 }
 
-// testUnreadCount checks chat.UnreadCounter, for the stores that have it, against the
-// member list it replaces on the send path.
+// testUnreadCount checks UnreadCount against the member list it replaces on the send path.
 func testUnreadCount(t *testing.T, s chat.Store) {
-	uc, ok := s.(chat.UnreadCounter)
-	if !ok {
-		t.Skip("the store has no chat.UnreadCounter; SendMessage lists the members instead")
-	}
+	uc := s
 	ctx := t.Context()
 	users := storeUsers(t, s, 4)
 	a, b, c := users[0], users[1], users[2]
@@ -421,5 +417,33 @@ func testConcurrentAdvanceReadCursor(t *testing.T, s chat.Store) {
 	wg.Wait()
 	if got := storeCursor(t, s, r.ID, b.ID); got != n {
 		t.Errorf("final cursor = %d, want %d", got, n)
+	}
+}
+
+func testUnreadTotal(t *testing.T, s chat.Store) {
+	d := s
+	ann, bob, cat := storeUser(t, s, "ann"), storeUser(t, s, "bob"), storeUser(t, s, "cat")
+	r1 := storeRoom(t, s, storeAt(0), ann, bob)
+	r2 := storeRoom(t, s, storeAt(0), ann, bob, cat)
+	for i := range 3 {
+		storeSend(t, s, r1.ID, ann, fmt.Sprint("r1-", i), storeAt(i), ann.ID)
+	}
+	for i := range 2 {
+		storeSend(t, s, r2.ID, ann, fmt.Sprint("r2-", i), storeAt(i), ann.ID)
+	}
+	if _, err := s.AdvanceReadCursor(t.Context(), r1.ID, bob.ID, 1); err != nil {
+		t.Fatalf("AdvanceReadCursor: %v", err)
+	}
+	for _, c := range []struct {
+		u    chat.User
+		want int64
+	}{{ann, 0}, {bob, 2 + 2}, {cat, 2}} {
+		got, err := d.UnreadTotal(t.Context(), c.u.ID)
+		if err != nil || got != c.want {
+			t.Errorf("UnreadTotal(%s) = %d, %v; want %d", c.u.Username, got, err, c.want)
+		}
+	}
+	if got, err := d.UnreadTotal(t.Context(), "nobody"); err != nil || got != 0 {
+		t.Errorf("UnreadTotal(no rooms) = %d, %v; want 0", got, err)
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/chatchat/chatchat/chat"
 )
 
-var _ chat.DeviceStore = (*Store)(nil)
+var _ chat.PushStore = (*Store)(nil)
 
 // Collection names of push devices and the notification history.
 const (
@@ -123,7 +123,7 @@ func (s *Store) Devices(ctx context.Context, userIDs []string) ([]chat.Device, e
 	return out, nil
 }
 
-// AddNotification implements chat.DeviceStore.
+// AddNotification implements chat.NotificationLog.
 func (s *Store) AddNotification(ctx context.Context, n chat.Notification) error {
 	_, err := s.notifications().InsertOne(ctx, notificationDoc{
 		ID: n.ID, UserID: n.UserID, Token: n.Token, MessageID: n.MessageID, RoomID: n.RoomID, Seq: n.Seq,
@@ -139,7 +139,7 @@ func (s *Store) AddNotification(ctx context.Context, n chat.Notification) error 
 	return nil
 }
 
-// NotifiedTokens implements chat.DeviceStore.
+// NotifiedTokens implements chat.NotificationLog.
 func (s *Store) NotifiedTokens(ctx context.Context, messageID string) ([]string, error) {
 	cur, err := s.notifications().Find(ctx, bson.D{{Key: "messageId", Value: messageID}},
 		options.Find().SetProjection(bson.D{{Key: "token", Value: 1}}))
@@ -157,7 +157,7 @@ func (s *Store) NotifiedTokens(ctx context.Context, messageID string) ([]string,
 	return out, nil
 }
 
-// Notifications implements chat.DeviceStore.
+// Notifications implements chat.NotificationLog.
 func (s *Store) Notifications(ctx context.Context, userID, beforeID string, limit int) ([]chat.Notification, bool, error) {
 	if limit <= 0 {
 		limit = 50
@@ -188,41 +188,4 @@ func (s *Store) Notifications(ctx context.Context, userID, beforeID string, limi
 		}
 	}
 	return out, more, nil
-}
-
-// UnreadTotal implements chat.DeviceStore: the user's cursors, then their rooms' seq
-// counters, in two queries (no $lookup).
-func (s *Store) UnreadTotal(ctx context.Context, userID string) (int64, error) {
-	cur, err := s.memberships.Find(ctx, bson.D{{Key: "userId", Value: userID}},
-		options.Find().SetProjection(bson.D{{Key: "roomId", Value: 1}, {Key: "lastReadSeq", Value: 1}}))
-	if err != nil {
-		return 0, s.fail(ctx, "unread total", err)
-	}
-	var ms []memberDoc
-	if err := cur.All(ctx, &ms); err != nil {
-		return 0, s.fail(ctx, "unread total", err)
-	}
-	if len(ms) == 0 {
-		return 0, nil
-	}
-	read := make(map[string]int64, len(ms))
-	ids := make([]string, 0, len(ms))
-	for _, m := range ms {
-		read[m.RoomID] = m.LastReadSeq
-		ids = append(ids, m.RoomID)
-	}
-	cur, err = s.rooms.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
-		options.Find().SetProjection(bson.D{{Key: "lastSeq", Value: 1}}))
-	if err != nil {
-		return 0, s.fail(ctx, "unread total", err)
-	}
-	var rs []roomDoc
-	if err := cur.All(ctx, &rs); err != nil {
-		return 0, s.fail(ctx, "unread total", err)
-	}
-	var total int64
-	for _, r := range rs {
-		total += max(r.LastSeq-read[r.ID], 0)
-	}
-	return total, nil
 }

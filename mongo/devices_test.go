@@ -8,9 +8,9 @@ import (
 	"github.com/chatchat/chatchat/internal/testenv"
 )
 
-func TestDeviceStore(t *testing.T) {
+func TestPushStore(t *testing.T) {
 	srv := testenv.Mongo(t)
-	chattest.TestDeviceStore(t, func(t *testing.T) (chat.Store, chat.DeviceStore) {
+	chattest.TestPushStore(t, func(t *testing.T) (chat.Store, chat.PushStore) {
 		s := open(t, srv)
 		return s, s
 	})

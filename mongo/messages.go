@@ -211,7 +211,13 @@ func (s *Store) store(ctx context.Context, what string, m chat.Message, advance 
 	if err := s.setLastMessage(ctx, what, doc); err != nil {
 		return chat.Message{}, false, err
 	}
-	return doc.message(), true, nil
+	out := doc.message()
+	n, err := s.UnreadCount(ctx, out.RoomID, out.SenderID, out.Seq)
+	if err != nil {
+		return chat.Message{}, false, err
+	}
+	out.UnreadCount = n
+	return out, true, nil
 }
 
 // nextSeq increments the room's counter and returns it; the room's activity time moves to

@@ -380,9 +380,7 @@ func (s *Store) AdvanceReadCursor(ctx context.Context, roomID, userID string, se
 // isNoDocuments reports whether err says that nothing matched.
 func isNoDocuments(err error) bool { return errors.Is(err, mongo.ErrNoDocuments) }
 
-var _ chat.UnreadCounter = (*Store)(nil)
-
-// UnreadCount implements chat.UnreadCounter: one count on the (roomId, userId) index
+// UnreadCount implements chat.CursorStore: one count on the (roomId, userId) index
 // instead of fetching every membership of the room, which dominates a send to a large room.
 func (s *Store) UnreadCount(ctx context.Context, roomID, senderID string, seq int64) (int, error) {
 	n, err := s.memberships.CountDocuments(ctx, bson.D{
@@ -394,4 +392,41 @@ func (s *Store) UnreadCount(ctx context.Context, roomID, senderID string, seq in
 		return 0, s.fail(ctx, "unread count of "+roomID, err)
 	}
 	return int(n), nil
+}
+
+// UnreadTotal implements chat.CursorStore: the user's cursors, then their rooms' seq
+// counters, in two queries (no $lookup).
+func (s *Store) UnreadTotal(ctx context.Context, userID string) (int64, error) {
+	cur, err := s.memberships.Find(ctx, bson.D{{Key: "userId", Value: userID}},
+		options.Find().SetProjection(bson.D{{Key: "roomId", Value: 1}, {Key: "lastReadSeq", Value: 1}}))
+	if err != nil {
+		return 0, s.fail(ctx, "unread total", err)
+	}
+	var ms []memberDoc
+	if err := cur.All(ctx, &ms); err != nil {
+		return 0, s.fail(ctx, "unread total", err)
+	}
+	if len(ms) == 0 {
+		return 0, nil
+	}
+	read := make(map[string]int64, len(ms))
+	ids := make([]string, 0, len(ms))
+	for _, m := range ms {
+		read[m.RoomID] = m.LastReadSeq
+		ids = append(ids, m.RoomID)
+	}
+	cur, err = s.rooms.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
+		options.Find().SetProjection(bson.D{{Key: "lastSeq", Value: 1}}))
+	if err != nil {
+		return 0, s.fail(ctx, "unread total", err)
+	}
+	var rs []roomDoc
+	if err := cur.All(ctx, &rs); err != nil {
+		return 0, s.fail(ctx, "unread total", err)
+	}
+	var total int64
+	for _, r := range rs {
+		total += max(r.LastSeq-read[r.ID], 0)
+	}
+	return total, nil
 }

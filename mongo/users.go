@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/chatchat/chatchat/internal/keyrange"
+
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -89,7 +91,7 @@ func (s *Store) SearchUsers(ctx context.Context, prefix string, limit int) ([]ch
 	// is a scan of its index; an anchored $regex would need escaping and, with the
 	// case-insensitive flag, could not use the index.
 	var filter bson.D
-	if end, ok := chat.PrefixEnd(key); ok {
+	if end, ok := keyrange.PrefixEnd(key); ok {
 		rng := bson.D{{Key: "$gte", Value: key}, {Key: "$lt", Value: end}}
 		filter = bson.D{{Key: "$or", Value: bson.A{
 			bson.D{{Key: "usernameLower", Value: rng}},

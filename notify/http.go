@@ -19,13 +19,13 @@ const maxTokenBytes = 1024
 
 // API serves PROTOCOL.md's device and notification-history endpoints.
 type API struct {
-	devices chat.DeviceStore
+	devices chat.PushStore
 	log     *slog.Logger
 	now     func() time.Time
 }
 
 // NewAPI returns the endpoints over devices. log may be nil (slog.Default()).
-func NewAPI(devices chat.DeviceStore, log *slog.Logger) *API {
+func NewAPI(devices chat.PushStore, log *slog.Logger) *API {
 	if log == nil {
 		log = slog.Default()
 	}

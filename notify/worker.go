@@ -27,6 +27,16 @@ type Rooms interface {
 	User(ctx context.Context, id string) (chat.User, error)
 }
 
+// Devices is what the worker reads and writes of devices, the push history and the
+// badge (chat.PushStore and chat.CursorStore of the storage adapters).
+type Devices interface {
+	Devices(ctx context.Context, userIDs []string) ([]chat.Device, error)
+	DeleteToken(ctx context.Context, token string) error
+	NotifiedTokens(ctx context.Context, messageID string) ([]string, error)
+	AddNotification(ctx context.Context, n chat.Notification) error
+	UnreadTotal(ctx context.Context, userID string) (int64, error)
+}
+
 // Config configures a Worker. Zero values take the defaults noted.
 type Config struct {
 	// Concurrency bounds both the jobs in progress and the pushes in flight. Default 8.
@@ -61,7 +71,7 @@ type Worker struct {
 	log      *slog.Logger
 	queue    chat.PushConsumer
 	rooms    Rooms
-	devices  chat.DeviceStore
+	devices  Devices
 	presence chat.PresenceService
 	pusher   chat.Pusher // nil: no provider, pushes are logged
 	sends    chan struct{}
@@ -70,7 +80,7 @@ type Worker struct {
 
 // NewWorker returns a worker. pusher may be nil: pushes are then recorded with status
 // "logged" and written to the log, so that the flow is visible without a provider.
-func NewWorker(cfg Config, queue chat.PushConsumer, rooms Rooms, devices chat.DeviceStore,
+func NewWorker(cfg Config, queue chat.PushConsumer, rooms Rooms, devices Devices,
 	presence chat.PresenceService, pusher chat.Pusher) *Worker {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 8

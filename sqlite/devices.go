@@ -9,7 +9,7 @@ import (
 	"github.com/chatchat/chatchat/chat"
 )
 
-var _ chat.DeviceStore = (*Store)(nil)
+var _ chat.PushStore = (*Store)(nil)
 
 // RegisterDevice implements chat.DeviceStore. A user id that is not a user gives
 // chat.ErrNotFound.
@@ -102,7 +102,7 @@ func (s *Store) Devices(ctx context.Context, userIDs []string) ([]chat.Device, e
 	return out, nil
 }
 
-// AddNotification implements chat.DeviceStore.
+// AddNotification implements chat.NotificationLog.
 func (s *Store) AddNotification(ctx context.Context, n chat.Notification) error {
 	_, err := s.w.ExecContext(ctx, `
 		INSERT INTO notifications (id, user_id, token, message_id, room_id, seq, platform, status, error, title, body, created_at)
@@ -118,7 +118,7 @@ func (s *Store) AddNotification(ctx context.Context, n chat.Notification) error 
 	return nil
 }
 
-// NotifiedTokens implements chat.DeviceStore.
+// NotifiedTokens implements chat.NotificationLog.
 func (s *Store) NotifiedTokens(ctx context.Context, messageID string) ([]string, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT token FROM notifications WHERE message_id = ?`, messageID)
 	if err != nil {
@@ -139,7 +139,7 @@ func (s *Store) NotifiedTokens(ctx context.Context, messageID string) ([]string,
 	return out, nil
 }
 
-// Notifications implements chat.DeviceStore.
+// Notifications implements chat.NotificationLog.
 func (s *Store) Notifications(ctx context.Context, userID, beforeID string, limit int) ([]chat.Notification, bool, error) {
 	if limit <= 0 {
 		limit = 50
@@ -179,17 +179,4 @@ func (s *Store) Notifications(ctx context.Context, userID, beforeID string, limi
 		out = out[:limit]
 	}
 	return out, more, nil
-}
-
-// UnreadTotal implements chat.DeviceStore.
-func (s *Store) UnreadTotal(ctx context.Context, userID string) (int64, error) {
-	var n int64
-	err := s.r.QueryRowContext(ctx, `
-		SELECT COALESCE(SUM(MAX(r.last_seq - m.last_read_seq, 0)), 0)
-		FROM memberships m JOIN rooms r ON r.id = m.room_id
-		WHERE m.user_id = ?`, userID).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: unread total: %w", err)
-	}
-	return n, nil
 }

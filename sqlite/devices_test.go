@@ -7,8 +7,8 @@ import (
 	"github.com/chatchat/chatchat/chattest"
 )
 
-func TestDeviceStore(t *testing.T) {
-	chattest.TestDeviceStore(t, func(t *testing.T) (chat.Store, chat.DeviceStore) {
+func TestPushStore(t *testing.T) {
+	chattest.TestPushStore(t, func(t *testing.T) (chat.Store, chat.PushStore) {
 		s := open(t)
 		return s, s
 	})

@@ -77,6 +77,10 @@ func (s *Store) CreateMessage(ctx context.Context, m chat.Message, advance []str
 				return fmt.Errorf("sqlite: create message in %s: advance cursors: %w", m.RoomID, err)
 			}
 		}
+		// Counted in the write, where the rows are hot, instead of by a second query.
+		if err := tx.QueryRowContext(ctx, unreadCountSQL, m.RoomID, m.Seq, m.SenderID).Scan(&m.UnreadCount); err != nil {
+			return fmt.Errorf("sqlite: create message in %s: unread count: %w", m.RoomID, err)
+		}
 		created = true
 		return nil
 	})

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/chatchat/chatchat/internal/keyrange"
+
 	"github.com/chatchat/chatchat/chat"
 )
 
@@ -85,7 +87,7 @@ func (s *Store) SearchUsers(ctx context.Context, prefix string, limit int) ([]ch
 		rows *sql.Rows
 		err  error
 	)
-	if end, ok := chat.PrefixEnd(key); ok {
+	if end, ok := keyrange.PrefixEnd(key); ok {
 		rows, err = s.r.QueryContext(ctx, `
 			SELECT `+userColumns+` FROM users
 			WHERE (username_key >= ?1 AND username_key < ?2)

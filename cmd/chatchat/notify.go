@@ -20,13 +20,19 @@ import (
 // notifyRoutes registers the device and notification endpoints (api.Server.Extend).
 type notifyRoutes = func(rt *api.Router, authed func(http.HandlerFunc) http.Handler)
 
+// pushStore is what push needs of the store: devices, their history, and the badge.
+type pushStore interface {
+	chat.PushStore
+	chat.CursorStore
+}
+
 // wireNotify enables push notifications: the push queue that SendMessage fills (a Redis
 // Stream with --redis-url, else in process), the notification worker of the notify role,
 // and the routes of devices and notification history for the API server.
 func (a *app) wireNotify(ctx context.Context, svc *chat.Service, reg prometheus.Registerer) (notifyRoutes, error) {
 	s, log := a.s, a.log
 	none := func(*api.Router, func(http.HandlerFunc) http.Handler) {}
-	devices, ok := a.b.store.(chat.DeviceStore)
+	devices, ok := a.b.store.(pushStore)
 	if !ok {
 		log.Warn("push notifications disabled: the store keeps no devices", "store", a.b.storeName)
 		return none, nil

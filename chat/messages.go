@@ -1,0 +1,236 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// NewMessage is the input of SendMessage.
+type NewMessage struct {
+	ClientMsgID string `json:"clientMsgId"`
+	Type        string `json:"type"`
+	Text        string `json:"text"`
+	MediaID     string `json:"mediaId"`
+}
+
+// SendMessage stores a message from the caller and publishes it. A clientMsgId the caller
+// used before returns the stored message with created false, and publishes nothing.
+func (s *Service) SendMessage(ctx context.Context, callerID, roomID string, in NewMessage) (Message, bool, error) {
+	in, err := checkNewMessage(in, s.cfg.MaxTextRunes, s.media != nil)
+	if err != nil {
+		return Message{}, false, err
+	}
+	if err := s.may(ctx, roomID, callerID, mayPost); err != nil {
+		return Message{}, false, err
+	}
+	var media *Media
+	if in.MediaID != "" {
+		md, err := s.media.AttachMedia(ctx, roomID, in.MediaID)
+		if err != nil {
+			return Message{}, false, err
+		}
+		if in.Type == MessageImage && !strings.HasPrefix(md.ContentType, "image/") {
+			return Message{}, false, Errorf(Invalid, "not_an_image", "media %s is not an image", in.MediaID)
+		}
+		media = &md
+	}
+	advance := []string{callerID}
+	if viewers, err := s.presence.Viewers(ctx, roomID); err != nil {
+		s.log.Warn("viewers lookup failed; message counts as unread for them", "room", roomID, "err", err)
+	} else {
+		advance = append(advance, viewers...)
+	}
+	m := Message{
+		ID: NewID(), RoomID: roomID, SenderID: callerID, ClientMsgID: in.ClientMsgID,
+		Type: in.Type, Text: in.Text, MediaID: in.MediaID, CreatedAt: At(s.cfg.Now()),
+	}
+	m, created, err := s.messages.CreateMessage(ctx, m, advance)
+	if err != nil {
+		return Message{}, false, err
+	}
+	if !created && m.RoomID != roomID {
+		return Message{}, false, Errorf(Conflict, "client_msg_id_reused", "clientMsgId %q was used for a message in another room", in.ClientMsgID)
+	}
+	if !created { // the unread count of a stored message is counted now; a new one's came with the write
+		if err := s.setUnreadOne(ctx, &m); err != nil {
+			return Message{}, false, err
+		}
+	}
+	if media != nil {
+		m.Media = media
+	}
+	s.describe(ctx, &m)
+	if created {
+		// One encoding for both events; the seed's FCM_TOKEN_MESSAGE is skipped when the
+		// bus just failed, rather than waiting out a second timeout.
+		if data, err := json.Marshal(MessageCreated{Message: m}); err != nil {
+			s.log.Error("encode message", "id", m.ID, "err", err)
+		} else if s.publishRaw(ctx, Event{Type: EventMessageCreated, RoomID: roomID, Data: data}) == nil {
+			s.publishRaw(ctx, Event{Type: EventFCMTokenMessage, RoomID: roomID, Data: data})
+		}
+		s.enqueuePush(ctx, m)
+	}
+	return m, created, nil
+}
+
+// checkNewMessage validates a message to send and returns it normalised: a default
+// clientMsgId and type, the text trimmed.
+func checkNewMessage(in NewMessage, maxRunes int, mediaEnabled bool) (NewMessage, error) {
+	if n := len(in.ClientMsgID); n > 64 {
+		return in, Errorf(Invalid, "bad_request", "clientMsgId is longer than 64 bytes")
+	} else if n == 0 {
+		in.ClientMsgID = NewID() // not idempotent, but a curl user need not invent one
+	}
+	if in.Type == "" {
+		in.Type = MessageText
+	}
+	in.Text = strings.TrimSpace(in.Text)
+	if !utf8.ValidString(in.Text) {
+		return in, Errorf(Invalid, "bad_request", "text is not valid UTF-8")
+	}
+	if utf8.RuneCountInString(in.Text) > maxRunes {
+		return in, Errorf(TooLarge, "text_too_long", "text is longer than %d characters", maxRunes)
+	}
+	switch in.Type {
+	case MessageText:
+		if in.Text == "" {
+			return in, Errorf(Invalid, "empty_text", "text is empty")
+		}
+		if in.MediaID != "" {
+			return in, Errorf(Invalid, "bad_request", "a text message has no mediaId")
+		}
+	case MessageImage, MessageFile:
+		if in.MediaID == "" {
+			return in, Errorf(Invalid, "bad_request", "mediaId is required for %s messages", in.Type)
+		}
+		if !mediaEnabled {
+			return in, Errorf(Invalid, "media_disabled", "media is not enabled on this server")
+		}
+	default:
+		return in, Errorf(Invalid, "bad_request", `type must be "text", "image" or "file"`)
+	}
+	return in, nil
+}
+
+// enqueuePush queues the message's push job. Like a publish, a failure is logged and
+// reported, not returned: the message is stored, only its pushes are lost.
+func (s *Service) enqueuePush(ctx context.Context, m Message) {
+	if s.push == nil {
+		return
+	}
+	m.Media = nil // signed URLs expire; the worker needs only the type
+	if err := s.push.Enqueue(ctx, PushJob{Message: m, EnqueuedAt: s.cfg.Now().UnixMilli()}); err != nil {
+		s.log.Warn("push enqueue failed", "room", m.RoomID, "message", m.ID, "err", err)
+		if s.cfg.OnPublishFailed != nil {
+			s.cfg.OnPublishFailed("PUSH_JOB", err)
+		}
+	}
+}
+
+// History returns a page of a room's messages for a member.
+func (s *Service) History(ctx context.Context, callerID, roomID string, q HistoryQuery) ([]Message, bool, error) {
+	if q.AfterSeq < 0 || q.BeforeSeq < 0 {
+		return nil, false, Errorf(Invalid, "bad_request", "afterSeq and beforeSeq are not negative")
+	}
+	if q.Limit < 0 || q.Limit > 100 {
+		return nil, false, Errorf(Invalid, "bad_request", "limit is between 1 and 100")
+	}
+	q.Limit = clamp(q.Limit, 50, 100)
+	if err := s.may(ctx, roomID, callerID, mayRead); err != nil {
+		return nil, false, err
+	}
+	msgs, more, err := s.messages.Messages(ctx, roomID, q)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := s.finish(ctx, roomID, msgs); err != nil {
+		return nil, false, err
+	}
+	return msgs, more, nil
+}
+
+// Resume returns, for each named room the user is a member of, the messages after the
+// given seq, ascending per room, oldest rooms' ids first, MaxResumeCount messages in all: a
+// client that was away longer pages the rest with history (PROTOCOL.md's GET messages).
+// Rooms the user is not in are skipped silently: a RESUME must not tell a stranger which
+// rooms exist.
+func (s *Service) Resume(ctx context.Context, userID string, rooms map[string]int64) ([]Message, error) {
+	if len(rooms) > s.cfg.MaxResumeRooms {
+		return nil, Errorf(Invalid, "bad_request", "RESUME names at most %d rooms", s.cfg.MaxResumeRooms)
+	}
+	ids := make([]string, 0, len(rooms))
+	for id := range rooms {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	var out []Message
+	for _, id := range ids {
+		if len(out) >= s.cfg.MaxResumeCount {
+			break
+		}
+		if err := s.may(ctx, id, userID, mayRead); IsNotFound(err) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		msgs, err := s.messagesAfter(ctx, id, rooms[id], s.cfg.MaxResumeCount-len(out))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, msgs...)
+	}
+	return out, nil
+}
+
+// MessagesAfter returns a room's messages after seq, MaxResumeCount at most. It checks no
+// membership: the chat server uses it to re-sync sessions it already routes.
+func (s *Service) MessagesAfter(ctx context.Context, roomID string, afterSeq int64) ([]Message, error) {
+	return s.messagesAfter(ctx, roomID, afterSeq, s.cfg.MaxResumeCount)
+}
+
+func (s *Service) messagesAfter(ctx context.Context, roomID string, afterSeq int64, limit int) ([]Message, error) {
+	if afterSeq < 0 {
+		afterSeq = 0
+	}
+	var out []Message
+	for len(out) < limit {
+		page, more, err := s.messages.Messages(ctx, roomID, HistoryQuery{AfterSeq: afterSeq, Forward: true, Limit: min(100, limit-len(out))})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if !more || len(page) == 0 {
+			break
+		}
+		afterSeq = page[len(page)-1].Seq
+	}
+	if err := s.finish(ctx, roomID, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// finish computes unread counts and media URLs of messages of one room.
+func (s *Service) finish(ctx context.Context, roomID string, msgs []Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	members, err := s.members.Members(ctx, roomID)
+	if err != nil {
+		return err
+	}
+	setUnread(members, msgs)
+	for i := range msgs {
+		s.describe(ctx, &msgs[i])
+	}
+	return nil
+}
+
+func (s *Service) describe(ctx context.Context, m *Message) {
+	if s.media != nil && m.MediaID != "" {
+		s.media.DescribeMedia(ctx, m)
+	}
+}

@@ -1,0 +1,100 @@
+package chat
+
+import "context"
+
+// Who may do what, in one place. Each action has a rule: a function of what is known of
+// the user's relation to the room (Access) that returns nil or the error the caller sees.
+// The service gathers the Access (from the membership cache on hot paths, from the store
+// where it needs the membership itself) and asks the rule; roles, bans and blocks add
+// fields to Access and change the rules here, nowhere else.
+
+// Access is what a rule knows of a user and a room.
+type Access struct {
+	// Member: the user is a member of the room now.
+	Member bool
+	// Room is the room, for rules that depend on its kind; nil when the caller did not
+	// load it (a rule that needs it then refuses).
+	Room *Room
+}
+
+// rule decides one action.
+type rule func(Access) error
+
+// A room the user is not in is reported exactly like a room that does not exist: a
+// stranger must not learn which room ids are real.
+func membersOnly(a Access) error {
+	if !a.Member {
+		return roomNotFound()
+	}
+	return nil
+}
+
+// mayRead: see a room, its members and its history, and resume it.
+func mayRead(a Access) error { return membersOnly(a) }
+
+// mayPost: send a message.
+func mayPost(a Access) error { return membersOnly(a) }
+
+// mayView: mark the room as viewed (ROOM_FOCUSED) or read (a read cursor).
+func mayView(a Access) error { return membersOnly(a) }
+
+// mayType: tell the room that one is typing.
+func mayType(a Access) error { return membersOnly(a) }
+
+// mayAddMembers: add users to a group; any member may, for now.
+func mayAddMembers(a Access) error {
+	if err := membersOnly(a); err != nil {
+		return err
+	}
+	if a.Room == nil || a.Room.Type != RoomGroup {
+		return Errorf(Invalid, "not_a_group", "members can be added to group rooms only")
+	}
+	return nil
+}
+
+// mayLeave: leave a room.
+func mayLeave(a Access) error { return membersOnly(a) }
+
+// mayChangeOwnSettings: mute or unmute the room for oneself.
+func mayChangeOwnSettings(a Access) error { return membersOnly(a) }
+
+// mayOpenMedia: download media of the room.
+func mayOpenMedia(a Access) error { return membersOnly(a) }
+
+// may asks rule with the cached membership: the hot paths (send, history, focus, typing).
+func (s *Service) may(ctx context.Context, roomID, userID string, r rule) error {
+	if roomID == "" {
+		return Errorf(Invalid, "bad_request", "roomId is required")
+	}
+	ok, err := s.membership.isMember(ctx, roomID, userID, s.loadMembers)
+	if err != nil {
+		return err
+	}
+	return r(Access{Member: ok})
+}
+
+// access reads the user's membership of the room from the store, for paths that need it
+// (its cursor, its settings) and must not trust a cache (membership changes). The Member
+// is the zero value when the user is not a member.
+func (s *Service) access(ctx context.Context, roomID, userID string) (Access, Member, error) {
+	if roomID == "" {
+		return Access{}, Member{}, Errorf(Invalid, "bad_request", "roomId is required")
+	}
+	m, err := s.members.Member(ctx, roomID, userID)
+	if IsNotFound(err) {
+		return Access{}, Member{}, nil
+	}
+	if err != nil {
+		return Access{}, Member{}, err
+	}
+	return Access{Member: true}, m, nil
+}
+
+// allowed reads the user's membership from the store and asks rule.
+func (s *Service) allowed(ctx context.Context, roomID, userID string, r rule) (Member, error) {
+	a, m, err := s.access(ctx, roomID, userID)
+	if err != nil {
+		return Member{}, err
+	}
+	return m, r(a)
+}
