@@ -25,18 +25,42 @@ const (
 	EventError         = "ERROR"
 )
 
-// GlobalChannel is the Redis channel of PROTOCOL.md on which every event is published.
-const GlobalChannel = "globalEvents"
+// Topic is the audience of a bus event. Each topic travels apart (a Redis channel of its
+// own), so that a server hears only the events it acts on.
+type Topic uint8
+
+const (
+	// TopicSessions carries the events for the sessions of chat servers, and for the
+	// membership caches of API servers: the seed's globalEvents.
+	TopicSessions Topic = iota
+	// TopicPush carries the seed's FCM_TOKEN_MESSAGE, for notification servers only:
+	// chat servers would receive, decode and drop it, doubling the bus's traffic.
+	TopicPush
+)
+
+// Topic returns the event's audience.
+func (ev Event) Topic() Topic {
+	if ev.Type == EventFCMTokenMessage {
+		return TopicPush
+	}
+	return TopicSessions
+}
 
 // Event is the envelope of PROTOCOL.md's "Events between servers". Data is the payload that
-// clients receive as the frame's data, encoded once by the publisher. RoomIDs, UserIDs and
-// Exclude route events that are not for one room's members alone; they never reach clients.
+// clients receive as the frame's data, encoded once by the publisher. The other fields
+// carry the event's routing, so that a chat server delivers it and detects gaps without
+// decoding Data, and a new event type needs no code of its own there: RoomID (and Seq)
+// for one room's members, RoomIDs, UserIDs and Exclude for events that are not for one
+// room's members alone. They never reach clients.
 type Event struct {
 	Type   string          `json:"type"`
 	RoomID string          `json:"roomId,omitempty"`
 	Data   json.RawMessage `json:"data"`
 	Origin string          `json:"origin"`
 	At     int64           `json:"at"`
+	// Seq is the seq of the message that MESSAGE_CREATED carries: the room's position that
+	// chat servers track to re-sync after a gap.
+	Seq int64 `json:"seq,omitempty"`
 
 	// RoomIDs: deliver to the members of each of these rooms (PRESENCE_UPDATED).
 	RoomIDs []string `json:"roomIds,omitempty"`
@@ -66,11 +90,21 @@ type Typing struct {
 // mode, over Redis Pub/Sub in a cluster. Delivery is at most once; subscribers learn of
 // possible losses through HandleGap.
 type Bus interface {
-	// Publish sends ev to every subscriber of every node, this one included. It fails fast
-	// when the transport is down.
+	// Publish sends ev to every subscriber of its topic (ev.Topic()) on every node, this
+	// one included. It fails fast when the transport is down.
 	Publish(ctx context.Context, ev Event) error
-	// Subscribe registers h until the returned function is called.
-	Subscribe(h EventHandler) (unsubscribe func())
+	// Subscribe registers h for the events of topic until the returned function is called.
+	Subscribe(topic Topic, h EventHandler) (unsubscribe func())
+}
+
+// BatchPublisher is an optional ability of a Bus, found by type assertion: publishing a
+// new message's events and queueing its push job in one round trip.
+type BatchPublisher interface {
+	// PublishBatch publishes evs in order and, when job is not nil, adds it to queue, all
+	// in one round trip. It reports sent false, having sent nothing, when queue is not one
+	// it reaches that way; the caller then publishes and enqueues one by one. The error
+	// covers the whole batch.
+	PublishBatch(ctx context.Context, evs []Event, queue PushQueue, job *PushJob) (sent bool, err error)
 }
 
 // EventHandler receives a bus's events. HandleEvent must not block: it runs on the bus's

@@ -42,8 +42,8 @@ func TestMembershipCacheAcrossNodes(t *testing.T) {
 	node1 := chat.NewService(cfg, st, bus, pres)
 	node2 := chat.NewService(cfg, st, bus, pres)
 	deaf := chat.NewService(cfg, st, bus, pres) // never hears the bus
-	defer bus.Subscribe(node1)()
-	defer bus.Subscribe(node2)()
+	defer bus.Subscribe(chat.TopicSessions, node1)()
+	defer bus.Subscribe(chat.TopicSessions, node2)()
 
 	var ids []string
 	for _, name := range []string{"ann", "ben", "cy"} {

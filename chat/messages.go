@@ -64,16 +64,55 @@ func (s *Service) SendMessage(ctx context.Context, callerID, roomID string, in N
 	}
 	s.describe(ctx, &m)
 	if created {
-		// One encoding for both events; the seed's FCM_TOKEN_MESSAGE is skipped when the
-		// bus just failed, rather than waiting out a second timeout.
-		if data, err := json.Marshal(MessageCreated{Message: m}); err != nil {
-			s.log.Error("encode message", "id", m.ID, "err", err)
-		} else if s.publishRaw(ctx, Event{Type: EventMessageCreated, RoomID: roomID, Data: data}) == nil {
-			s.publishRaw(ctx, Event{Type: EventFCMTokenMessage, RoomID: roomID, Data: data})
-		}
-		s.enqueuePush(ctx, m)
+		s.announceCreated(ctx, m)
 	}
 	return m, created, nil
+}
+
+// announceCreated publishes a new message's events and queues its push job: in one round
+// trip where the bus can (BatchPublisher), else one call each. Failures are logged and
+// reported, not returned: the message is stored, and clients re-sync.
+func (s *Service) announceCreated(ctx context.Context, m Message) {
+	// One encoding for both events.
+	data, err := json.Marshal(MessageCreated{Message: m})
+	if err != nil {
+		s.log.Error("encode message", "id", m.ID, "err", err)
+		return
+	}
+	evs := []Event{
+		{Type: EventMessageCreated, RoomID: m.RoomID, Seq: m.Seq, Data: data},
+		{Type: EventFCMTokenMessage, RoomID: m.RoomID, Data: data},
+	}
+	var job *PushJob
+	if s.push != nil {
+		j := s.pushJob(m)
+		job = &j
+	}
+	if bp, ok := s.bus.(BatchPublisher); ok {
+		for i := range evs {
+			s.stamp(&evs[i])
+		}
+		if sent, err := bp.PublishBatch(ctx, evs, s.push, job); sent {
+			if err != nil {
+				s.log.Warn("publish failed", "type", EventMessageCreated, "room", m.RoomID, "message", m.ID, "err", err)
+				for _, ev := range evs {
+					s.reportFailure(ev.Type, err)
+				}
+				if job != nil {
+					s.reportFailure("PUSH_JOB", err)
+				}
+			}
+			return
+		}
+	}
+	// The seed's FCM_TOKEN_MESSAGE is skipped when the bus just failed, rather than
+	// waiting out a second timeout.
+	if s.publishRaw(ctx, evs[0]) == nil {
+		s.publishRaw(ctx, evs[1])
+	}
+	if job != nil {
+		s.enqueuePush(ctx, *job)
+	}
 }
 
 // checkNewMessage validates a message to send and returns it normalised: a default
@@ -115,18 +154,18 @@ func checkNewMessage(in NewMessage, maxRunes int, mediaEnabled bool) (NewMessage
 	return in, nil
 }
 
-// enqueuePush queues the message's push job. Like a publish, a failure is logged and
-// reported, not returned: the message is stored, only its pushes are lost.
-func (s *Service) enqueuePush(ctx context.Context, m Message) {
-	if s.push == nil {
-		return
-	}
+// pushJob returns the push job of a created message.
+func (s *Service) pushJob(m Message) PushJob {
 	m.Media = nil // signed URLs expire; the worker needs only the type
-	if err := s.push.Enqueue(ctx, PushJob{Message: m, EnqueuedAt: s.cfg.Now().UnixMilli()}); err != nil {
-		s.log.Warn("push enqueue failed", "room", m.RoomID, "message", m.ID, "err", err)
-		if s.cfg.OnPublishFailed != nil {
-			s.cfg.OnPublishFailed("PUSH_JOB", err)
-		}
+	return PushJob{Message: m, EnqueuedAt: s.cfg.Now().UnixMilli()}
+}
+
+// enqueuePush queues a push job. Like a publish, a failure is logged and reported, not
+// returned: the message is stored, only its pushes are lost.
+func (s *Service) enqueuePush(ctx context.Context, job PushJob) {
+	if err := s.push.Enqueue(ctx, job); err != nil {
+		s.log.Warn("push enqueue failed", "room", job.Message.RoomID, "message", job.Message.ID, "err", err)
+		s.reportFailure("PUSH_JOB", err)
 	}
 }
 

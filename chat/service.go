@@ -120,15 +120,22 @@ func (s *Service) publish(ctx context.Context, ev Event, data any) error {
 
 // publishRaw publishes an event whose data is already encoded.
 func (s *Service) publishRaw(ctx context.Context, ev Event) error {
-	ev.Origin, ev.At = s.cfg.NodeID, s.cfg.Now().UnixMilli()
+	s.stamp(&ev)
 	if err := s.bus.Publish(ctx, ev); err != nil {
 		s.log.Warn("publish failed", "type", ev.Type, "room", ev.RoomID, "err", err)
-		if s.cfg.OnPublishFailed != nil {
-			s.cfg.OnPublishFailed(ev.Type, err)
-		}
+		s.reportFailure(ev.Type, err)
 		return Errorf(Unavailable, "bus_unavailable", "events are not being delivered right now")
 	}
 	return nil
+}
+
+// stamp sets the envelope's origin and time.
+func (s *Service) stamp(ev *Event) { ev.Origin, ev.At = s.cfg.NodeID, s.cfg.Now().UnixMilli() }
+
+func (s *Service) reportFailure(what string, err error) {
+	if s.cfg.OnPublishFailed != nil {
+		s.cfg.OnPublishFailed(what, err)
+	}
 }
 
 // uniqueWithout is UniqueIDs without drop.

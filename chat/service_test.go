@@ -34,7 +34,7 @@ func newFixture(t *testing.T, n int) *fixture {
 	bus := memory.NewBus()
 	t.Cleanup(func() { bus.Close() })
 	rec := chattest.NewEventRecorder()
-	bus.Subscribe(rec)
+	bus.Subscribe(chat.TopicSessions, rec)
 	pres := memory.NewPresence(memory.PresenceConfig{})
 	f := &fixture{svc: chat.NewService(chat.ServiceConfig{MaxTextRunes: 10, MaxRoomMembers: 4}, st, bus, pres), store: st, presence: pres, events: rec}
 	for i := 0; i < n; i++ {

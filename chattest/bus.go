@@ -16,150 +16,194 @@ import (
 // a guard against hanging, not a speed requirement: the machines are small and shared.
 const waitLimit = 10 * time.Second
 
-// TestBus runs the contract every chat.Bus implementation must meet. newBus returns two
-// handles on one bus: pub to publish and sub to subscribe. For a networked bus they must be
-// separate clients, as two nodes of a cluster are; an in-process bus may return the same
-// bus twice. newBus registers its own cleanup on t.
+// TestBus runs the contract every chat.Bus implementation must meet, one subtest per
+// behaviour. newBus returns two handles on one bus: pub to publish and sub to subscribe,
+// sub listening to every topic. For a networked bus they must be separate clients, as two
+// nodes of a cluster are; an in-process bus may return the same bus twice. newBus
+// registers its own cleanup on t.
 func TestBus(t *testing.T, newBus func(t *testing.T) (pub, sub chat.Bus)) {
-	t.Run("DeliversEnvelopeIntact", func(t *testing.T) {
-		t.Parallel()
-		pub, sub := newBus(t)
-		rec := NewEventRecorder()
-		defer sub.Subscribe(rec)()
-		ev := chat.Event{
-			Type:    chat.EventMessageCreated,
-			RoomID:  "room-1",
-			Data:    json.RawMessage(`{"message":{"id":"m1","text":"héllo \"quoted\" \u003c/script\u003e"}}`),
-			Origin:  "node-a",
-			At:      1764036000123,
-			RoomIDs: []string{"room-1", "room-2"},
-			UserIDs: []string{"user-1"},
-			Exclude: "user-2",
+	for _, tc := range []struct {
+		name string
+		run  func(t *testing.T, newBus func(t *testing.T) (pub, sub chat.Bus))
+	}{
+		{"DeliversEnvelopeIntact", testBusDeliversEnvelopeIntact},
+		{"MinimalEnvelope", testBusMinimalEnvelope},
+		{"PublisherReceivesItsOwn", testBusPublisherReceivesItsOwn},
+		{"SeveralSubscribers", testBusSeveralSubscribers},
+		{"UnsubscribeStopsDelivery", testBusUnsubscribeStopsDelivery},
+		{"PublishOrder", testBusPublishOrder},
+		{"ConcurrentPublishers", testBusConcurrentPublishers},
+		{"TopicsTravelApart", testBusTopicsTravelApart},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.run(t, newBus)
+		})
+	}
+}
+
+func testBusDeliversEnvelopeIntact(t *testing.T, newBus func(t *testing.T) (pub, sub chat.Bus)) {
+	pub, sub := newBus(t)
+	rec := NewEventRecorder()
+	defer sub.Subscribe(chat.TopicSessions, rec)()
+	ev := chat.Event{
+		Type:    chat.EventMessageCreated,
+		RoomID:  "room-1",
+		Data:    json.RawMessage(`{"message":{"id":"m1","text":"héllo \"quoted\" \u003c/script\u003e"}}`),
+		Origin:  "node-a",
+		At:      1764036000123,
+		Seq:     42,
+		RoomIDs: []string{"room-1", "room-2"},
+		UserIDs: []string{"user-1"},
+		Exclude: "user-2",
+	}
+	publish(t, pub, ev)
+	got := rec.WaitEvents(t, 1)
+	assertEvent(t, got[0], ev)
+}
+
+func testBusMinimalEnvelope(t *testing.T, newBus func(t *testing.T) (pub, sub chat.Bus)) {
+	pub, sub := newBus(t)
+	rec := NewEventRecorder()
+	defer sub.Subscribe(chat.TopicSessions, rec)()
+	ev := chat.Event{Type: chat.EventTyping, Data: json.RawMessage(`{}`), Origin: "n", At: 1}
+	publish(t, pub, ev)
+	assertEvent(t, rec.WaitEvents(t, 1)[0], ev)
+}
+
+func testBusPublisherReceivesItsOwn(t *testing.T, newBus func(t *testing.T) (pub, sub chat.Bus)) {
+	pub, _ := newBus(t)
+	rec := NewEventRecorder()
+	defer pub.Subscribe(chat.TopicSessions, rec)()
+	ev := testEvent(1)
+	publish(t, pub, ev)
+	assertEvent(t, rec.WaitEvents(t, 1)[0], ev)
+}
+
+func testBusSeveralSubscribers(t *testing.T, newBus func(t *testing.T) (pub, sub chat.Bus)) {
+	pub, sub := newBus(t)
+	recs := []*EventRecorder{NewEventRecorder(), NewEventRecorder(), NewEventRecorder(), NewEventRecorder()}
+	for i, r := range recs {
+		bus := sub
+		if i == len(recs)-1 {
+			bus = pub
 		}
+		defer bus.Subscribe(chat.TopicSessions, r)()
+	}
+	evs := []chat.Event{testEvent(1), testEvent(2)}
+	for _, ev := range evs {
 		publish(t, pub, ev)
-		got := rec.WaitEvents(t, 1)
-		assertEvent(t, got[0], ev)
-	})
-
-	t.Run("MinimalEnvelope", func(t *testing.T) {
-		t.Parallel()
-		pub, sub := newBus(t)
-		rec := NewEventRecorder()
-		defer sub.Subscribe(rec)()
-		ev := chat.Event{Type: chat.EventTyping, Data: json.RawMessage(`{}`), Origin: "n", At: 1}
-		publish(t, pub, ev)
-		assertEvent(t, rec.WaitEvents(t, 1)[0], ev)
-	})
-
-	t.Run("PublisherReceivesItsOwn", func(t *testing.T) {
-		t.Parallel()
-		pub, _ := newBus(t)
-		rec := NewEventRecorder()
-		defer pub.Subscribe(rec)()
-		ev := testEvent(1)
-		publish(t, pub, ev)
-		assertEvent(t, rec.WaitEvents(t, 1)[0], ev)
-	})
-
-	t.Run("SeveralSubscribers", func(t *testing.T) {
-		t.Parallel()
-		pub, sub := newBus(t)
-		recs := []*EventRecorder{NewEventRecorder(), NewEventRecorder(), NewEventRecorder(), NewEventRecorder()}
-		for i, r := range recs {
-			bus := sub
-			if i == len(recs)-1 {
-				bus = pub
+	}
+	for i, r := range recs {
+		got := r.WaitEvents(t, len(evs))
+		for j := range evs {
+			if !eventsEqual(got[j], evs[j]) {
+				t.Errorf("subscriber %d event %d = %+v, want %+v", i, j, got[j], evs[j])
 			}
-			defer bus.Subscribe(r)()
 		}
-		evs := []chat.Event{testEvent(1), testEvent(2)}
-		for _, ev := range evs {
-			publish(t, pub, ev)
+	}
+}
+
+func testBusUnsubscribeStopsDelivery(t *testing.T, newBus func(t *testing.T) (pub, sub chat.Bus)) {
+	pub, sub := newBus(t)
+	gone, stays := NewEventRecorder(), NewEventRecorder()
+	unsubscribe := sub.Subscribe(chat.TopicSessions, gone)
+	defer sub.Subscribe(chat.TopicSessions, stays)()
+
+	publish(t, pub, testEvent(1))
+	gone.WaitEvents(t, 1)
+	stays.WaitEvents(t, 1)
+
+	unsubscribe()
+	unsubscribe() // a second call must be harmless
+	publish(t, pub, testEvent(2))
+	// A third event that arrives at the remaining subscriber proves the second was
+	// delivered everywhere it was going to be.
+	publish(t, pub, testEvent(3))
+	stays.WaitEvents(t, 3)
+	if n := len(gone.Events()); n != 1 {
+		t.Fatalf("unsubscribed handler got %d events, want 1 (none after unsubscribe)", n)
+	}
+}
+
+func testBusPublishOrder(t *testing.T, newBus func(t *testing.T) (pub, sub chat.Bus)) {
+	pub, sub := newBus(t)
+	rec := NewEventRecorder()
+	defer sub.Subscribe(chat.TopicSessions, rec)()
+	const n = 200
+	for i := range n {
+		publish(t, pub, testEvent(i))
+	}
+	got := rec.WaitEvents(t, n)
+	for i, ev := range got {
+		if ev.At != int64(i) {
+			t.Fatalf("event %d has at=%d: events arrived out of publish order", i, ev.At)
 		}
-		for i, r := range recs {
-			got := r.WaitEvents(t, len(evs))
-			for j := range evs {
-				if !eventsEqual(got[j], evs[j]) {
-					t.Errorf("subscriber %d event %d = %+v, want %+v", i, j, got[j], evs[j])
+	}
+}
+
+func testBusConcurrentPublishers(t *testing.T, newBus func(t *testing.T) (pub, sub chat.Bus)) {
+	pub, sub := newBus(t)
+	rec := NewEventRecorder()
+	defer sub.Subscribe(chat.TopicSessions, rec)()
+	const publishers, each = 4, 50
+	var wg sync.WaitGroup
+	errs := make(chan error, publishers*each)
+	for p := range publishers {
+		wg.Go(func() {
+			for i := range each {
+				ev := testEvent(i)
+				ev.Origin = fmt.Sprintf("node-%d", p)
+				if err := pub.Publish(context.Background(), ev); err != nil {
+					errs <- err
 				}
 			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("Publish: %v", err)
+	}
+	got := rec.WaitEvents(t, publishers*each)
+	// Each publisher's own events keep their order even when interleaved.
+	next := map[string]int64{}
+	for _, ev := range got {
+		if ev.At != next[ev.Origin] {
+			t.Fatalf("from %s got at=%d, want %d", ev.Origin, ev.At, next[ev.Origin])
 		}
-	})
+		next[ev.Origin]++
+	}
+}
 
-	t.Run("UnsubscribeStopsDelivery", func(t *testing.T) {
-		t.Parallel()
-		pub, sub := newBus(t)
-		gone, stays := NewEventRecorder(), NewEventRecorder()
-		unsubscribe := sub.Subscribe(gone)
-		defer sub.Subscribe(stays)()
-
-		publish(t, pub, testEvent(1))
-		gone.WaitEvents(t, 1)
-		stays.WaitEvents(t, 1)
-
-		unsubscribe()
-		unsubscribe() // a second call must be harmless
-		publish(t, pub, testEvent(2))
-		// A third event that arrives at the remaining subscriber proves the second was
-		// delivered everywhere it was going to be.
-		publish(t, pub, testEvent(3))
-		stays.WaitEvents(t, 3)
-		if n := len(gone.Events()); n != 1 {
-			t.Fatalf("unsubscribed handler got %d events, want 1 (none after unsubscribe)", n)
-		}
-	})
-
-	t.Run("PublishOrder", func(t *testing.T) {
-		t.Parallel()
-		pub, sub := newBus(t)
-		rec := NewEventRecorder()
-		defer sub.Subscribe(rec)()
-		const n = 200
-		for i := range n {
-			publish(t, pub, testEvent(i))
-		}
-		got := rec.WaitEvents(t, n)
-		for i, ev := range got {
-			if ev.At != int64(i) {
-				t.Fatalf("event %d has at=%d: events arrived out of publish order", i, ev.At)
-			}
-		}
-	})
-
-	t.Run("ConcurrentPublishers", func(t *testing.T) {
-		t.Parallel()
-		pub, sub := newBus(t)
-		rec := NewEventRecorder()
-		defer sub.Subscribe(rec)()
-		const publishers, each = 4, 50
-		var wg sync.WaitGroup
-		errs := make(chan error, publishers*each)
-		for p := range publishers {
-			wg.Go(func() {
-				for i := range each {
-					ev := testEvent(i)
-					ev.Origin = fmt.Sprintf("node-%d", p)
-					if err := pub.Publish(context.Background(), ev); err != nil {
-						errs <- err
-					}
-				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatalf("Publish: %v", err)
-		}
-		got := rec.WaitEvents(t, publishers*each)
-		// Each publisher's own events keep their order even when interleaved.
-		next := map[string]int64{}
-		for _, ev := range got {
-			if ev.At != next[ev.Origin] {
-				t.Fatalf("from %s got at=%d, want %d", ev.Origin, ev.At, next[ev.Origin])
-			}
-			next[ev.Origin]++
-		}
-	})
+// testBusTopicsTravelApart: a subscriber hears its topic's events only (a chat server never
+// receives the notification servers' FCM_TOKEN_MESSAGE), and each topic keeps its order.
+func testBusTopicsTravelApart(t *testing.T, newBus func(t *testing.T) (pub, sub chat.Bus)) {
+	pub, sub := newBus(t)
+	sessions, push := NewEventRecorder(), NewEventRecorder()
+	defer sub.Subscribe(chat.TopicSessions, sessions)()
+	defer sub.Subscribe(chat.TopicPush, push)()
+	fcm := chat.Event{Type: chat.EventFCMTokenMessage, RoomID: "room-1", Data: json.RawMessage(`{"n":1}`), Origin: "n", At: 1}
+	if fcm.Topic() != chat.TopicPush || testEvent(1).Topic() != chat.TopicSessions {
+		t.Fatalf("topics: FCM_TOKEN_MESSAGE %d, MESSAGE_CREATED %d", fcm.Topic(), testEvent(1).Topic())
+	}
+	publish(t, pub, fcm)
+	publish(t, pub, testEvent(2))
+	fcm2 := fcm
+	fcm2.At = 3
+	publish(t, pub, fcm2)
+	gotPush := push.WaitEvents(t, 2)
+	assertEvent(t, gotPush[0], fcm)
+	assertEvent(t, gotPush[1], fcm2)
+	// fcm2 was published last: now that it is in, every earlier event has arrived
+	// wherever it was going.
+	assertEvent(t, sessions.WaitEvents(t, 1)[0], testEvent(2))
+	if n := len(sessions.Events()); n != 1 {
+		t.Fatalf("the sessions' subscriber got %d events, want only MESSAGE_CREATED", n)
+	}
+	if n := len(push.Events()); n != 2 {
+		t.Fatalf("the push subscriber got %d events, want the two FCM_TOKEN_MESSAGEs", n)
+	}
 }
 
 // EventRecorder is a chat.EventHandler that keeps what it receives, for tests.

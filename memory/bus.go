@@ -20,7 +20,7 @@ var errBusClosed = chat.Errorf(chat.Unavailable, "unavailable", "event bus is cl
 // is not usable; call NewBus.
 type Bus struct {
 	mu     sync.RWMutex
-	subs   []subscription // copied on write: Publish iterates it without holding mu
+	subs   map[chat.Topic][]subscription // each slice copied on write: Publish iterates it without holding mu
 	nextID uint64
 	closed bool
 }
@@ -36,7 +36,7 @@ var _ chat.Bus = (*Bus)(nil)
 
 // NewBus returns an empty bus.
 func NewBus() *Bus {
-	return &Bus{}
+	return &Bus{subs: make(map[chat.Topic][]subscription)}
 }
 
 // Publish implements chat.Bus. Handlers run outside the bus's lock, so a handler may
@@ -47,7 +47,7 @@ func (b *Bus) Publish(ctx context.Context, ev chat.Event) error {
 		b.mu.RUnlock()
 		return errBusClosed
 	}
-	subs := b.subs
+	subs := b.subs[ev.Topic()]
 	b.mu.RUnlock()
 
 	// Over Redis every subscriber decodes its own copy; here they share one, copied once
@@ -60,7 +60,7 @@ func (b *Bus) Publish(ctx context.Context, ev chat.Event) error {
 }
 
 // Subscribe implements chat.Bus. The returned function may be called more than once.
-func (b *Bus) Subscribe(h chat.EventHandler) (unsubscribe func()) {
+func (b *Bus) Subscribe(topic chat.Topic, h chat.EventHandler) (unsubscribe func()) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -68,11 +68,14 @@ func (b *Bus) Subscribe(h chat.EventHandler) (unsubscribe func()) {
 	}
 	id := b.nextID
 	b.nextID++
-	b.subs = append(slices.Clip(b.subs), subscription{id, h})
+	b.subs[topic] = append(slices.Clip(b.subs[topic]), subscription{id, h})
 	return func() {
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		b.subs = slices.DeleteFunc(slices.Clone(b.subs), func(s subscription) bool { return s.id == id })
+		if b.closed {
+			return
+		}
+		b.subs[topic] = slices.DeleteFunc(slices.Clone(b.subs[topic]), func(s subscription) bool { return s.id == id })
 	}
 }
 
@@ -82,7 +85,7 @@ func (b *Bus) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.closed = true
-	b.subs = nil
+	clear(b.subs)
 	return nil
 }
 

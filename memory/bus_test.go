@@ -15,7 +15,7 @@ import (
 func TestBusClosed(t *testing.T) {
 	b := memory.NewBus()
 	rec := chattest.NewEventRecorder()
-	b.Subscribe(rec)
+	b.Subscribe(chat.TopicSessions, rec)
 	if err := b.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -23,7 +23,7 @@ func TestBusClosed(t *testing.T) {
 	if chat.ErrorKind(err) != chat.Unavailable {
 		t.Fatalf("Publish after Close = %v, want an unavailable error", err)
 	}
-	b.Subscribe(rec)() // subscribing to a closed bus is harmless
+	b.Subscribe(chat.TopicSessions, rec)() // subscribing to a closed bus is harmless
 	if n := len(rec.Events()); n != 0 {
 		t.Fatalf("got %d events after Close", n)
 	}
@@ -45,7 +45,7 @@ func (h *unsubscribeOnEvent) HandleGap()             {}
 func TestBusHandlerMayUnsubscribeItself(t *testing.T) {
 	b := memory.NewBus()
 	h := &unsubscribeOnEvent{}
-	h.unsubscribe = b.Subscribe(h)
+	h.unsubscribe = b.Subscribe(chat.TopicSessions, h)
 	for range 2 {
 		if err := b.Publish(context.Background(), chat.Event{Type: chat.EventTyping}); err != nil {
 			t.Fatalf("Publish: %v", err)
@@ -59,7 +59,7 @@ func TestBusHandlerMayUnsubscribeItself(t *testing.T) {
 func TestBusCopiesPayload(t *testing.T) {
 	b := memory.NewBus()
 	rec := chattest.NewEventRecorder()
-	b.Subscribe(rec)
+	b.Subscribe(chat.TopicSessions, rec)
 	data := []byte(`{"n":1}`)
 	if err := b.Publish(context.Background(), chat.Event{Type: chat.EventTyping, Data: data}); err != nil {
 		t.Fatalf("Publish: %v", err)
@@ -82,7 +82,7 @@ func BenchmarkBusPublish(b *testing.B) {
 			defer bus.Close()
 			h := &countHandler{}
 			for range subscribers {
-				bus.Subscribe(h)
+				bus.Subscribe(chat.TopicSessions, h)
 			}
 			ev := chat.Event{
 				Type: chat.EventMessageCreated, RoomID: "room-1", Origin: "node-a", At: 1,

@@ -11,6 +11,7 @@ type metrics struct {
 	tokensDeleted prometheus.Counter
 	jobsFailed    prometheus.Counter
 	lag           prometheus.Histogram
+	busEvents     prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -44,9 +45,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time from a message's push job being queued to a worker taking it.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300},
 		}),
+		busEvents: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatchat_push_bus_events_total",
+			Help: "FCM_TOKEN_MESSAGE events heard on the bus (at most once); compare with the jobs the queue delivered.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.sent, m.failed, m.retried, m.duplicates, m.tokensDeleted, m.jobsFailed, m.lag)
+		reg.MustRegister(m.sent, m.failed, m.retried, m.duplicates, m.tokensDeleted, m.jobsFailed, m.lag, m.busEvents)
 	}
 	return m
 }

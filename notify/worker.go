@@ -160,6 +160,21 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
+// HandleEvent hears the seed's FCM_TOKEN_MESSAGE on the bus's push topic. The job's Redis
+// Stream is the durable record the worker acts on (Pub/Sub drops what is published while
+// no worker listens, and a blocked stream read already wakes on a new job), so the event
+// is counted, never acted on: the count beside the jobs handled shows the two paths agree.
+func (w *Worker) HandleEvent(ev chat.Event) {
+	if ev.Type == chat.EventFCMTokenMessage {
+		w.m.busEvents.Inc()
+	}
+}
+
+// HandleGap is a no-op: the queue, not the bus, carries the work.
+func (w *Worker) HandleGap() {}
+
+var _ chat.EventHandler = (*Worker)(nil)
+
 // handle runs one job and acknowledges it when it is done.
 func (w *Worker) handle(ctx context.Context, d chat.PushDelivery) {
 	if d.Job.EnqueuedAt > 0 {

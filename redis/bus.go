@@ -1,5 +1,6 @@
 // Package redis carries ChatChat's events and presence across the nodes of a cluster:
-// Bus over Redis Pub/Sub on the channel chat.GlobalChannel, and Presence in Redis keys with
+// Bus over Redis Pub/Sub (the seed's channel globalEvents, and fcmTokenMessages for the
+// notification servers), the push queue in a Redis Stream, and Presence in Redis keys with
 // the seed's layout. It needs Redis 5 or later (scripts read the server's clock) and a
 // single primary: the presence scripts touch keys of several hash slots.
 package redis
@@ -20,11 +21,28 @@ import (
 	"github.com/chatchat/chatchat/chat"
 )
 
+// The Pub/Sub channels, one per chat.Topic.
+const (
+	// GlobalChannel is the seed's channel of every event for chat servers (chat.TopicSessions).
+	GlobalChannel = "globalEvents"
+	// PushChannel carries FCM_TOKEN_MESSAGE to notification servers (chat.TopicPush).
+	PushChannel = "fcmTokenMessages"
+)
+
+// channelNames names each topic's channel.
+var channelNames = map[chat.Topic]string{
+	chat.TopicSessions: GlobalChannel,
+	chat.TopicPush:     PushChannel,
+}
+
 // BusConfig configures a Bus. Zero values take the defaults.
 type BusConfig struct {
-	// Prefix is put before chat.GlobalChannel, so that tests or deployments sharing one
-	// Redis do not hear each other. Default none: the seed's channel name.
+	// Prefix is put before the channel names, so that tests or deployments sharing one
+	// Redis do not hear each other. Default none: the seed's channel names.
 	Prefix string
+	// Topics are the topics whose channels the bus subscribes to; Subscribe takes handlers
+	// for these only. Default chat.TopicSessions alone. Any bus publishes to every topic.
+	Topics []chat.Topic
 	// PublishTimeout bounds one Publish, so that a request fails fast when Redis is down
 	// instead of waiting out the client's retries. Default 2 s.
 	PublishTimeout time.Duration
@@ -43,13 +61,14 @@ type BusConfig struct {
 // stops it. When the subscription breaks and comes back, every handler's HandleGap is
 // called, because Pub/Sub drops what is published meanwhile.
 type Bus struct {
-	client  goredis.UniversalClient
-	channel string
-	cfg     BusConfig
-	log     *slog.Logger
+	client   goredis.UniversalClient
+	channels []string // the channels subscribed to, in cfg.Topics' order
+	topicOf  map[string]chat.Topic
+	cfg      BusConfig
+	log      *slog.Logger
 
 	hmu    sync.RWMutex
-	subs   []subscription // copied on write: delivery iterates it without holding hmu
+	subs   map[chat.Topic][]subscription // each slice copied on write: delivery iterates it without holding hmu
 	nextID uint64
 
 	psmu   sync.Mutex
@@ -82,14 +101,23 @@ func NewBus(ctx context.Context, client goredis.UniversalClient, cfg BusConfig) 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if len(cfg.Topics) == 0 {
+		cfg.Topics = []chat.Topic{chat.TopicSessions}
+	}
 	b := &Bus{
 		client:  client,
-		channel: cfg.Prefix + chat.GlobalChannel,
+		topicOf: make(map[string]chat.Topic, len(cfg.Topics)),
 		cfg:     cfg,
-		log:     log.With("channel", cfg.Prefix+chat.GlobalChannel),
+		subs:    make(map[chat.Topic][]subscription),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
+	for _, t := range slices.Compact(slices.Sorted(slices.Values(cfg.Topics))) {
+		ch := b.channel(t)
+		b.channels = append(b.channels, ch)
+		b.topicOf[ch] = t
+	}
+	b.log = log.With("channels", b.channels)
 	ps, err := b.subscribe(ctx)
 	if err != nil {
 		return nil, err
@@ -102,20 +130,31 @@ func NewBus(ctx context.Context, client goredis.UniversalClient, cfg BusConfig) 
 // subscribe opens a subscription and waits for its confirmation, so that events published
 // after it returns are heard.
 func (b *Bus) subscribe(ctx context.Context) (*goredis.PubSub, error) {
-	ps := b.client.Subscribe(ctx, b.channel)
-	msg, err := ps.Receive(ctx)
-	if err != nil {
-		_ = ps.Close()
-		return nil, fmt.Errorf("redis: subscribe to %s: %w", b.channel, err)
-	}
-	if s, ok := msg.(*goredis.Subscription); !ok || s.Kind != "subscribe" {
-		_ = ps.Close()
-		return nil, fmt.Errorf("redis: subscribe to %s: unexpected reply %v", b.channel, msg)
+	ps := b.client.Subscribe(ctx, b.channels...)
+	for range b.channels { // one confirmation per channel
+		msg, err := ps.Receive(ctx)
+		if err != nil {
+			_ = ps.Close()
+			return nil, fmt.Errorf("redis: subscribe to %v: %w", b.channels, err)
+		}
+		if s, ok := msg.(*goredis.Subscription); !ok || s.Kind != "subscribe" {
+			_ = ps.Close()
+			return nil, fmt.Errorf("redis: subscribe to %v: unexpected reply %v", b.channels, msg)
+		}
 	}
 	return ps, nil
 }
 
-// Publish implements chat.Bus: one PUBLISH of the JSON envelope.
+// channel returns the channel of a topic.
+func (b *Bus) channel(t chat.Topic) string {
+	name, ok := channelNames[t]
+	if !ok {
+		name = fmt.Sprintf("topic%d", t)
+	}
+	return b.cfg.Prefix + name
+}
+
+// Publish implements chat.Bus: one PUBLISH of the JSON envelope on its topic's channel.
 func (b *Bus) Publish(ctx context.Context, ev chat.Event) error {
 	payload, err := json.Marshal(ev)
 	if err != nil {
@@ -123,23 +162,64 @@ func (b *Bus) Publish(ctx context.Context, ev chat.Event) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.PublishTimeout)
 	defer cancel()
-	if err := b.client.Publish(ctx, b.channel, payload).Err(); err != nil {
-		return fmt.Errorf("redis: publish %s event to %s: %w", ev.Type, b.channel, err)
+	ch := b.channel(ev.Topic())
+	if err := b.client.Publish(ctx, ch, payload).Err(); err != nil {
+		return fmt.Errorf("redis: publish %s event to %s: %w", ev.Type, ch, err)
 	}
 	return nil
 }
 
-// Subscribe implements chat.Bus. The returned function may be called more than once.
-func (b *Bus) Subscribe(h chat.EventHandler) (unsubscribe func()) {
+var _ chat.BatchPublisher = (*Bus)(nil)
+
+// PublishBatch implements chat.BatchPublisher: the PUBLISHes and the XADD of a Queue's job
+// go in one pipeline, so a send costs one round trip to Redis, bounded by PublishTimeout.
+// A queue that is not a *Queue is not reached this way.
+func (b *Bus) PublishBatch(ctx context.Context, evs []chat.Event, queue chat.PushQueue, job *chat.PushJob) (bool, error) {
+	var add *goredis.XAddArgs
+	if job != nil {
+		q, ok := queue.(*Queue)
+		if !ok {
+			return false, nil
+		}
+		var err error
+		if add, err = q.addArgs(*job); err != nil {
+			return true, err
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.PublishTimeout)
+	defer cancel()
+	pipe := b.client.Pipeline()
+	for _, ev := range evs {
+		payload, err := json.Marshal(ev)
+		if err != nil {
+			return true, fmt.Errorf("redis: encode %s event: %w", ev.Type, err)
+		}
+		pipe.Publish(ctx, b.channel(ev.Topic()), payload)
+	}
+	if add != nil {
+		pipe.XAdd(ctx, add)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return true, fmt.Errorf("redis: publish a batch of %d events (push job: %t): %w", len(evs), add != nil, err)
+	}
+	return true, nil
+}
+
+// Subscribe implements chat.Bus. The returned function may be called more than once. A
+// topic the bus does not listen to (BusConfig.Topics) is a wiring mistake, and panics.
+func (b *Bus) Subscribe(topic chat.Topic, h chat.EventHandler) (unsubscribe func()) {
+	if _, ok := b.topicOf[b.channel(topic)]; !ok {
+		panic(fmt.Sprintf("redis: Subscribe to topic %d, which the bus does not listen to (BusConfig.Topics)", topic))
+	}
 	b.hmu.Lock()
 	defer b.hmu.Unlock()
 	id := b.nextID
 	b.nextID++
-	b.subs = append(slices.Clip(b.subs), subscription{id, h})
+	b.subs[topic] = append(slices.Clip(b.subs[topic]), subscription{id, h})
 	return func() {
 		b.hmu.Lock()
 		defer b.hmu.Unlock()
-		b.subs = slices.DeleteFunc(slices.Clone(b.subs), func(s subscription) bool { return s.id == id })
+		b.subs[topic] = slices.DeleteFunc(slices.Clone(b.subs[topic]), func(s subscription) bool { return s.id == id })
 	}
 }
 
@@ -208,13 +288,13 @@ func (b *Bus) run(ps *goredis.PubSub) {
 		backoff, pinged = 0, false
 		switch m := msg.(type) {
 		case *goredis.Message:
-			b.deliver(m.Payload)
+			b.deliver(b.topicOf[m.Channel], m.Payload)
 		case *goredis.Subscription:
 			if m.Kind == "subscribe" {
-				// NewBus consumed the first confirmation; any later one is a
+				// NewBus consumed the first confirmations; any later one is a
 				// resubscription after a break.
-				b.log.Info("redis subscription restored; subscribers re-sync")
-				b.gap()
+				b.log.Info("redis subscription restored; subscribers re-sync", "channel", m.Channel)
+				b.gap(b.topicOf[m.Channel])
 			}
 		case *goredis.Pong:
 		default:
@@ -234,33 +314,37 @@ func (b *Bus) replace(old *goredis.PubSub) *goredis.PubSub {
 	}
 	_ = old.Close()
 	// go-redis sends SUBSCRIBE now or, if Redis is unreachable, on the next read.
-	b.ps = b.client.Subscribe(context.Background(), b.channel)
+	b.ps = b.client.Subscribe(context.Background(), b.channels...)
 	return b.ps
 }
 
-func (b *Bus) deliver(payload string) {
+func (b *Bus) deliver(topic chat.Topic, payload string) {
+	subs := b.snapshot(topic)
+	if len(subs) == 0 {
+		return
+	}
 	var ev chat.Event
 	if err := json.Unmarshal([]byte(payload), &ev); err != nil {
 		b.log.Warn("redis: dropped an event that does not decode", "err", err, "size", len(payload))
 		return
 	}
-	for _, sub := range b.snapshot() {
+	for _, sub := range subs {
 		sub.h.HandleEvent(ev)
 	}
 }
 
-func (b *Bus) gap() {
-	for _, sub := range b.snapshot() {
+func (b *Bus) gap(topic chat.Topic) {
+	for _, sub := range b.snapshot(topic) {
 		sub.h.HandleGap()
 	}
 }
 
-// snapshot returns the handlers, so that they run outside the lock and may subscribe or
-// unsubscribe. The slice is never written after it is published, so it needs no copy.
-func (b *Bus) snapshot() []subscription {
+// snapshot returns a topic's handlers, so that they run outside the lock and may subscribe
+// or unsubscribe. The slice is never written after it is published, so it needs no copy.
+func (b *Bus) snapshot(topic chat.Topic) []subscription {
 	b.hmu.RLock()
 	defer b.hmu.RUnlock()
-	return b.subs
+	return b.subs[topic]
 }
 
 // subscription is one registered handler; the id tells apart two registrations of the

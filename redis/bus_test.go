@@ -29,7 +29,7 @@ func newBus(tb testing.TB, client goredis.UniversalClient, prefix string) *redis
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	b, err := redis.NewBus(ctx, client, redis.BusConfig{Prefix: prefix})
+	b, err := redis.NewBus(ctx, client, redis.BusConfig{Prefix: prefix, Topics: []chat.Topic{chat.TopicSessions, chat.TopicPush}})
 	if err != nil {
 		tb.Fatalf("NewBus: %v", err)
 	}
@@ -50,7 +50,7 @@ func TestBusGapAfterReconnect(t *testing.T) {
 	sub := newBus(t, subClient, prefix)
 	pub := newBus(t, srv.Client(t), prefix)
 	rec := chattest.NewEventRecorder()
-	defer sub.Subscribe(rec)()
+	defer sub.Subscribe(chat.TopicSessions, rec)()
 	ctx := context.Background()
 
 	publish := func(i int) {
@@ -159,7 +159,7 @@ func BenchmarkBusRoundTrip(b *testing.B) {
 	pub := newBus(b, srv.Client(b), prefix)
 	sub := newBus(b, srv.Client(b), prefix)
 	got := make(signal, 1)
-	defer sub.Subscribe(got)()
+	defer sub.Subscribe(chat.TopicSessions, got)()
 	ev := chat.Event{
 		Type: chat.EventMessageCreated, RoomID: "room-1", Origin: "node-a", At: 1,
 		Data: json.RawMessage(`{"message":{"id":"m1","roomId":"room-1","seq":1,"text":"hello"}}`),
@@ -193,7 +193,7 @@ func TestBusSilentConnection(t *testing.T) {
 	t.Cleanup(func() { _ = sub.Close() })
 	pub := newBus(t, srv.Client(t), prefix)
 	rec := chattest.NewEventRecorder()
-	defer sub.Subscribe(rec)()
+	defer sub.Subscribe(chat.TopicSessions, rec)()
 	ctx := context.Background()
 
 	ev := chat.Event{Type: chat.EventTyping, Data: json.RawMessage(`{}`), Origin: "n"}
@@ -213,3 +213,51 @@ func TestBusSilentConnection(t *testing.T) {
 		t.Fatalf("after resubscribing got at=%d, want 1", got[len(got)-1].At)
 	}
 }
+
+// TestPublishBatch: a batch's events reach their topics' subscribers in order and its job
+// reaches the queue's consumers, from one call; a queue of another kind is left to the
+// caller, with nothing sent.
+func TestPublishBatch(t *testing.T) {
+	srv := testenv.Redis(t)
+	prefix := srv.Prefix(t)
+	pub, sub := newBus(t, srv.Client(t), prefix), newBus(t, srv.Client(t), prefix)
+	sessions, push := chattest.NewEventRecorder(), chattest.NewEventRecorder()
+	defer sub.Subscribe(chat.TopicSessions, sessions)()
+	defer sub.Subscribe(chat.TopicPush, push)()
+	q := redis.NewQueue(srv.Client(t), redis.QueueConfig{Prefix: prefix})
+
+	created := chat.Event{Type: chat.EventMessageCreated, RoomID: "r", Seq: 7, Data: json.RawMessage(`{"n":1}`), Origin: "n", At: 1}
+	fcm := chat.Event{Type: chat.EventFCMTokenMessage, RoomID: "r", Data: json.RawMessage(`{"n":1}`), Origin: "n", At: 1}
+	job := chat.PushJob{Message: chat.Message{ID: "m7", RoomID: "r", Seq: 7}, EnqueuedAt: 1}
+	sent, err := pub.PublishBatch(t.Context(), []chat.Event{created, fcm}, q, &job)
+	if !sent || err != nil {
+		t.Fatalf("PublishBatch = %t, %v", sent, err)
+	}
+	if got := sessions.WaitEvents(t, 1); got[0].Type != created.Type || got[0].Seq != 7 {
+		t.Fatalf("sessions got %+v", got[0])
+	}
+	if got := push.WaitEvents(t, 1); got[0].Type != fcm.Type {
+		t.Fatalf("push got %+v", got[0])
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	ds, err := q.Consumer("c1").Receive(ctx, 10)
+	if err != nil || len(ds) != 1 || ds[0].Job.Message.ID != "m7" {
+		t.Fatalf("queue: %+v, %v", ds, err)
+	}
+
+	// Events alone need no queue.
+	if sent, err := pub.PublishBatch(t.Context(), []chat.Event{created}, nil, nil); !sent || err != nil {
+		t.Fatalf("PublishBatch without a job = %t, %v", sent, err)
+	}
+	sessions.WaitEvents(t, 2)
+
+	other := otherQueue{}
+	if sent, err := pub.PublishBatch(t.Context(), []chat.Event{created}, other, &job); sent || err != nil {
+		t.Fatalf("PublishBatch with another kind of queue = %t, %v; want false, nil", sent, err)
+	}
+}
+
+type otherQueue struct{}
+
+func (otherQueue) Enqueue(context.Context, chat.PushJob) error { return nil }

@@ -67,17 +67,23 @@ func NewQueue(client goredis.UniversalClient, cfg QueueConfig) *Queue {
 
 // Enqueue implements chat.PushQueue.
 func (q *Queue) Enqueue(ctx context.Context, job chat.PushJob) error {
-	b, err := json.Marshal(job)
+	args, err := q.addArgs(job)
 	if err != nil {
-		return fmt.Errorf("redis: enqueue push job: %w", err)
+		return err
 	}
-	err = q.client.XAdd(ctx, &goredis.XAddArgs{
-		Stream: q.key, MaxLen: q.cfg.MaxLen, Approx: true, Values: []any{"job", b},
-	}).Err()
-	if err != nil {
+	if err := q.client.XAdd(ctx, args).Err(); err != nil {
 		return fmt.Errorf("redis: enqueue push job: %w", err)
 	}
 	return nil
+}
+
+// addArgs is the XADD of a job, for Enqueue and for a Bus's batch (PublishBatch).
+func (q *Queue) addArgs(job chat.PushJob) (*goredis.XAddArgs, error) {
+	b, err := json.Marshal(job)
+	if err != nil {
+		return nil, fmt.Errorf("redis: enqueue push job: %w", err)
+	}
+	return &goredis.XAddArgs{Stream: q.key, MaxLen: q.cfg.MaxLen, Approx: true, Values: []any{"job", b}}, nil
 }
 
 // Len returns the number of jobs in the stream: waiting, or delivered and not acknowledged.

@@ -9,80 +9,61 @@ import (
 	"github.com/chatchat/chatchat/chat"
 )
 
-// HandleEvent routes a bus event to the local sessions it concerns. It never blocks: each
-// event is encoded once into a WebSocket frame, and the same bytes are queued to every
-// target session.
+// HandleEvent routes a bus event to the local sessions it concerns, from the envelope's
+// routing fields alone. It never blocks: each event is encoded once into a WebSocket frame,
+// and the same bytes are queued to every target session. Only ROOM_UPDATED has work of its
+// own (it changes who is in a room); every other type, a newer server's included, goes to
+// the sessions its envelope names.
 func (s *Server) HandleEvent(ev chat.Event) {
-	switch ev.Type {
-	case chat.EventMessageCreated:
-		// Most nodes have no session in most rooms: look before decoding the payload.
-		if ev.RoomID != "" && !s.rooms.has(ev.RoomID) {
-			return
-		}
-		roomID, seq := messageRoute(ev)
-		if !s.rooms.has(roomID) {
-			return
-		}
-		f := s.fanout(outFrame{b: eventFrame(ev.Type, ev.Data), at: ev.At})
-		n := s.rooms.deliver(roomID, &f, "", 0)
-		s.rooms.noteSeq(roomID, seq)
-		s.metrics.delivered.Add(float64(n))
-	case chat.EventReadReceiptUpdated:
-		if !s.rooms.has(ev.RoomID) {
-			return
-		}
-		f := s.fanout(outFrame{b: eventFrame(ev.Type, ev.Data), at: ev.At})
-		n := s.rooms.deliver(ev.RoomID, &f, "", 0)
-		s.metrics.delivered.Add(float64(n))
-	case chat.EventTyping:
+	if ev.Topic() != chat.TopicSessions { // not for clients, should a bus pass it on
+		return
+	}
+	switch {
+	case ev.Type == chat.EventRoomUpdated:
+		s.roomUpdated(ev)
+	case len(ev.RoomIDs) > 0 || len(ev.UserIDs) > 0:
+		s.deliverMany(ev, ev.RoomID)
+	case ev.RoomID != "":
+		// Most nodes have no session in most rooms: nothing is encoded for them.
 		if !s.rooms.has(ev.RoomID) {
 			return
 		}
 		f := s.fanout(outFrame{b: eventFrame(ev.Type, ev.Data), at: ev.At})
 		n := s.rooms.deliver(ev.RoomID, &f, ev.Exclude, 0)
+		if ev.Seq > 0 {
+			s.rooms.noteSeq(ev.RoomID, ev.Seq)
+		}
 		s.metrics.delivered.Add(float64(n))
-	case chat.EventPresenceUpdated:
-		s.presenceUpdated(ev)
-	case chat.EventRoomUpdated:
-		s.roomUpdated(ev)
-	default:
-		// FCM_TOKEN_MESSAGE is the notification server's; unknown types are newer
-		// servers' and not for this one's clients.
 	}
 }
 
-// messageRoute returns the room and seq of a MESSAGE_CREATED event.
-func messageRoute(ev chat.Event) (roomID string, seq int64) {
-	var d struct {
-		Message struct {
-			RoomID string `json:"roomId"`
-			Seq    int64  `json:"seq"`
-		} `json:"message"`
-	}
-	_ = json.Unmarshal(ev.Data, &d) // a payload without them is still delivered by RoomID
-	roomID = ev.RoomID
-	if roomID == "" {
-		roomID = d.Message.RoomID
-	}
-	return roomID, d.Message.Seq
-}
-
-// presenceUpdated delivers to the sessions of every room in ev.RoomIDs, each session once
-// however many of those rooms it shares with the user.
-func (s *Server) presenceUpdated(ev chat.Event) {
+// deliverMany delivers to the sessions of roomID (if any), of every room in ev.RoomIDs
+// and of every user in ev.UserIDs, each session once however many of them it is in
+// (PRESENCE_UPDATED goes to every room the user shares; ROOM_UPDATED to removed members).
+func (s *Server) deliverMany(ev chat.Event, roomID string) {
 	var f fanout
+	frame := func() *fanout {
+		if f.plain.b == nil {
+			f = s.fanout(outFrame{b: eventFrame(ev.Type, ev.Data), at: ev.At})
+		}
+		return &f
+	}
 	s.fanoutMu.Lock()
 	defer s.fanoutMu.Unlock()
 	stamp := s.nextStampLocked()
 	n := 0
-	for _, roomID := range ev.RoomIDs {
-		if !s.rooms.has(roomID) {
-			continue
+	if roomID != "" && s.rooms.has(roomID) {
+		n += s.rooms.deliver(roomID, frame(), ev.Exclude, stamp)
+	}
+	for _, id := range ev.RoomIDs {
+		if s.rooms.has(id) {
+			n += s.rooms.deliver(id, frame(), ev.Exclude, stamp)
 		}
-		if f.plain.b == nil {
-			f = s.fanout(outFrame{b: eventFrame(ev.Type, ev.Data), at: ev.At})
+	}
+	for _, id := range ev.UserIDs {
+		if id != ev.Exclude {
+			n += s.users.deliver(id, frame(), stamp)
 		}
-		n += s.rooms.deliver(roomID, &f, "", stamp)
 	}
 	s.metrics.delivered.Add(float64(n))
 }
@@ -122,18 +103,7 @@ func (s *Server) roomUpdated(ev chat.Event) {
 		}
 	}
 
-	f := s.fanout(outFrame{b: eventFrame(ev.Type, ev.Data), at: ev.At})
-	s.fanoutMu.Lock()
-	defer s.fanoutMu.Unlock()
-	stamp := s.nextStampLocked()
-	n := 0
-	if roomID != "" {
-		n += s.rooms.deliver(roomID, &f, "", stamp)
-	}
-	for _, id := range ev.UserIDs {
-		n += s.users.deliver(id, &f, stamp)
-	}
-	s.metrics.delivered.Add(float64(n))
+	s.deliverMany(ev, roomID)
 }
 
 func (s *Server) nextStampLocked() uint64 {

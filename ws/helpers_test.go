@@ -364,7 +364,7 @@ func messageEvent(tb testing.TB, roomID string, seq int64, text string) chat.Eve
 	if err != nil {
 		tb.Fatalf("encode: %v", err)
 	}
-	return chat.Event{Type: chat.EventMessageCreated, RoomID: roomID, Data: data, At: time.Now().UnixMilli()}
+	return chat.Event{Type: chat.EventMessageCreated, RoomID: roomID, Seq: seq, Data: data, At: time.Now().UnixMilli()}
 }
 
 func message(roomID string, seq int64, text string) chat.Message {

@@ -75,7 +75,11 @@ func openBackends(ctx context.Context, s *settings, log *slog.Logger) (_ *backen
 		opts.MaxRetries = 1
 		client := goredis.NewClient(opts)
 		b.closers = append(b.closers, client)
-		bus, err := redis.NewBus(ctx, client, redis.BusConfig{Prefix: s.RedisKeyPrefix, Logger: log})
+		topics, err := busTopics(s)
+		if err != nil {
+			return nil, err
+		}
+		bus, err := redis.NewBus(ctx, client, redis.BusConfig{Prefix: s.RedisKeyPrefix, Topics: topics, Logger: log})
 		if err != nil {
 			return nil, fmt.Errorf("redis bus: %w", err)
 		}
@@ -93,6 +97,24 @@ func openBackends(ctx context.Context, s *settings, log *slog.Logger) (_ *backen
 		b.sweep = pres.Sweep
 	}
 	return b, nil
+}
+
+// busTopics returns the bus topics a process hears, by its roles: the chat server and the
+// API's membership cache hear the sessions' events, the notification worker the push
+// topic; a notify-only process hears no session traffic at all.
+func busTopics(s *settings) ([]chat.Topic, error) {
+	roles, err := s.roles()
+	if err != nil {
+		return nil, err
+	}
+	var topics []chat.Topic
+	if roles["api"] || roles["ws"] {
+		topics = append(topics, chat.TopicSessions)
+	}
+	if roles["notify"] {
+		topics = append(topics, chat.TopicPush)
+	}
+	return topics, nil
 }
 
 // mongoURI adds --mongo-username and --mongo-password to the URI: on AWS they come from

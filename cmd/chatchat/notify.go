@@ -83,7 +83,8 @@ func (a *app) wireNotify(ctx context.Context, svc *chat.Service, reg prometheus.
 		wctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
 		wg.Go(func() { _ = w.Run(wctx) })
-		a.cleanup = append(a.cleanup, func() { cancel(); wg.Wait() })
+		unsubscribe := a.b.bus.Subscribe(chat.TopicPush, w)
+		a.cleanup = append(a.cleanup, func() { unsubscribe(); cancel(); wg.Wait() })
 	}
 
 	if !roles["api"] {

@@ -118,8 +118,11 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 		NodeID: s.NodeID, MaxTextRunes: s.MaxTextRunes, MaxRoomMembers: s.MaxRoomSize, Logger: log,
 		OnPublishFailed: func(t string, _ error) { publishFailed.WithLabelValues(t).Inc() },
 	}, b.store, b.bus, b.presence)
-	// The service caches room membership; ROOM_UPDATED events from every node keep it current.
-	a.cleanup = append(a.cleanup, b.bus.Subscribe(svc))
+	// The service caches room membership for the API and chat roles; ROOM_UPDATED events
+	// from every node keep it current.
+	if roles["api"] || roles["ws"] {
+		a.cleanup = append(a.cleanup, b.bus.Subscribe(chat.TopicSessions, svc))
+	}
 	authSvc := auth.New(auth.Config{
 		Secret: secret, AccessTTL: s.AccessTokenTTL, RefreshTTL: s.RefreshTokenTTL,
 		Argon2: auth.Argon2Params{Memory: uint32(s.Argon2MemoryKiB), Time: uint32(s.Argon2Iterations)},
@@ -160,7 +163,7 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 			IdleTimeout: s.WSIdleTimeout, SweepInterval: s.WSSweepInterval,
 			Deflate: s.WSDeflate,
 		}, svc, authSvc, log, reg)
-		a.cleanup = append(a.cleanup, b.bus.Subscribe(a.chatSrv))
+		a.cleanup = append(a.cleanup, b.bus.Subscribe(chat.TopicSessions, a.chatSrv))
 		a.router.Handle("GET /ws", a.chatSrv)
 	}
 	if err := registerWeb(a.router, roles, s.WSPublicURL); err != nil {
