@@ -16,15 +16,18 @@ import (
 // a guard against hanging, not a speed requirement: the machines are small and shared.
 const waitLimit = 10 * time.Second
 
+// BusFactory makes two handles on one bus for TestBus: see there.
+type BusFactory = func(t *testing.T) (pub, sub chat.Bus)
+
 // TestBus runs the contract every chat.Bus implementation must meet, one subtest per
 // behaviour. newBus returns two handles on one bus: pub to publish and sub to subscribe,
 // sub listening to every topic. For a networked bus they must be separate clients, as two
 // nodes of a cluster are; an in-process bus may return the same bus twice. newBus
 // registers its own cleanup on t.
-func TestBus(t *testing.T, newBus func(t *testing.T) (pub, sub chat.Bus)) {
+func TestBus(t *testing.T, newBus BusFactory) {
 	for _, tc := range []struct {
 		name string
-		run  func(t *testing.T, newBus func(t *testing.T) (pub, sub chat.Bus))
+		run  func(t *testing.T, newBus BusFactory)
 	}{
 		{"DeliversEnvelopeIntact", testBusDeliversEnvelopeIntact},
 		{"MinimalEnvelope", testBusMinimalEnvelope},
@@ -42,7 +45,7 @@ func TestBus(t *testing.T, newBus func(t *testing.T) (pub, sub chat.Bus)) {
 	}
 }
 
-func testBusDeliversEnvelopeIntact(t *testing.T, newBus func(t *testing.T) (pub, sub chat.Bus)) {
+func testBusDeliversEnvelopeIntact(t *testing.T, newBus BusFactory) {
 	pub, sub := newBus(t)
 	rec := NewEventRecorder()
 	defer sub.Subscribe(chat.TopicSessions, rec)()
@@ -62,7 +65,7 @@ func testBusDeliversEnvelopeIntact(t *testing.T, newBus func(t *testing.T) (pub,
 	assertEvent(t, got[0], ev)
 }
 
-func testBusMinimalEnvelope(t *testing.T, newBus func(t *testing.T) (pub, sub chat.Bus)) {
+func testBusMinimalEnvelope(t *testing.T, newBus BusFactory) {
 	pub, sub := newBus(t)
 	rec := NewEventRecorder()
 	defer sub.Subscribe(chat.TopicSessions, rec)()
@@ -71,7 +74,7 @@ func testBusMinimalEnvelope(t *testing.T, newBus func(t *testing.T) (pub, sub ch
 	assertEvent(t, rec.WaitEvents(t, 1)[0], ev)
 }
 
-func testBusPublisherReceivesItsOwn(t *testing.T, newBus func(t *testing.T) (pub, sub chat.Bus)) {
+func testBusPublisherReceivesItsOwn(t *testing.T, newBus BusFactory) {
 	pub, _ := newBus(t)
 	rec := NewEventRecorder()
 	defer pub.Subscribe(chat.TopicSessions, rec)()
@@ -80,7 +83,7 @@ func testBusPublisherReceivesItsOwn(t *testing.T, newBus func(t *testing.T) (pub
 	assertEvent(t, rec.WaitEvents(t, 1)[0], ev)
 }
 
-func testBusSeveralSubscribers(t *testing.T, newBus func(t *testing.T) (pub, sub chat.Bus)) {
+func testBusSeveralSubscribers(t *testing.T, newBus BusFactory) {
 	pub, sub := newBus(t)
 	recs := []*EventRecorder{NewEventRecorder(), NewEventRecorder(), NewEventRecorder(), NewEventRecorder()}
 	for i, r := range recs {
@@ -104,7 +107,7 @@ func testBusSeveralSubscribers(t *testing.T, newBus func(t *testing.T) (pub, sub
 	}
 }
 
-func testBusUnsubscribeStopsDelivery(t *testing.T, newBus func(t *testing.T) (pub, sub chat.Bus)) {
+func testBusUnsubscribeStopsDelivery(t *testing.T, newBus BusFactory) {
 	pub, sub := newBus(t)
 	gone, stays := NewEventRecorder(), NewEventRecorder()
 	unsubscribe := sub.Subscribe(chat.TopicSessions, gone)
@@ -126,7 +129,7 @@ func testBusUnsubscribeStopsDelivery(t *testing.T, newBus func(t *testing.T) (pu
 	}
 }
 
-func testBusPublishOrder(t *testing.T, newBus func(t *testing.T) (pub, sub chat.Bus)) {
+func testBusPublishOrder(t *testing.T, newBus BusFactory) {
 	pub, sub := newBus(t)
 	rec := NewEventRecorder()
 	defer sub.Subscribe(chat.TopicSessions, rec)()
@@ -142,7 +145,7 @@ func testBusPublishOrder(t *testing.T, newBus func(t *testing.T) (pub, sub chat.
 	}
 }
 
-func testBusConcurrentPublishers(t *testing.T, newBus func(t *testing.T) (pub, sub chat.Bus)) {
+func testBusConcurrentPublishers(t *testing.T, newBus BusFactory) {
 	pub, sub := newBus(t)
 	rec := NewEventRecorder()
 	defer sub.Subscribe(chat.TopicSessions, rec)()
@@ -178,7 +181,7 @@ func testBusConcurrentPublishers(t *testing.T, newBus func(t *testing.T) (pub, s
 
 // testBusTopicsTravelApart: a subscriber hears its topic's events only (a chat server never
 // receives the notification servers' FCM_TOKEN_MESSAGE), and each topic keeps its order.
-func testBusTopicsTravelApart(t *testing.T, newBus func(t *testing.T) (pub, sub chat.Bus)) {
+func testBusTopicsTravelApart(t *testing.T, newBus BusFactory) {
 	pub, sub := newBus(t)
 	sessions, push := NewEventRecorder(), NewEventRecorder()
 	defer sub.Subscribe(chat.TopicSessions, sessions)()
