@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -43,13 +42,13 @@ func (s *Store) UpdateMedia(ctx context.Context, m chat.Media) error {
 	res, err := s.w.ExecContext(ctx, `UPDATE media SET content_type = ?, size = ?, width = ?,
 		height = ?, has_thumb = ?, pending = ? WHERE id = ?`,
 		m.ContentType, m.Size, m.Width, m.Height, m.HasThumb, m.Pending, m.ID)
-	return oneRow("update media "+m.ID, res, err)
+	return affectedOne("update media "+m.ID, res, err)
 }
 
 // AttachMedia implements chat.MediaStore.
 func (s *Store) AttachMedia(ctx context.Context, id string) error {
 	res, err := s.w.ExecContext(ctx, `UPDATE media SET attached = 1 WHERE id = ?`, id)
-	return oneRow("attach media "+id, res, err)
+	return affectedOne("attach media "+id, res, err)
 }
 
 // UnattachedMedia implements chat.MediaStore.
@@ -97,19 +96,4 @@ func scanMedia(row interface{ Scan(...any) error }) (chat.Media, error) {
 		&m.Width, &m.Height, &m.HasThumb, &m.Pending, &m.Attached, &createdAt)
 	m.CreatedAt = chat.At(fromMillis(createdAt))
 	return m, err
-}
-
-// oneRow turns an UPDATE that matched no row into ErrNotFound.
-func oneRow(what string, res sql.Result, err error) error {
-	if err != nil {
-		return fmt.Errorf("sqlite: %s: %w", what, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("sqlite: %s: %w", what, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("sqlite: %s: %w", what, chat.ErrNotFound)
-	}
-	return nil
 }

@@ -330,14 +330,14 @@ func (s *Store) AddMembers(ctx context.Context, roomID string, userIDs []string,
 func (s *Store) RemoveMember(ctx context.Context, roomID, userID string) error {
 	res, err := s.w.ExecContext(ctx,
 		`DELETE FROM memberships WHERE room_id = ? AND user_id = ?`, roomID, userID)
-	return affectedOne(res, err, "remove member "+userID+" of "+roomID)
+	return affectedOne("remove member "+userID+" of "+roomID, res, err)
 }
 
 // SetMuted implements chat.RoomStore.
 func (s *Store) SetMuted(ctx context.Context, roomID, userID string, muted bool) error {
 	res, err := s.w.ExecContext(ctx,
 		`UPDATE memberships SET muted = ? WHERE room_id = ? AND user_id = ?`, muted, roomID, userID)
-	return affectedOne(res, err, "set muted of "+userID+" in "+roomID)
+	return affectedOne("set muted of "+userID+" in "+roomID, res, err)
 }
 
 // AdvanceReadCursor implements chat.RoomStore. One statement does the whole rule (never
@@ -355,8 +355,9 @@ func (s *Store) AdvanceReadCursor(ctx context.Context, roomID, userID string, se
 	return cursor, nil
 }
 
-// affectedOne turns an Exec result that touched no row into chat.ErrNotFound.
-func affectedOne(res sql.Result, err error, what string) error {
+// affectedOne turns an Exec result that touched no row (an UPDATE or DELETE that matched
+// nothing) into chat.ErrNotFound.
+func affectedOne(what string, res sql.Result, err error) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: %s: %w", what, err)
 	}

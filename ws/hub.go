@@ -133,20 +133,28 @@ func (m *roomSessionManager) deliver(roomID string, f *fanout, exclude string, s
 	}
 	n := 0
 	for s := range e.sessions {
-		if exclude != "" && s.userID == exclude {
-			continue
-		}
-		if stamp != 0 {
-			if s.stamp == stamp {
-				continue
-			}
-			s.stamp = stamp
-		}
-		if s.enqueue(f.frameFor(s)) {
-			n++
+		if exclude == "" || s.userID != exclude {
+			n += deliverOnce(s, f, stamp)
 		}
 	}
 	return n
+}
+
+// deliverOnce queues f to s unless s is already stamped with stamp (when not zero), which
+// it then is; it returns 1 when s took the frame. Stamps are written under the fan-out
+// lock (Server.fanoutMu), so that one event reaches a session once however many of its
+// rooms it is delivered through.
+func deliverOnce(s *session, f *fanout, stamp uint64) int {
+	if stamp != 0 {
+		if s.stamp == stamp {
+			return 0
+		}
+		s.stamp = stamp
+	}
+	if s.enqueue(f.frameFor(s)) {
+		return 1
+	}
+	return 0
 }
 
 // noteSeq records that message seq of the room was fanned out here.
@@ -274,15 +282,7 @@ func (m *userSessionManager) deliver(userID string, f *fanout, stamp uint64) int
 	defer sh.mu.RUnlock()
 	n := 0
 	for _, s := range sh.users[userID] {
-		if stamp != 0 {
-			if s.stamp == stamp {
-				continue
-			}
-			s.stamp = stamp
-		}
-		if s.enqueue(f.frameFor(s)) {
-			n++
-		}
+		n += deliverOnce(s, f, stamp)
 	}
 	return n
 }
