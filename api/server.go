@@ -6,24 +6,9 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"time"
 
-	"github.com/chatchat/chatchat/auth"
 	"github.com/chatchat/chatchat/chat"
 )
-
-// Authenticator signs users up and in and verifies their tokens (auth.Service).
-type Authenticator interface {
-	Signup(ctx context.Context, username, password, displayName string) (chat.User, auth.Tokens, error)
-	Login(ctx context.Context, username, password string) (chat.User, auth.Tokens, error)
-	Refresh(ctx context.Context, refreshToken string) (auth.Tokens, error)
-	Authenticate(token string) (userID string, err error)
-}
-
-// Limiter is a keyed rate limit (ratelimit.Keyed).
-type Limiter interface {
-	Allow(key string) (ok bool, retryAfter time.Duration)
-}
 
 // Config configures a Server. Zero values take the defaults noted; a nil limiter does not
 // limit.
@@ -47,7 +32,7 @@ type Config struct {
 // Server serves the HTTP API of PROTOCOL.md under /api/v1.
 type Server struct {
 	cfg  Config
-	chat *chat.Service
+	chat Chat
 	auth Authenticator
 	log  *slog.Logger
 	more []func(*Router, func(http.HandlerFunc) http.Handler)
@@ -56,8 +41,8 @@ type Server struct {
 	gzip func(http.Handler) http.Handler
 }
 
-// NewServer returns a Server.
-func NewServer(cfg Config, svc *chat.Service, a Authenticator) *Server {
+// NewServer returns a Server that calls svc (a *chat.Service) and a (an *auth.Service).
+func NewServer(cfg Config, svc Chat, a Authenticator) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}

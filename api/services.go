@@ -1,0 +1,74 @@
+package api
+
+import (
+	"context"
+	"time"
+
+	"github.com/chatchat/chatchat/auth"
+	"github.com/chatchat/chatchat/chat"
+)
+
+// What the API server calls, declared here where it is used, small and grouped by use, so
+// that handlers can be tested with fakes. The implementations are named on each; the
+// compile-time checks are in fit_test.go.
+
+// Authenticator signs users up and in and verifies their tokens (auth.Service).
+type Authenticator interface {
+	Signup(ctx context.Context, username, password, displayName string) (chat.User, auth.Tokens, error)
+	Login(ctx context.Context, username, password string) (chat.User, auth.Tokens, error)
+	Refresh(ctx context.Context, refreshToken string) (auth.Tokens, error)
+	Authenticate(token string) (userID string, err error)
+}
+
+// Limiter is a keyed rate limit (ratelimit.Keyed).
+type Limiter interface {
+	Allow(key string) (ok bool, retryAfter time.Duration)
+}
+
+// Users finds people and tells whether they are online (chat.Service).
+type Users interface {
+	// User returns a user's profile, or an error with code user_not_found.
+	User(ctx context.Context, userID string) (chat.User, error)
+	// UserWithPresence returns a user's profile with their presence.
+	UserWithPresence(ctx context.Context, userID string) (chat.User, error)
+	// SearchUsers finds users by username or display-name prefix.
+	SearchUsers(ctx context.Context, q string, limit int) ([]chat.User, error)
+	// Presence returns the presence of up to 100 users.
+	Presence(ctx context.Context, userIDs []string) ([]chat.Presence, error)
+}
+
+// Rooms creates rooms, lists a caller's, and changes their members and the caller's
+// settings (chat.Service). Each checks that the caller may.
+type Rooms interface {
+	// CreateRoom creates a group, or returns the existing direct room (created false).
+	CreateRoom(ctx context.Context, callerID string, in chat.NewRoom) (room chat.Room, created bool, err error)
+	// Rooms returns the caller's rooms, most recently active first.
+	Rooms(ctx context.Context, callerID string) ([]chat.Room, error)
+	// Room returns one of the caller's rooms.
+	Room(ctx context.Context, callerID, roomID string) (chat.Room, error)
+	// AddMembers adds users to a group the caller is in.
+	AddMembers(ctx context.Context, callerID, roomID string, userIDs []string) (chat.Room, error)
+	// Leave removes the caller from a room.
+	Leave(ctx context.Context, callerID, roomID string) error
+	// SetMuted sets whether the caller gets push notifications of the room.
+	SetMuted(ctx context.Context, callerID, roomID string, muted bool) (chat.Room, error)
+}
+
+// Messages sends a room's messages, pages through them and records how far the caller has
+// read (chat.Service).
+type Messages interface {
+	// SendMessage stores and publishes a message; created is false for a retried
+	// clientMsgId, which returns the stored message.
+	SendMessage(ctx context.Context, callerID, roomID string, in chat.NewMessage) (m chat.Message, created bool, err error)
+	// History returns a page of the room's messages and whether more exist beyond it.
+	History(ctx context.Context, callerID, roomID string, q chat.HistoryQuery) ([]chat.Message, bool, error)
+	// MarkRead moves the caller's read cursor forward to seq.
+	MarkRead(ctx context.Context, callerID, roomID string, seq int64) (chat.ReadReceipt, error)
+}
+
+// Chat is the chat service as the API server uses it (chat.Service).
+type Chat interface {
+	Users
+	Rooms
+	Messages
+}
