@@ -4,6 +4,7 @@ import (
 	"github.com/chatchat/chatchat/api"
 	"github.com/chatchat/chatchat/auth"
 	"github.com/chatchat/chatchat/chat"
+	"github.com/chatchat/chatchat/media"
 )
 
 // The API server's dependencies are interfaces it declares; these are the types that
@@ -11,4 +12,5 @@ import (
 var (
 	_ api.Chat          = (*chat.Service)(nil)
 	_ api.Authenticator = (*auth.Service)(nil)
+	_ api.Media         = (*media.Service)(nil)
 )

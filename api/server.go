@@ -26,6 +26,10 @@ type Config struct {
 	LoginPerUser Limiter
 	SendPerUser  Limiter
 
+	// Media serves uploads and downloads; nil when media is off (the store keeps none),
+	// and then its routes answer 404 like any unknown endpoint.
+	Media Media
+
 	Logger *slog.Logger
 }
 
@@ -92,6 +96,11 @@ func (s *Server) Register(rt *Router) {
 	rt.Handle("GET /api/v1/rooms/{roomId}/messages", a(s.history))
 	rt.Handle("POST /api/v1/rooms/{roomId}/read", a(s.markRead))
 
+	// Media routes are not gzipped: media files are compressed formats already.
+	if s.cfg.Media != nil {
+		rt.Handle("POST /api/v1/rooms/{roomId}/media", s.authed(s.uploadMedia))
+		rt.Handle("GET /api/v1/media/{mediaId}", s.signedOr(s.authed(s.downloadMedia)))
+	}
 	for _, f := range s.more {
 		f(rt, s.authed)
 	}

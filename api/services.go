@@ -2,10 +2,12 @@ package api
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/chatchat/chatchat/auth"
 	"github.com/chatchat/chatchat/chat"
+	"github.com/chatchat/chatchat/media"
 )
 
 // What the API server calls, declared here where it is used, small and grouped by use, so
@@ -71,4 +73,31 @@ type Chat interface {
 	Users
 	Rooms
 	Messages
+}
+
+// MediaUploads takes the files people send to a room (media.Service). Each checks that the
+// caller is a member.
+type MediaUploads interface {
+	// MaxUploadBytes is the largest file accepted; a larger body is refused unread.
+	MaxUploadBytes() int64
+	// Upload checks and stores a file; the answer carries signed URLs.
+	Upload(ctx context.Context, userID, roomID, filename string, r io.Reader) (chat.Media, error)
+	// Presign records an upload that the client sends straight to the blob store.
+	Presign(ctx context.Context, userID, roomID string, in media.PresignRequest) (media.Presigned, error)
+}
+
+// MediaDownloads opens stored media for the people who may see it (media.Service).
+type MediaDownloads interface {
+	// Open returns a variant for userID, a member of the media's room; anyone else gets
+	// media_not_found.
+	Open(ctx context.Context, userID, mediaID, variant string) (media.Download, error)
+	// OpenSigned returns the variant a signed URL names, once its signature and expiry
+	// are checked.
+	OpenSigned(ctx context.Context, mediaID, variant, exp, sig string) (media.Download, error)
+}
+
+// Media is the media service as the API server uses it (media.Service).
+type Media interface {
+	MediaUploads
+	MediaDownloads
 }

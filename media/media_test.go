@@ -7,9 +7,10 @@ import (
 	"image/color"
 	"image/gif"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,9 +18,7 @@ import (
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
-	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/chatchat/chatchat/api"
 	"github.com/chatchat/chatchat/chat"
 	"github.com/chatchat/chatchat/chattest"
 	"github.com/chatchat/chatchat/localfs"
@@ -34,7 +33,8 @@ type env struct {
 	svc         *media.Service
 	store       *sqlite.Store
 	blobs       chat.BlobStore
-	user        string
+	user        string // in room only
+	stranger    string // in other only
 	room, other string
 	now         time.Time
 }
@@ -61,7 +61,7 @@ func newEnv(tb testing.TB, blobs chat.BlobStore, cfg media.Config) *env {
 		}
 		ids = append(ids, u.ID)
 	}
-	e.user = ids[0]
+	e.user, e.stranger = ids[0], ids[1]
 	e.room, e.other = chat.NewID(), chat.NewID()
 	for _, r := range []chat.Room{
 		{ID: e.room, Type: chat.RoomGroup, Name: "ann's", MemberIDs: ids[:1], CreatedAt: chat.At(e.now)},
@@ -243,10 +243,10 @@ func TestAttach(t *testing.T) {
 }
 
 // TestSignedURLs checks the local mode's URLs: scoped to one media item and variant,
-// expiring, and rounded so that they repeat within a window.
+// expiring, and rounded so that they repeat within a window. api's TestSignedMediaURLs
+// checks the same through the download endpoint.
 func TestSignedURLs(t *testing.T) {
 	e := newEnv(t, nil, media.Config{URLTTL: time.Hour, BaseURL: "https://chat.example"})
-	h := handler(t, e)
 	m, err := e.upload(t, "a.png", chattest.PNG(t, 10, 10))
 	if err != nil {
 		t.Fatal(err)
@@ -265,18 +265,24 @@ func TestSignedURLs(t *testing.T) {
 		t.Errorf("a minute later the URL changed: caches cannot keep it")
 	}
 
-	get := func(rawURL string) *http.Response {
+	open := func(rawURL string) (media.Download, error) {
 		t.Helper()
-		path := strings.TrimPrefix(rawURL, "https://chat.example")
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
-		return rec.Result()
+		u, err := url.Parse(rawURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		d, err := e.svc.OpenSigned(t.Context(), path.Base(u.Path), q.Get("variant"), q.Get("exp"), q.Get("sig"))
+		if err == nil {
+			d.Body.Close()
+		}
+		return d, err
 	}
-	if r := get(m.URL); r.StatusCode != 200 || r.Header.Get("Content-Type") != "image/png" {
-		t.Errorf("signed original: %s %s", r.Status, r.Header.Get("Content-Type"))
+	if d, err := open(m.URL); err != nil || d.Variant != media.Original || d.Headers.ContentType != "image/png" || d.Info.Size != m.Size {
+		t.Errorf("signed original: %+v, %v", d, err)
 	}
-	if r := get(m.ThumbURL); r.StatusCode != 200 {
-		t.Errorf("signed thumbnail: %s", r.Status)
+	if d, err := open(m.ThumbURL); err != nil || d.Variant != media.Thumbnail {
+		t.Errorf("signed thumbnail: %+v, %v", d, err)
 	}
 	for name, u := range map[string]string{
 		"other variant":   strings.Replace(m.URL, "variant=orig", "variant=thumb", 1),
@@ -286,22 +292,57 @@ func TestSignedURLs(t *testing.T) {
 		"no sig":          m.URL[:strings.Index(m.URL, "&sig=")],
 		"unknown variant": strings.Replace(m.URL, "variant=orig", "variant=x", 1),
 	} {
-		r := get(u)
-		if name == "no sig" { // then a token is needed
-			if r.StatusCode != http.StatusUnauthorized {
-				t.Errorf("%s: %s, want 401", name, r.Status)
-			}
-			continue
-		}
-		if r.StatusCode != http.StatusForbidden {
-			t.Errorf("%s: %s, want 403", name, r.Status)
-		}
+		t.Run(name, func(t *testing.T) {
+			_, err := open(u)
+			wantKind(t, err, chat.Forbidden, "bad_signature")
+		})
 	}
 	e.now = m.URLExpiresAt.Time
-	if r := get(m.URL); r.StatusCode != http.StatusForbidden {
-		t.Errorf("expired: %s, want 403", r.Status)
-	} else if b, _ := io.ReadAll(r.Body); !strings.Contains(string(b), "url_expired") {
-		t.Errorf("expired: %s", b)
+	_, err = open(m.URL)
+	wantKind(t, err, chat.Forbidden, "url_expired")
+}
+
+// TestOpen checks who may open a media item with a token: members of its room, and no
+// one else learns that it exists.
+func TestOpen(t *testing.T) {
+	e := newEnv(t, nil, media.Config{})
+	ctx := t.Context()
+	img, err := e.upload(t, "a.png", chattest.PNG(t, 10, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	txt, err := e.upload(t, "a.txt", []byte("some text"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := e.svc.Open(ctx, e.user, img.ID, media.Thumbnail)
+	if err != nil {
+		t.Fatalf("member opens the thumbnail: %v", err)
+	}
+	d.Body.Close()
+	if d.Media.ID != img.ID || d.Headers.ContentType != "image/png" || !strings.HasPrefix(d.Headers.ContentDisposition, "inline") {
+		t.Errorf("thumbnail = %+v", d)
+	}
+	d, err = e.svc.Open(ctx, e.user, txt.ID, media.Original)
+	if err != nil {
+		t.Fatalf("member opens a file: %v", err)
+	}
+	d.Body.Close()
+	if !strings.HasPrefix(d.Headers.ContentDisposition, "attachment") {
+		t.Errorf("a text file is not downloaded: %q", d.Headers.ContentDisposition)
+	}
+	for name, tc := range map[string]struct{ user, id, variant string }{
+		"not a member":      {chat.NewID(), img.ID, media.Original},
+		"no such media":     {e.user, chat.NewID(), media.Original},
+		"no thumbnail":      {e.user, txt.ID, media.Thumbnail},
+		"no such variant":   {e.user, img.ID, "x"},
+		"member of another": {e.other, img.ID, media.Original},
+	} {
+		_, err := e.svc.Open(ctx, tc.user, tc.id, tc.variant)
+		wantKind(t, err, chat.NotFound, "media_not_found")
+		if t.Failed() {
+			t.Fatalf("%s", name)
+		}
 	}
 }
 
@@ -484,18 +525,4 @@ func gifBytes(tb testing.TB) []byte {
 func encodeGIF(w io.Writer) error {
 	img := image.NewPaletted(image.Rect(0, 0, 20, 10), color.Palette{color.White, color.Black})
 	return gif.Encode(w, img, nil)
-}
-
-// handler is the media routes on a router whose token check refuses everyone: the
-// token path is tested end to end in cmd/chatchat.
-func handler(tb testing.TB, e *env) http.Handler {
-	tb.Helper()
-	rt := api.NewRouter(slog.New(slog.DiscardHandler), prometheus.NewRegistry())
-	noToken := func(http.HandlerFunc) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			api.WriteError(w, r, slog.New(slog.DiscardHandler), chat.Errorf(chat.Unauthorized, "unauthorized", "no token"))
-		})
-	}
-	media.NewHandler(e.svc, nil).Register(rt, noToken)
-	return rt
 }
