@@ -14,12 +14,6 @@ import (
 	"github.com/chatchat/chatchat/internal/httperr"
 )
 
-// WriteError writes err in PROTOCOL.md's error shape. Internal errors are logged here, once,
-// and the client sees only a generic message.
-func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	writeError(w, r, log, err)
-}
-
 // writeError writes err in PROTOCOL.md's error shape, with the status of httperr's table.
 // Internal errors are logged here, once, and the client sees only a generic message.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {

@@ -13,4 +13,6 @@ var (
 	_ api.Chat          = (*chat.Service)(nil)
 	_ api.Authenticator = (*auth.Service)(nil)
 	_ api.Media         = (*media.Service)(nil)
+	_ api.Devices       = chat.DeviceStore(nil)
+	_ api.Notifications = chat.DeviceStore(nil)
 )

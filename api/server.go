@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/chatchat/chatchat/chat"
 )
@@ -29,8 +30,13 @@ type Config struct {
 	// Media serves uploads and downloads; nil when media is off (the store keeps none),
 	// and then its routes answer 404 like any unknown endpoint.
 	Media Media
+	// Devices and Notifications serve the push endpoints; nil when push is off (the
+	// store keeps no devices), and then their routes answer 404 like any unknown endpoint.
+	Devices       Devices
+	Notifications Notifications
 
 	Logger *slog.Logger
+	Now    func() time.Time // stamps registered devices; default time.Now
 }
 
 // Server serves the HTTP API of PROTOCOL.md under /api/v1.
@@ -39,9 +45,7 @@ type Server struct {
 	chat Chat
 	auth Authenticator
 	log  *slog.Logger
-	more []func(*Router, func(http.HandlerFunc) http.Handler)
-	// gzip wraps the server's own JSON routes; the identity when gzip is off. Routes
-	// added with Extend are left as they are: media downloads are compressed files.
+	// gzip wraps the server's own JSON routes; the identity when gzip is off.
 	gzip func(http.Handler) http.Handler
 }
 
@@ -52,6 +56,9 @@ func NewServer(cfg Config, svc Chat, a Authenticator) *Server {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	s := &Server{cfg: cfg, chat: svc, auth: a, log: cfg.Logger, gzip: func(h http.Handler) http.Handler { return h }}
 	if cfg.GzipMinBytes >= 0 {
@@ -64,12 +71,6 @@ func NewServer(cfg Config, svc Chat, a Authenticator) *Server {
 		s.gzip = z
 	}
 	return s
-}
-
-// Extend adds routes from another package (media, devices, notifications) that share the
-// server's authentication; register receives the router and a wrapper that authenticates.
-func (s *Server) Extend(register func(rt *Router, authed func(http.HandlerFunc) http.Handler)) {
-	s.more = append(s.more, register)
 }
 
 // Register adds every API route to rt.
@@ -96,13 +97,18 @@ func (s *Server) Register(rt *Router) {
 	rt.Handle("GET /api/v1/rooms/{roomId}/messages", a(s.history))
 	rt.Handle("POST /api/v1/rooms/{roomId}/read", a(s.markRead))
 
-	// Media routes are not gzipped: media files are compressed formats already.
+	// The optional features' routes are not gzipped, as before they moved here: media
+	// files are compressed formats already.
 	if s.cfg.Media != nil {
 		rt.Handle("POST /api/v1/rooms/{roomId}/media", s.authed(s.uploadMedia))
 		rt.Handle("GET /api/v1/media/{mediaId}", s.signedOr(s.authed(s.downloadMedia)))
 	}
-	for _, f := range s.more {
-		f(rt, s.authed)
+	if s.cfg.Devices != nil {
+		rt.Handle("POST /api/v1/devices", s.authed(s.registerDevice))
+		rt.Handle("DELETE /api/v1/devices/{token}", s.authed(s.deleteDevice))
+	}
+	if s.cfg.Notifications != nil {
+		rt.Handle("GET /api/v1/notifications", s.authed(s.notifications))
 	}
 	// Anything else under the API answers in the API's error shape.
 	rt.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

@@ -101,3 +101,20 @@ type Media interface {
 	MediaUploads
 	MediaDownloads
 }
+
+// Devices keeps the caller's push tokens (chat.DeviceStore).
+type Devices interface {
+	// RegisterDevice stores d; created is false when the token was already d.UserID's.
+	// A token of another user moves to d.UserID.
+	RegisterDevice(ctx context.Context, d chat.Device) (created bool, err error)
+	// DeleteDevice removes userID's token; an error of kind NotFound when the token is
+	// not userID's.
+	DeleteDevice(ctx context.Context, userID, token string) error
+}
+
+// Notifications is the caller's push history (chat.DeviceStore).
+type Notifications interface {
+	// Notifications returns up to limit of userID's entries with an id below beforeID
+	// (all when ""), newest first, and whether more exist.
+	Notifications(ctx context.Context, userID, beforeID string, limit int) ([]chat.Notification, bool, error)
+}

@@ -128,7 +128,7 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 	if err != nil {
 		return nil, err
 	}
-	pushRoutes, err := a.wireNotify(ctx, svc, reg)
+	devices, err := a.wireNotify(ctx, svc, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -147,8 +147,10 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 			LoginPerUser: perMinute(s.LoginPerMinute),
 			SendPerUser:  perSecond(s.SendPerSecond),
 			Media:        mediaSvc,
+			// Both nil when push is off: a nil interface converts to a nil interface.
+			Devices:       devices,
+			Notifications: devices,
 		}, svc, authSvc)
-		apiSrv.Extend(pushRoutes)
 		apiSrv.Register(a.router)
 	}
 	if roles["ws"] {
