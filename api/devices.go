@@ -1,9 +1,6 @@
 package api
 
 import (
-	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"strconv"
 
@@ -22,7 +19,7 @@ func (s *Server) registerDevice(w http.ResponseWriter, r *http.Request) {
 		Platform string `json:"platform"`
 		Token    string `json:"token"`
 	}
-	if err := decodeDevice(w, r, &in); err != nil {
+	if err := decodeJSON(w, r, maxDeviceBodyBytes, &in); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -95,28 +92,6 @@ func checkToken(t string) error {
 		if t[i] <= ' ' || t[i] > '~' {
 			return chat.Errorf(chat.Invalid, "bad_request", "token has characters that are not printable ASCII")
 		}
-	}
-	return nil
-}
-
-// decodeDevice is the JSON decoder the device routes had in notify, kept as it was for
-// this move; the next commit gives them the API's own.
-func decodeDevice(w http.ResponseWriter, r *http.Request, v any) error {
-	r.Body = http.MaxBytesReader(w, r.Body, maxDeviceBodyBytes)
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		return chat.Errorf(chat.TooLarge, "body_too_large", "the body is larger than %d bytes", tooBig.Limit)
-	case errors.Is(err, io.EOF):
-		return chat.Errorf(chat.Invalid, "bad_json", "the body is empty")
-	case err != nil:
-		return chat.Errorf(chat.Invalid, "bad_request", "the body is not the expected JSON object: %v", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return chat.Errorf(chat.Invalid, "bad_json", "the body has data after the JSON object")
 	}
 	return nil
 }
