@@ -33,7 +33,7 @@ func (s *Server) registerDevice(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	d := chat.Device{Token: in.Token, UserID: UserID(r), Platform: in.Platform, CreatedAt: chat.At(s.cfg.Now())}
+	d := chat.Device{Token: in.Token, UserID: callerID(r), Platform: in.Platform, CreatedAt: chat.At(s.cfg.Now())}
 	created, err := s.cfg.Devices.RegisterDevice(r.Context(), d)
 	if err != nil {
 		s.fail(w, r, err)
@@ -47,7 +47,7 @@ func (s *Server) registerDevice(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteDevice(w http.ResponseWriter, r *http.Request) {
-	err := s.cfg.Devices.DeleteDevice(r.Context(), UserID(r), r.PathValue("token"))
+	err := s.cfg.Devices.DeleteDevice(r.Context(), callerID(r), r.PathValue("token"))
 	if chat.IsNotFound(err) {
 		err = chat.Errorf(chat.NotFound, "device_not_found", "no such device token of yours")
 	}
@@ -69,7 +69,7 @@ func (s *Server) notifications(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	ns, more, err := s.cfg.Notifications.Notifications(r.Context(), UserID(r), q.Get("beforeId"), limit)
+	ns, more, err := s.cfg.Notifications.Notifications(r.Context(), callerID(r), q.Get("beforeId"), limit)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -20,7 +20,7 @@ const maxPresignBodyBytes = 64 << 10
 
 // uploadMedia takes a multipart file, or a JSON description for a presigned upload.
 func (s *Server) uploadMedia(w http.ResponseWriter, r *http.Request) {
-	roomID, userID := r.PathValue("roomId"), UserID(r)
+	roomID, userID := r.PathValue("roomId"), callerID(r)
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch ct {
 	case "application/json":
@@ -97,7 +97,7 @@ func (s *Server) downloadMedia(w http.ResponseWriter, r *http.Request) {
 	if q := r.URL.Query(); q.Get("thumb") == "1" || q.Get("variant") == media.Thumbnail {
 		variant = media.Thumbnail
 	}
-	d, err := s.cfg.Media.Open(r.Context(), UserID(r), r.PathValue("mediaId"), variant)
+	d, err := s.cfg.Media.Open(r.Context(), callerID(r), r.PathValue("mediaId"), variant)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -118,8 +118,8 @@ func (s *Server) Register(rt *Router) {
 
 type userKey struct{}
 
-// UserID returns the authenticated caller of a request that passed the auth middleware.
-func UserID(r *http.Request) string {
+// callerID returns the authenticated caller of a request that passed the auth middleware.
+func callerID(r *http.Request) string {
 	id, _ := r.Context().Value(userKey{}).(string)
 	return id
 }
@@ -127,7 +127,7 @@ func UserID(r *http.Request) string {
 // authed requires a valid access token and puts the caller's id in the request.
 func (s *Server) authed(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := BearerToken(r)
+		token, ok := bearerToken(r)
 		if !ok {
 			s.fail(w, r, chat.Errorf(chat.Unauthorized, "unauthorized", "an Authorization: Bearer token is required"))
 			return
@@ -141,8 +141,8 @@ func (s *Server) authed(h http.HandlerFunc) http.Handler {
 	})
 }
 
-// BearerToken returns the token of an "Authorization: Bearer" header.
-func BearerToken(r *http.Request) (string, bool) {
+// bearerToken returns the token of an "Authorization: Bearer" header.
+func bearerToken(r *http.Request) (string, bool) {
 	h := r.Header.Get("Authorization")
 	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
 		return "", false
