@@ -1,8 +1,8 @@
 // Package media lets people send images and files: uploads (multipart, or presigned PUTs
 // straight to S3), content sniffing against an allow-list, thumbnails, short-lived signed
-// URLs, the download endpoint, and the collection of uploads no message used. It keeps
+// URLs, who may open a file, and the collection of uploads no message used. It keeps
 // metadata in a chat.MediaStore and bytes in a chat.BlobStore, and is the chat.Service's
-// chat.MediaResolver.
+// chat.MediaResolver. It speaks no HTTP: api's upload and download endpoints call it.
 package media
 
 import (
