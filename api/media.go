@@ -62,7 +62,7 @@ func (s *Server) uploadMedia(w http.ResponseWriter, r *http.Request) {
 				part.Close()
 				continue
 			}
-			m, err := s.cfg.Media.Upload(r.Context(), userID, roomID, part.FileName(), part)
+			m, err := s.cfg.Media.Upload(r.Context(), userID, roomID, part.FileName(), limitedPart{part, maxBytes})
 			part.Close()
 			s.reply(w, r, http.StatusCreated, m, err)
 			return
@@ -133,4 +133,20 @@ func (s *Server) sendMedia(w http.ResponseWriter, r *http.Request, d media.Downl
 			s.log.Debug("media download interrupted", "media", d.Media.ID, "err", err)
 		}
 	}
+}
+
+// limitedPart reports a file that runs past the request body's limit as media's own
+// error, so that the service need not know that its bytes came over HTTP.
+type limitedPart struct {
+	r        io.Reader
+	maxBytes int64
+}
+
+func (p limitedPart) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		err = media.TooLarge(p.maxBytes)
+	}
+	return n, err
 }

@@ -191,6 +191,10 @@ func TestUploadMedia(t *testing.T) {
 			body, ct := multipartBody(t, "junk", strings.Repeat("a", max+64<<10), "file", "hello")
 			return io.MultiReader(body), ct
 		}, "ann", http.StatusRequestEntityTooLarge, "media_too_large", false},
+		{"file streamed past the limit", func(t *testing.T) (io.Reader, string) {
+			body, ct := multipartBody(t, "file", strings.Repeat("a", max+64<<10))
+			return io.MultiReader(body), ct
+		}, "ann", http.StatusRequestEntityTooLarge, "media_too_large", false},
 		{"JSON with an unknown field", func(t *testing.T) (io.Reader, string) {
 			return strings.NewReader(`{"filename":"a","size":1,"owner":"x"}`), "application/json"
 		}, "ann", http.StatusBadRequest, "bad_request", false},
