@@ -11,42 +11,13 @@ import (
 	"time"
 
 	"github.com/chatchat/chatchat/chat"
+	"github.com/chatchat/chatchat/internal/httperr"
 )
 
-// statusOf is the one table from error kinds to HTTP statuses.
-var statusOf = map[chat.Kind]int{
-	chat.Internal:         http.StatusInternalServerError,
-	chat.Invalid:          http.StatusBadRequest,
-	chat.Unauthorized:     http.StatusUnauthorized,
-	chat.Forbidden:        http.StatusForbidden,
-	chat.NotFound:         http.StatusNotFound,
-	chat.Conflict:         http.StatusConflict,
-	chat.TooLarge:         http.StatusRequestEntityTooLarge,
-	chat.UnsupportedMedia: http.StatusUnsupportedMediaType,
-	chat.RateLimited:      http.StatusTooManyRequests,
-	chat.Unavailable:      http.StatusServiceUnavailable,
-}
-
-// StatusOf returns the HTTP status for err.
-func StatusOf(err error) int { return statusOf[chat.ErrorKind(err)] }
-
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-// WriteError writes err in PROTOCOL.md's error shape. Internal errors are logged here, once,
-// and the client sees only a generic message.
-func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	writeError(w, r, log, err)
-}
-
+// writeError writes err in PROTOCOL.md's error shape, with the status of httperr's table.
+// Internal errors are logged here, once, and the client sees only a generic message.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	status := StatusOf(err)
+	status := httperr.Status(err)
 	if status >= 500 {
 		log.Error("request failed", "request_id", RequestID(r.Context()), "method", r.Method,
 			"path", r.URL.Path, "err", err)
@@ -54,7 +25,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="chatchat"`)
 	}
-	writeJSON(w, status, errorBody{Error: errorDetail{Code: chat.ErrorCode(err), Message: chat.ErrorMessage(err)}})
+	writeJSON(w, status, httperr.BodyOf(err))
 }
 
 func writeRateLimited(w http.ResponseWriter, r *http.Request, log *slog.Logger, retryAfter time.Duration) {

@@ -85,7 +85,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
-	u, err := s.chat.User(r.Context(), UserID(r))
+	u, err := s.chat.User(r.Context(), callerID(r))
 	s.reply(w, r, http.StatusOK, u, err)
 }
 
@@ -130,7 +130,7 @@ func (s *Server) createRoom(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &in) {
 		return
 	}
-	room, created, err := s.chat.CreateRoom(r.Context(), UserID(r), in)
+	room, created, err := s.chat.CreateRoom(r.Context(), callerID(r), in)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -143,7 +143,7 @@ func (s *Server) createRoom(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) rooms(w http.ResponseWriter, r *http.Request) {
-	rooms, err := s.chat.Rooms(r.Context(), UserID(r))
+	rooms, err := s.chat.Rooms(r.Context(), callerID(r))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -155,7 +155,7 @@ func (s *Server) rooms(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) room(w http.ResponseWriter, r *http.Request) {
-	room, err := s.chat.Room(r.Context(), UserID(r), r.PathValue("roomId"))
+	room, err := s.chat.Room(r.Context(), callerID(r), r.PathValue("roomId"))
 	s.reply(w, r, http.StatusOK, room, err)
 }
 
@@ -166,12 +166,12 @@ func (s *Server) addMembers(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &in) {
 		return
 	}
-	room, err := s.chat.AddMembers(r.Context(), UserID(r), r.PathValue("roomId"), in.UserIDs)
+	room, err := s.chat.AddMembers(r.Context(), callerID(r), r.PathValue("roomId"), in.UserIDs)
 	s.reply(w, r, http.StatusOK, room, err)
 }
 
 func (s *Server) leave(w http.ResponseWriter, r *http.Request) {
-	if err := s.chat.Leave(r.Context(), UserID(r), r.PathValue("roomId")); err != nil {
+	if err := s.chat.Leave(r.Context(), callerID(r), r.PathValue("roomId")); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -189,12 +189,12 @@ func (s *Server) settings(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, chat.Errorf(chat.Invalid, "bad_request", "muted is required"))
 		return
 	}
-	room, err := s.chat.SetMuted(r.Context(), UserID(r), r.PathValue("roomId"), *in.Muted)
+	room, err := s.chat.SetMuted(r.Context(), callerID(r), r.PathValue("roomId"), *in.Muted)
 	s.reply(w, r, http.StatusOK, room, err)
 }
 
 func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
-	uid := UserID(r)
+	uid := callerID(r)
 	if s.limited(w, r, s.cfg.SendPerUser, uid) {
 		return
 	}
@@ -230,7 +230,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q.Limit = int(limit)
-	msgs, more, err := s.chat.History(r.Context(), UserID(r), r.PathValue("roomId"), q)
+	msgs, more, err := s.chat.History(r.Context(), callerID(r), r.PathValue("roomId"), q)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -252,7 +252,7 @@ func (s *Server) markRead(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, chat.Errorf(chat.Invalid, "bad_request", "seq is required"))
 		return
 	}
-	rr, err := s.chat.MarkRead(r.Context(), UserID(r), r.PathValue("roomId"), *in.Seq)
+	rr, err := s.chat.MarkRead(r.Context(), callerID(r), r.PathValue("roomId"), *in.Seq)
 	s.reply(w, r, http.StatusOK, rr, err)
 }
 

@@ -1,6 +1,11 @@
 // Package api is ChatChat's HTTP API server (PROTOCOL.md "HTTP"), plus the router and
 // middleware every role's HTTP listener shares: request ids, access logs, panic recovery,
 // per-route metrics, health and readiness.
+//
+// It is the one place where HTTP is spoken: every route, media and push included, is
+// registered in Server.Register, and handlers reach the services (chat, media, the device
+// store) only through the small interfaces of services.go. A new subject's handlers go in
+// a file of their own here.
 package api
 
 import (

@@ -8,22 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/chatchat/chatchat/auth"
 	"github.com/chatchat/chatchat/chat"
 )
-
-// Authenticator signs users up and in and verifies their tokens (auth.Service).
-type Authenticator interface {
-	Signup(ctx context.Context, username, password, displayName string) (chat.User, auth.Tokens, error)
-	Login(ctx context.Context, username, password string) (chat.User, auth.Tokens, error)
-	Refresh(ctx context.Context, refreshToken string) (auth.Tokens, error)
-	Authenticate(token string) (userID string, err error)
-}
-
-// Limiter is a keyed rate limit (ratelimit.Keyed).
-type Limiter interface {
-	Allow(key string) (ok bool, retryAfter time.Duration)
-}
 
 // Config configures a Server. Zero values take the defaults noted; a nil limiter does not
 // limit.
@@ -41,28 +27,38 @@ type Config struct {
 	LoginPerUser Limiter
 	SendPerUser  Limiter
 
+	// Media serves uploads and downloads; nil when media is off (the store keeps none),
+	// and then its routes answer 404 like any unknown endpoint.
+	Media Media
+	// Devices and Notifications serve the push endpoints; nil when push is off (the
+	// store keeps no devices), and then their routes answer 404 like any unknown endpoint.
+	Devices       Devices
+	Notifications Notifications
+
 	Logger *slog.Logger
+	Now    func() time.Time // stamps registered devices; default time.Now
 }
 
 // Server serves the HTTP API of PROTOCOL.md under /api/v1.
 type Server struct {
 	cfg  Config
-	chat *chat.Service
+	chat Chat
 	auth Authenticator
 	log  *slog.Logger
-	more []func(*Router, func(http.HandlerFunc) http.Handler)
-	// gzip wraps the server's own JSON routes; the identity when gzip is off. Routes
-	// added with Extend are left as they are: media downloads are compressed files.
+	// gzip wraps the server's own JSON routes; the identity when gzip is off.
 	gzip func(http.Handler) http.Handler
 }
 
-// NewServer returns a Server.
-func NewServer(cfg Config, svc *chat.Service, a Authenticator) *Server {
+// NewServer returns a Server that calls svc (a *chat.Service) and a (an *auth.Service).
+func NewServer(cfg Config, svc Chat, a Authenticator) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	s := &Server{cfg: cfg, chat: svc, auth: a, log: cfg.Logger, gzip: func(h http.Handler) http.Handler { return h }}
 	if cfg.GzipMinBytes >= 0 {
@@ -75,12 +71,6 @@ func NewServer(cfg Config, svc *chat.Service, a Authenticator) *Server {
 		s.gzip = z
 	}
 	return s
-}
-
-// Extend adds routes from another package (media, devices, notifications) that share the
-// server's authentication; register receives the router and a wrapper that authenticates.
-func (s *Server) Extend(register func(rt *Router, authed func(http.HandlerFunc) http.Handler)) {
-	s.more = append(s.more, register)
 }
 
 // Register adds every API route to rt.
@@ -107,8 +97,18 @@ func (s *Server) Register(rt *Router) {
 	rt.Handle("GET /api/v1/rooms/{roomId}/messages", a(s.history))
 	rt.Handle("POST /api/v1/rooms/{roomId}/read", a(s.markRead))
 
-	for _, f := range s.more {
-		f(rt, s.authed)
+	// The optional features' routes are not gzipped, as before they moved here: media
+	// files are compressed formats already.
+	if s.cfg.Media != nil {
+		rt.Handle("POST /api/v1/rooms/{roomId}/media", s.authed(s.uploadMedia))
+		rt.Handle("GET /api/v1/media/{mediaId}", s.signedOr(s.authed(s.downloadMedia)))
+	}
+	if s.cfg.Devices != nil {
+		rt.Handle("POST /api/v1/devices", s.authed(s.registerDevice))
+		rt.Handle("DELETE /api/v1/devices/{token}", s.authed(s.deleteDevice))
+	}
+	if s.cfg.Notifications != nil {
+		rt.Handle("GET /api/v1/notifications", s.authed(s.notifications))
 	}
 	// Anything else under the API answers in the API's error shape.
 	rt.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
@@ -118,8 +118,8 @@ func (s *Server) Register(rt *Router) {
 
 type userKey struct{}
 
-// UserID returns the authenticated caller of a request that passed the auth middleware.
-func UserID(r *http.Request) string {
+// callerID returns the authenticated caller of a request that passed the auth middleware.
+func callerID(r *http.Request) string {
 	id, _ := r.Context().Value(userKey{}).(string)
 	return id
 }
@@ -127,7 +127,7 @@ func UserID(r *http.Request) string {
 // authed requires a valid access token and puts the caller's id in the request.
 func (s *Server) authed(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := BearerToken(r)
+		token, ok := bearerToken(r)
 		if !ok {
 			s.fail(w, r, chat.Errorf(chat.Unauthorized, "unauthorized", "an Authorization: Bearer token is required"))
 			return
@@ -141,8 +141,8 @@ func (s *Server) authed(h http.HandlerFunc) http.Handler {
 	})
 }
 
-// BearerToken returns the token of an "Authorization: Bearer" header.
-func BearerToken(r *http.Request) (string, bool) {
+// bearerToken returns the token of an "Authorization: Bearer" header.
+func bearerToken(r *http.Request) (string, bool) {
 	h := r.Header.Get("Authorization")
 	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
 		return "", false

@@ -1,8 +1,8 @@
 // Package media lets people send images and files: uploads (multipart, or presigned PUTs
 // straight to S3), content sniffing against an allow-list, thumbnails, short-lived signed
-// URLs, the download endpoint, and the collection of uploads no message used. It keeps
+// URLs, who may open a file, and the collection of uploads no message used. It keeps
 // metadata in a chat.MediaStore and bytes in a chat.BlobStore, and is the chat.Service's
-// chat.MediaResolver.
+// chat.MediaResolver. It speaks no HTTP: api's upload and download endpoints call it.
 package media
 
 import (
@@ -15,7 +15,6 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"net/http"
 	"os"
 	"time"
 
@@ -334,10 +333,11 @@ func (s *Service) spool(ctx context.Context, r io.Reader) (*os.File, int64, erro
 		return nil, 0, fmt.Errorf("media: spool: %w", err)
 	}
 	n, err := io.Copy(f, io.LimitReader(ctxReader{ctx, r}, s.cfg.MaxBytes+1))
-	var tooBig *http.MaxBytesError
 	switch {
-	case errors.As(err, &tooBig) || err == nil && n > s.cfg.MaxBytes:
+	case err == nil && n > s.cfg.MaxBytes:
 		err = tooLarge(s.cfg.MaxBytes)
+	case chat.ErrorKind(err) == chat.TooLarge:
+		// The caller's own limit on r stopped it first (api's limit on the request body).
 	case err != nil:
 		err = fmt.Errorf("media: spool: %w", err)
 	case n == 0:

@@ -7,19 +7,17 @@ import (
 	"image/color"
 	"image/gif"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
-	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/chatchat/chatchat/api"
 	"github.com/chatchat/chatchat/chat"
 	"github.com/chatchat/chatchat/chattest"
 	"github.com/chatchat/chatchat/localfs"
@@ -34,7 +32,8 @@ type env struct {
 	svc         *media.Service
 	store       *sqlite.Store
 	blobs       chat.BlobStore
-	user        string
+	user        string // in room only
+	stranger    string // in other only
 	room, other string
 	now         time.Time
 }
@@ -61,7 +60,7 @@ func newEnv(tb testing.TB, blobs chat.BlobStore, cfg media.Config) *env {
 		}
 		ids = append(ids, u.ID)
 	}
-	e.user = ids[0]
+	e.user, e.stranger = ids[0], ids[1]
 	e.room, e.other = chat.NewID(), chat.NewID()
 	for _, r := range []chat.Room{
 		{ID: e.room, Type: chat.RoomGroup, Name: "ann's", MemberIDs: ids[:1], CreatedAt: chat.At(e.now)},
@@ -204,6 +203,9 @@ func TestUploadLimits(t *testing.T) {
 	}
 	_, err := e.upload(t, "a.txt", bytes.Repeat([]byte("a"), 1001))
 	wantKind(t, err, chat.TooLarge, "media_too_large")
+	// A reader that a caller limits itself (api, the request body) stops with TooLarge.
+	_, err = e.svc.Upload(t.Context(), e.user, e.room, "a.txt", io.MultiReader(strings.NewReader("aa"), iotest.ErrReader(media.TooLarge(1000))))
+	wantKind(t, err, chat.TooLarge, "media_too_large")
 	_, err = e.upload(t, "a.txt", nil)
 	wantKind(t, err, chat.Invalid, "empty_file")
 	_, err = e.upload(t, "a.pdf", []byte("%PDF-1.7\n"))
@@ -239,69 +241,6 @@ func TestAttach(t *testing.T) {
 	e.svc.DescribeMedia(ctx, &msg)
 	if msg.Media == nil || msg.Media.URL == "" || msg.Media.ThumbURL != "" || msg.Media.Filename != "a.txt" {
 		t.Errorf("described = %+v", msg.Media)
-	}
-}
-
-// TestSignedURLs checks the local mode's URLs: scoped to one media item and variant,
-// expiring, and rounded so that they repeat within a window.
-func TestSignedURLs(t *testing.T) {
-	e := newEnv(t, nil, media.Config{URLTTL: time.Hour, BaseURL: "https://chat.example"})
-	h := handler(t, e)
-	m, err := e.upload(t, "a.png", chattest.PNG(t, 10, 10))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(m.URL, "https://chat.example/api/v1/media/"+m.ID+"?") {
-		t.Fatalf("URL = %s", m.URL)
-	}
-	if d := m.URLExpiresAt.Sub(e.now); d <= 45*time.Minute || d > time.Hour {
-		t.Errorf("URLs expire in %v, want within (45m, 1h]", d)
-	}
-	again, _ := e.svc.AttachMedia(t.Context(), e.room, m.ID)
-	msg := chat.Message{MediaID: m.ID, Media: &again}
-	e.now = e.now.Add(time.Minute)
-	e.svc.DescribeMedia(t.Context(), &msg)
-	if msg.Media.URL != m.URL {
-		t.Errorf("a minute later the URL changed: caches cannot keep it")
-	}
-
-	get := func(rawURL string) *http.Response {
-		t.Helper()
-		path := strings.TrimPrefix(rawURL, "https://chat.example")
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
-		return rec.Result()
-	}
-	if r := get(m.URL); r.StatusCode != 200 || r.Header.Get("Content-Type") != "image/png" {
-		t.Errorf("signed original: %s %s", r.Status, r.Header.Get("Content-Type"))
-	}
-	if r := get(m.ThumbURL); r.StatusCode != 200 {
-		t.Errorf("signed thumbnail: %s", r.Status)
-	}
-	for name, u := range map[string]string{
-		"other variant":   strings.Replace(m.URL, "variant=orig", "variant=thumb", 1),
-		"other media":     strings.Replace(m.URL, m.ID, chat.NewID(), 1),
-		"later expiry":    strings.Replace(m.URL, "exp=", "exp=9", 1),
-		"changed sig":     m.URL[:len(m.URL)-2] + "AA",
-		"no sig":          m.URL[:strings.Index(m.URL, "&sig=")],
-		"unknown variant": strings.Replace(m.URL, "variant=orig", "variant=x", 1),
-	} {
-		r := get(u)
-		if name == "no sig" { // then a token is needed
-			if r.StatusCode != http.StatusUnauthorized {
-				t.Errorf("%s: %s, want 401", name, r.Status)
-			}
-			continue
-		}
-		if r.StatusCode != http.StatusForbidden {
-			t.Errorf("%s: %s, want 403", name, r.Status)
-		}
-	}
-	e.now = m.URLExpiresAt.Time
-	if r := get(m.URL); r.StatusCode != http.StatusForbidden {
-		t.Errorf("expired: %s, want 403", r.Status)
-	} else if b, _ := io.ReadAll(r.Body); !strings.Contains(string(b), "url_expired") {
-		t.Errorf("expired: %s", b)
 	}
 }
 
@@ -484,18 +423,4 @@ func gifBytes(tb testing.TB) []byte {
 func encodeGIF(w io.Writer) error {
 	img := image.NewPaletted(image.Rect(0, 0, 20, 10), color.Palette{color.White, color.Black})
 	return gif.Encode(w, img, nil)
-}
-
-// handler is the media routes on a router whose token check refuses everyone: the
-// token path is tested end to end in cmd/chatchat.
-func handler(tb testing.TB, e *env) http.Handler {
-	tb.Helper()
-	rt := api.NewRouter(slog.New(slog.DiscardHandler), prometheus.NewRegistry())
-	noToken := func(http.HandlerFunc) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			api.WriteError(w, r, slog.New(slog.DiscardHandler), chat.Errorf(chat.Unauthorized, "unauthorized", "no token"))
-		})
-	}
-	media.NewHandler(e.svc, nil).Register(rt, noToken)
-	return rt
 }

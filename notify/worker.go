@@ -1,6 +1,6 @@
 // Package notify is ChatChat's notification role: a worker that takes push jobs from the
 // push queue and sends each created message to the devices of the room's members who are
-// offline, and the HTTP endpoints of devices and notification history.
+// offline. The endpoints of devices and notification history are api's.
 package notify
 
 import (

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chatchat/chatchat/chat"
+	"github.com/chatchat/chatchat/internal/httperr"
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsflate"
 )
@@ -21,12 +22,12 @@ import (
 // not held for the connection's lifetime.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.originAllowed(r) {
-		writeError(w, http.StatusForbidden, chat.Errorf(chat.Forbidden, "forbidden", "origin not allowed"))
+		writeError(w, chat.Errorf(chat.Forbidden, "forbidden", "origin not allowed"))
 		return
 	}
 	token := bearerToken(r)
 	if token == "" {
-		writeError(w, http.StatusUnauthorized, chat.Errorf(chat.Unauthorized, "unauthorized", "missing access token"))
+		writeError(w, chat.Errorf(chat.Unauthorized, "unauthorized", "missing access token"))
 		return
 	}
 	userID, err := s.auth.Authenticate(token)
@@ -37,11 +38,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &e) && e.Kind != chat.Unauthorized {
 			e = chat.Errorf(chat.Unauthorized, "invalid_token", "invalid access token")
 		}
-		writeError(w, http.StatusUnauthorized, e)
+		writeError(w, e)
 		return
 	}
 	if err := s.admit(); err != nil {
-		writeError(w, http.StatusServiceUnavailable, chat.Errorf(chat.Unavailable, "unavailable", "server is shutting down"))
+		writeError(w, chat.Errorf(chat.Unavailable, "unavailable", "server is shutting down"))
 		return
 	}
 	admitted := true
@@ -57,7 +58,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rooms, err := s.chat.UserRoomSeqs(r.Context(), userID)
 	if err != nil {
 		s.log.Error("load rooms for new session failed", "user", userID, "err", err)
-		writeError(w, http.StatusServiceUnavailable, chat.Errorf(chat.Unavailable, "unavailable", "try again later"))
+		writeError(w, chat.Errorf(chat.Unavailable, "unavailable", "try again later"))
 		return
 	}
 
@@ -180,10 +181,11 @@ func (s *Server) originAllowed(r *http.Request) bool {
 	return false
 }
 
-// writeError writes PROTOCOL.md's error shape.
-func writeError(w http.ResponseWriter, status int, err *chat.Error) {
+// writeError answers a refused handshake in PROTOCOL.md's error shape, with the status the
+// API server would give the same error.
+func writeError(w http.ResponseWriter, err error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]errorData{"error": {Code: err.Code, Message: err.Message}})
+	w.WriteHeader(httperr.Status(err))
+	_ = json.NewEncoder(w).Encode(httperr.BodyOf(err))
 }

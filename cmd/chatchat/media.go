@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,20 +16,16 @@ import (
 	"github.com/chatchat/chatchat/s3"
 )
 
-// mediaRoutes registers the media endpoints on the API server (api.Server.Extend).
-type mediaRoutes = func(rt *api.Router, authed func(http.HandlerFunc) http.Handler)
-
 // wireMedia enables image and file messages: blobs in the data dir, or in S3 when
 // --s3-bucket is set; the media service as the chat service's resolver (every role
 // describes messages); and, in the api role, the collector of unused uploads. It returns
-// the routes for the API server.
-func (a *app) wireMedia(ctx context.Context, svc *chat.Service, tokenSecret []byte) (mediaRoutes, error) {
+// the media service for the API server, or nil when media is off or there is no api role.
+func (a *app) wireMedia(ctx context.Context, svc *chat.Service, tokenSecret []byte) (api.Media, error) {
 	s, log := a.s, a.log
-	none := func(*api.Router, func(http.HandlerFunc) http.Handler) {}
 	store, ok := a.b.store.(chat.MediaStore)
 	if !ok {
 		log.Warn("media disabled: the store keeps no media", "store", a.b.storeName)
-		return none, nil
+		return nil, nil
 	}
 	var blobs chat.BlobStore
 	if s.S3Bucket != "" {
@@ -74,11 +69,11 @@ func (a *app) wireMedia(ctx context.Context, svc *chat.Service, tokenSecret []by
 		return nil, err
 	}
 	if !roles["api"] {
-		return none, nil
+		return nil, nil
 	}
 	cctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { msvc.RunCollector(cctx, time.Hour) })
 	a.cleanup = append(a.cleanup, func() { cancel(); wg.Wait() })
-	return media.NewHandler(msvc, log).Register, nil
+	return msvc, nil
 }

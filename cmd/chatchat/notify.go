@@ -3,22 +3,17 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/chatchat/chatchat/api"
 	"github.com/chatchat/chatchat/chat"
 	"github.com/chatchat/chatchat/fcm"
 	"github.com/chatchat/chatchat/memory"
 	"github.com/chatchat/chatchat/notify"
 	"github.com/chatchat/chatchat/redis"
 )
-
-// notifyRoutes registers the device and notification endpoints (api.Server.Extend).
-type notifyRoutes = func(rt *api.Router, authed func(http.HandlerFunc) http.Handler)
 
 // pushStore is what push needs of the store: devices, their history, and the badge.
 type pushStore interface {
@@ -27,15 +22,15 @@ type pushStore interface {
 }
 
 // wireNotify enables push notifications: the push queue that SendMessage fills (a Redis
-// Stream with --redis-url, else in process), the notification worker of the notify role,
-// and the routes of devices and notification history for the API server.
-func (a *app) wireNotify(ctx context.Context, svc *chat.Service, reg prometheus.Registerer) (notifyRoutes, error) {
+// Stream with --redis-url, else in process), and the notification worker of the notify
+// role. It returns the device store that the API server's device and notification-history
+// endpoints use, or nil when push is off or there is no api role.
+func (a *app) wireNotify(ctx context.Context, svc *chat.Service, reg prometheus.Registerer) (pushStore, error) {
 	s, log := a.s, a.log
-	none := func(*api.Router, func(http.HandlerFunc) http.Handler) {}
 	devices, ok := a.b.store.(pushStore)
 	if !ok {
 		log.Warn("push notifications disabled: the store keeps no devices", "store", a.b.storeName)
-		return none, nil
+		return nil, nil
 	}
 	roles, err := s.roles()
 	if err != nil {
@@ -88,7 +83,7 @@ func (a *app) wireNotify(ctx context.Context, svc *chat.Service, reg prometheus.
 	}
 
 	if !roles["api"] {
-		return none, nil
+		return nil, nil
 	}
-	return notify.NewAPI(devices, log).Register, nil
+	return devices, nil
 }

@@ -127,11 +127,11 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 		Secret: secret, AccessTTL: s.AccessTokenTTL, RefreshTTL: s.RefreshTokenTTL,
 		Argon2: auth.Argon2Params{Memory: uint32(s.Argon2MemoryKiB), Time: uint32(s.Argon2Iterations)},
 	}, b.store, b.store)
-	media, err := a.wireMedia(ctx, svc, secret)
+	mediaSvc, err := a.wireMedia(ctx, svc, secret)
 	if err != nil {
 		return nil, err
 	}
-	pushRoutes, err := a.wireNotify(ctx, svc, reg)
+	devices, err := a.wireNotify(ctx, svc, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -149,9 +149,11 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 			LoginPerIP:   perMinute(s.LoginPerMinute),
 			LoginPerUser: perMinute(s.LoginPerMinute),
 			SendPerUser:  perSecond(s.SendPerSecond),
+			Media:        mediaSvc,
+			// Both nil when push is off: a nil interface converts to a nil interface.
+			Devices:       devices,
+			Notifications: devices,
 		}, svc, authSvc)
-		apiSrv.Extend(media)
-		apiSrv.Extend(pushRoutes)
 		apiSrv.Register(a.router)
 	}
 	if roles["ws"] {

@@ -1,0 +1,120 @@
+package api
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/chatchat/chatchat/auth"
+	"github.com/chatchat/chatchat/chat"
+	"github.com/chatchat/chatchat/media"
+)
+
+// What the API server calls, declared here where it is used, small and grouped by use, so
+// that handlers can be tested with fakes. The implementations are named on each; the
+// compile-time checks are in fit_test.go.
+
+// Authenticator signs users up and in and verifies their tokens (auth.Service).
+type Authenticator interface {
+	Signup(ctx context.Context, username, password, displayName string) (chat.User, auth.Tokens, error)
+	Login(ctx context.Context, username, password string) (chat.User, auth.Tokens, error)
+	Refresh(ctx context.Context, refreshToken string) (auth.Tokens, error)
+	Authenticate(token string) (userID string, err error)
+}
+
+// Limiter is a keyed rate limit (ratelimit.Keyed).
+type Limiter interface {
+	Allow(key string) (ok bool, retryAfter time.Duration)
+}
+
+// Users finds people and tells whether they are online (chat.Service).
+type Users interface {
+	// User returns a user's profile, or an error with code user_not_found.
+	User(ctx context.Context, userID string) (chat.User, error)
+	// UserWithPresence returns a user's profile with their presence.
+	UserWithPresence(ctx context.Context, userID string) (chat.User, error)
+	// SearchUsers finds users by username or display-name prefix.
+	SearchUsers(ctx context.Context, q string, limit int) ([]chat.User, error)
+	// Presence returns the presence of up to 100 users.
+	Presence(ctx context.Context, userIDs []string) ([]chat.Presence, error)
+}
+
+// Rooms creates rooms, lists a caller's, and changes their members and the caller's
+// settings (chat.Service). Each checks that the caller may.
+type Rooms interface {
+	// CreateRoom creates a group, or returns the existing direct room (created false).
+	CreateRoom(ctx context.Context, callerID string, in chat.NewRoom) (room chat.Room, created bool, err error)
+	// Rooms returns the caller's rooms, most recently active first.
+	Rooms(ctx context.Context, callerID string) ([]chat.Room, error)
+	// Room returns one of the caller's rooms.
+	Room(ctx context.Context, callerID, roomID string) (chat.Room, error)
+	// AddMembers adds users to a group the caller is in.
+	AddMembers(ctx context.Context, callerID, roomID string, userIDs []string) (chat.Room, error)
+	// Leave removes the caller from a room.
+	Leave(ctx context.Context, callerID, roomID string) error
+	// SetMuted sets whether the caller gets push notifications of the room.
+	SetMuted(ctx context.Context, callerID, roomID string, muted bool) (chat.Room, error)
+}
+
+// Messages sends a room's messages, pages through them and records how far the caller has
+// read (chat.Service).
+type Messages interface {
+	// SendMessage stores and publishes a message; created is false for a retried
+	// clientMsgId, which returns the stored message.
+	SendMessage(ctx context.Context, callerID, roomID string, in chat.NewMessage) (m chat.Message, created bool, err error)
+	// History returns a page of the room's messages and whether more exist beyond it.
+	History(ctx context.Context, callerID, roomID string, q chat.HistoryQuery) ([]chat.Message, bool, error)
+	// MarkRead moves the caller's read cursor forward to seq.
+	MarkRead(ctx context.Context, callerID, roomID string, seq int64) (chat.ReadReceipt, error)
+}
+
+// Chat is the chat service as the API server uses it (chat.Service).
+type Chat interface {
+	Users
+	Rooms
+	Messages
+}
+
+// MediaUploads takes the files people send to a room (media.Service). Each checks that the
+// caller is a member.
+type MediaUploads interface {
+	// MaxUploadBytes is the largest file accepted; a larger body is refused unread.
+	MaxUploadBytes() int64
+	// Upload checks and stores a file; the answer carries signed URLs.
+	Upload(ctx context.Context, userID, roomID, filename string, r io.Reader) (chat.Media, error)
+	// Presign records an upload that the client sends straight to the blob store.
+	Presign(ctx context.Context, userID, roomID string, in media.PresignRequest) (media.Presigned, error)
+}
+
+// MediaDownloads opens stored media for the people who may see it (media.Service).
+type MediaDownloads interface {
+	// Open returns a variant for userID, a member of the media's room; anyone else gets
+	// media_not_found.
+	Open(ctx context.Context, userID, mediaID, variant string) (media.Download, error)
+	// OpenSigned returns the variant a signed URL names, once its signature and expiry
+	// are checked.
+	OpenSigned(ctx context.Context, mediaID, variant, exp, sig string) (media.Download, error)
+}
+
+// Media is the media service as the API server uses it (media.Service).
+type Media interface {
+	MediaUploads
+	MediaDownloads
+}
+
+// Devices keeps the caller's push tokens (chat.DeviceStore).
+type Devices interface {
+	// RegisterDevice stores d; created is false when the token was already d.UserID's.
+	// A token of another user moves to d.UserID.
+	RegisterDevice(ctx context.Context, d chat.Device) (created bool, err error)
+	// DeleteDevice removes userID's token; an error of kind NotFound when the token is
+	// not userID's.
+	DeleteDevice(ctx context.Context, userID, token string) error
+}
+
+// Notifications is the caller's push history (chat.DeviceStore).
+type Notifications interface {
+	// Notifications returns up to limit of userID's entries with an id below beforeID
+	// (all when ""), newest first, and whether more exist.
+	Notifications(ctx context.Context, userID, beforeID string, limit int) ([]chat.Notification, bool, error)
+}
