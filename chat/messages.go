@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -63,21 +62,48 @@ func (s *Service) SendMessage(ctx context.Context, callerID, roomID string, in N
 		m.Media = media
 	}
 	s.describe(ctx, &m)
+	if created && s.cfg.AfterStore != nil {
+		s.cfg.AfterStore(m)
+	}
 	if created {
-		s.announceCreated(ctx, m)
+		s.deliver(ctx, m)
+	} else if pending, err := s.outbox.Pending(ctx, m.RoomID, m.ID); err != nil {
+		s.log.Warn("outbox lookup failed; the relay will publish the message if it is pending", "message", m.ID, "err", err)
+	} else if pending {
+		// A retry of a send whose first attempt stored the message but did not publish
+		// it (the client hung up, the process died): publish it now rather than wait
+		// for the relay.
+		s.deliver(ctx, m)
 	}
 	return m, created, nil
 }
 
+// deliver publishes a stored message and its push job, then takes it out of the outbox.
+// It runs on a context detached from the request's (a client hanging up must not stop
+// what the stored message owes the others) and bounded by PublishTimeout; whatever fails
+// stays in the outbox for the relay.
+func (s *Service) deliver(ctx context.Context, m Message) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.PublishTimeout)
+	defer cancel()
+	if !s.announceCreated(ctx, m) {
+		return
+	}
+	if err := s.outbox.MarkPublished(ctx, m.RoomID, m.ID); err != nil {
+		// Published but still pending: the relay publishes it again, and clients
+		// drop the duplicate by id.
+		s.log.Warn("outbox: mark published failed", "message", m.ID, "err", err)
+	}
+}
+
 // announceCreated publishes a new message's events and queues its push job: in one round
 // trip where the bus can (BatchPublisher), else one call each. Failures are logged and
-// reported, not returned: the message is stored, and clients re-sync.
-func (s *Service) announceCreated(ctx context.Context, m Message) {
+// reported; it returns whether the event and the job both went out.
+func (s *Service) announceCreated(ctx context.Context, m Message) bool {
 	// One encoding for both events.
-	data, err := json.Marshal(MessageCreated{Message: m})
+	data, err := MarshalJSON(MessageCreated{Message: m})
 	if err != nil {
 		s.log.Error("encode message", "id", m.ID, "err", err)
-		return
+		return false
 	}
 	evs := []Event{
 		{Type: EventMessageCreated, RoomID: m.RoomID, Seq: m.Seq, Data: data},
@@ -102,17 +128,21 @@ func (s *Service) announceCreated(ctx context.Context, m Message) {
 					s.reportFailure("PUSH_JOB", err)
 				}
 			}
-			return
+			return err == nil
 		}
 	}
 	// The seed's FCM_TOKEN_MESSAGE is skipped when the bus just failed, rather than
-	// waiting out a second timeout.
-	if s.publishRaw(ctx, evs[0]) == nil {
+	// waiting out a second timeout. It is at most once by nature: its failure alone does
+	// not keep the message in the outbox.
+	published := s.publishRaw(ctx, evs[0]) == nil
+	if published {
 		s.publishRaw(ctx, evs[1])
 	}
+	queued := true
 	if job != nil {
-		s.enqueuePush(ctx, *job)
+		queued = s.enqueuePush(ctx, *job)
 	}
+	return published && queued
 }
 
 // checkNewMessage validates a message to send and returns it normalised: a default
@@ -162,11 +192,13 @@ func (s *Service) pushJob(m Message) PushJob {
 
 // enqueuePush queues a push job. Like a publish, a failure is logged and reported, not
 // returned: the message is stored, only its pushes are lost.
-func (s *Service) enqueuePush(ctx context.Context, job PushJob) {
+func (s *Service) enqueuePush(ctx context.Context, job PushJob) bool {
 	if err := s.push.Enqueue(ctx, job); err != nil {
 		s.log.Warn("push enqueue failed", "room", job.Message.RoomID, "message", job.Message.ID, "err", err)
 		s.reportFailure("PUSH_JOB", err)
+		return false
 	}
+	return true
 }
 
 // History returns a page of a room's messages for a member.

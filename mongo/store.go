@@ -183,6 +183,8 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 		{s.messages, []index{
 			unique("roomId_1_seq_1", "roomId", "seq"),
 			unique("senderId_1_idemKey_1", "senderId", "idemKey"),
+			// The outbox relay's scan (outbox.go); published messages have no pendingAt.
+			plain("pendingAt_1", "pendingAt"),
 		}},
 		{s.claims, []index{unique("senderId_1_clientMsgId_1", "senderId", "clientMsgId")}},
 		// The orphan collector's scan of media no message refers to (media.go).

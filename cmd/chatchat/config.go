@@ -66,6 +66,12 @@ type settings struct {
 	NotifyConcurrency int
 	FCMProjectID      string
 	PushClaimTimeout  time.Duration
+
+	OutboxRelayInterval time.Duration
+	OutboxRelayAge      time.Duration
+	// FaultExitAfterStore makes the process exit right after storing a message, before
+	// publishing it: what a crash there does, for the outbox's end-to-end test.
+	FaultExitAfterStore bool
 }
 
 // flagSet registers every setting on a FlagSet with its built-in default; applyEnv then
@@ -138,6 +144,9 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	num(&s.NotifyConcurrency, "notify-concurrency", 8, "pushes sent at once by a notification process")
 	str(&s.FCMProjectID, "fcm-project-id", "", "Firebase project of the pushes (default the credentials file's project_id)")
 	dur(&s.PushClaimTimeout, "push-claim-timeout", 2*time.Minute, "how long a push job may stay unacknowledged before another notification process takes it over")
+	dur(&s.OutboxRelayInterval, "outbox-relay-interval", 2*time.Second, "how often an API process publishes stored messages whose publishing did not finish (the outbox)")
+	dur(&s.OutboxRelayAge, "outbox-relay-age", 5*time.Second, "how long a stored message may stay unpublished before the outbox relay publishes it")
+	boolean(&s.FaultExitAfterStore, "fault-exit-after-store", false, "testing only: exit at once after storing a message, before publishing it, as a crash there would")
 	return fs
 }
 

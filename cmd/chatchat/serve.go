@@ -114,10 +114,17 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 		Name: "chatchat_publish_failures_total", Help: "Events that could not be published on the bus, by type.",
 	}, []string{"type"})
 	reg.MustRegister(publishFailed)
-	svc := chat.NewService(chat.ServiceConfig{
+	svcCfg := chat.ServiceConfig{
 		NodeID: s.NodeID, MaxTextRunes: s.MaxTextRunes, MaxRoomMembers: s.MaxRoomSize, Logger: log,
 		OnPublishFailed: func(t string, _ error) { publishFailed.WithLabelValues(t).Inc() },
-	}, b.store, b.bus, b.presence)
+	}
+	if s.FaultExitAfterStore {
+		svcCfg.AfterStore = func(m chat.Message) {
+			log.Error("fault injection: exiting after storing a message, before publishing it", "message", m.ID)
+			os.Exit(70)
+		}
+	}
+	svc := chat.NewService(svcCfg, b.store, b.bus, b.presence)
 	// The service caches room membership for the API and chat roles; ROOM_UPDATED events
 	// from every node keep it current.
 	if roles["api"] || roles["ws"] {
@@ -155,6 +162,15 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 			Notifications: devices,
 		}, svc, authSvc)
 		apiSrv.Register(a.router)
+	}
+	if roles["api"] {
+		// Any API process publishes what another stored and could not (the outbox).
+		rctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			svc.RunOutboxRelay(rctx, chat.OutboxRelayConfig{Interval: s.OutboxRelayInterval, Age: s.OutboxRelayAge})
+		})
+		a.cleanup = append(a.cleanup, func() { cancel(); wg.Wait() })
 	}
 	if roles["ws"] {
 		a.chatSrv = ws.New(ws.Config{
