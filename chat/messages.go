@@ -163,6 +163,11 @@ func checkNewMessage(in NewMessage, maxRunes int, mediaEnabled bool) (NewMessage
 	if utf8.RuneCountInString(in.Text) > maxRunes {
 		return in, Errorf(TooLarge, "text_too_long", "text is longer than %d characters", maxRunes)
 	}
+	text, err := checkText(in.Text)
+	if err != nil {
+		return in, err
+	}
+	in.Text = text
 	switch in.Type {
 	case MessageText:
 		if in.Text == "" {
