@@ -20,19 +20,28 @@ import (
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	if clientGone(r, err) {
 		// Not a server fault, and nobody is left to read an answer: counted as what it is.
-		log.Debug("client closed the request", "request_id", RequestID(r.Context()), "method", r.Method, "path", r.URL.Path)
+		log.Debug("client closed the request", "request_id", RequestID(r.Context()), "method", r.Method, "route", routeOf(r))
 		w.WriteHeader(StatusClientClosedRequest)
 		return
 	}
 	status := httperr.Status(err)
 	if status >= 500 {
 		log.Error("request failed", "request_id", RequestID(r.Context()), "method", r.Method,
-			"path", r.URL.Path, "err", err)
+			"route", routeOf(r), "err", err)
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="chatchat"`)
 	}
 	writeJSON(w, status, httperr.BodyOf(err))
+}
+
+// routeOf names a request in logs by its route pattern, not its path: a path may carry a
+// secret (DELETE /devices/{token} holds a push token). Unmatched requests show their path.
+func routeOf(r *http.Request) string {
+	if r.Pattern != "" {
+		return r.Pattern
+	}
+	return r.URL.Path
 }
 
 // StatusClientClosedRequest is nginx's 499: the client hung up before the answer. It is

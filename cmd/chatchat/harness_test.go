@@ -27,6 +27,12 @@ var urlLine = regexp.MustCompile(`open (http://\S+)/`)
 // the extra args, and stops it when the test ends.
 func startNode(tb testing.TB, dataDir string, env map[string]string, args ...string) *node {
 	tb.Helper()
+	return startNodeLogs(tb, testLogWriter{tb}, dataDir, env, args...)
+}
+
+// startNodeLogs is startNode with the server's logs written to logs.
+func startNodeLogs(tb testing.TB, logs io.Writer, dataDir string, env map[string]string, args ...string) *node {
+	tb.Helper()
 	if dataDir == "" {
 		dataDir = tb.TempDir()
 	}
@@ -36,7 +42,7 @@ func startNode(tb testing.TB, dataDir string, env map[string]string, args ...str
 		"--argon2-memory", "1024", "--argon2-iterations", "1"}, args...)
 	n := &node{DataDir: dataDir, cancel: cancel, done: make(chan error, 1)}
 	go func() {
-		err := run(ctx, all, env, pw, testLogWriter{tb})
+		err := run(ctx, all, env, pw, logs)
 		pw.CloseWithError(io.EOF)
 		n.done <- err
 	}()
