@@ -19,7 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/chatchat/chatchat/internal/image"
+	"github.com/chatchat/chatchat/internal/ociimage"
 )
 
 // TestBuildImages builds the real binary and the three images into a temporary directory,
@@ -41,7 +41,7 @@ func TestBuildImages(t *testing.T) {
 	}
 
 	binaryLayers := map[v1.Hash]bool{}
-	for _, r := range image.Roles() {
+	for _, r := range ociimage.Roles() {
 		t.Run(r.Name, func(t *testing.T) {
 			img := readLayout(t, filepath.Join(out, r.Name), r.Name+":test")
 			cf, err := img.ConfigFile()
@@ -108,7 +108,7 @@ func TestBuildImages(t *testing.T) {
 					t.Errorf("%s mode %o uid %d, want %o uid %d", want.path, h.hdr.Mode, h.hdr.Uid, want.mode, want.uid)
 				}
 			}
-			if host, _ := os.ReadFile(image.CABundlePath); !bytes.Equal(fsys["etc/ssl/certs/ca-certificates.crt"].data, host) {
+			if host, _ := os.ReadFile(ociimage.CABundlePath); !bytes.Equal(fsys["etc/ssl/certs/ca-certificates.crt"].data, host) {
 				t.Error("the image's CA bundle is not the host's")
 			}
 
