@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, starts one Redis for the run, runs every
 # Go test with -race, and stops what it started. `make test` calls it; so does CI.
-#   CHATCHAT_SLOW=1   also run the slow suites (long load runs)
+#   CHATCHAT_SLOW=1   also run the slow suites (long load runs, the static image build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
