@@ -42,7 +42,7 @@ export CHATCHAT_TEST_REDIS_ADDR="127.0.0.1:$port"
 # document. It is a separate module (tools/ferret), kept out of the chatchat binary.
 echo "== building the MongoDB-wire test server (tools/ferret)"
 ferret_bin="$work/ferret-server"
-(cd tools/ferret && GOWORK=off go vet . && GOWORK=off go build -o "$ferret_bin" .)
+(cd tools/ferret && GOWORK=off go vet . && GOWORK=off go test -count=1 . && GOWORK=off go build -o "$ferret_bin" .)
 "$ferret_bin" --listen 127.0.0.1:0 --dir "$work/ferret" > "$work/ferret.addr" 2> "$work/ferret.log" &
 ferret_pid=$!
 for _ in $(seq 300); do [ -s "$work/ferret.addr" ] && break; sleep 0.1; done
