@@ -41,7 +41,8 @@ const usage = `ChatChat: a real-time chat server.
 
 Usage:
   chatchat serve [flags]          run the server (every role by default; --help lists settings)
-  chatchat backup --out FILE      write a consistent copy of the embedded database (safe while serving)
+  chatchat backup --out-dir DIR   copy the embedded database, the media and the JWT secret (safe while serving)
+  chatchat backup --out FILE      copy the embedded database only
   chatchat tail --token TOKEN     print the WebSocket events a user receives, one JSON object per line
   chatchat version                print the version
 
