@@ -21,7 +21,19 @@ type node struct {
 	done    chan error
 }
 
-var urlLine = regexp.MustCompile(`open (http://\S+)/`)
+// urlLine finds the address in the line serve prints: "open http://ADDR/" with the api
+// role, "WebSocket on ws://ADDR/ws" or "health on http://ADDR/readyz" without it.
+var urlLine = regexp.MustCompile(`(?:open|on) (?:http|ws)://([^/\s]+)/`)
+
+// servedURL returns the server's base URL (http://ADDR) when line is the one serve prints
+// once it listens.
+func servedURL(line string) (string, bool) {
+	m := urlLine.FindStringSubmatch(line)
+	if m == nil {
+		return "", false
+	}
+	return "http://" + m[1], true
+}
 
 // startNode runs `chatchat serve` on a free port with a temporary (or given) data dir and
 // the extra args, and stops it when the test ends.
@@ -50,8 +62,8 @@ func startNodeLogs(tb testing.TB, logs io.Writer, dataDir string, env map[string
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
-			if m := urlLine.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
+			if u, ok := servedURL(sc.Text()); ok {
+				found <- u
 			}
 		}
 		close(found)

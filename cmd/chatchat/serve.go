@@ -225,8 +225,8 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	if a.chatSrv != nil {
 		sweeping.Go(func() { _ = a.chatSrv.Run(runCtx) })
 	}
-	url := "http://" + ln.Addr().String() + "/"
-	fmt.Fprintf(stdout, "ChatChat is running (roles %s): open %s\n", s.Roles, url)
+	roles, _ := s.roles() // checked by newApp
+	fmt.Fprintf(stdout, "ChatChat is running (roles %s): %s\n", s.Roles, servingLine(roles, ln.Addr().String()))
 	log.Info("serving", "addr", ln.Addr().String(), "roles", s.Roles, "store", a.b.storeName, "bus", a.b.busName)
 
 	select {
