@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -14,6 +15,10 @@ type NewMessage struct {
 	Text        string `json:"text"`
 	MediaID     string `json:"mediaId"`
 }
+
+// presenceTimeout bounds the viewers look-up of a send: without it the message counts as
+// unread for the viewers, which is better than a send that waits on a hung presence store.
+const presenceTimeout = 500 * time.Millisecond
 
 // SendMessage stores a message from the caller and publishes it. A clientMsgId the caller
 // used before returns the stored message with created false, and publishes nothing.
@@ -37,7 +42,10 @@ func (s *Service) SendMessage(ctx context.Context, callerID, roomID string, in N
 		media = &md
 	}
 	advance := []string{callerID}
-	if viewers, err := s.presence.Viewers(ctx, roomID); err != nil {
+	vctx, cancel := context.WithTimeout(ctx, presenceTimeout)
+	viewers, err := s.presence.Viewers(vctx, roomID)
+	cancel()
+	if err != nil {
 		s.log.Warn("viewers lookup failed; message counts as unread for them", "room", roomID, "err", err)
 	} else {
 		advance = append(advance, viewers...)

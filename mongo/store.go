@@ -81,6 +81,9 @@ func WithPendingGrace(d time.Duration) Option { return func(c *config) { c.pendi
 // Open connects to the server at uri, uses database, and creates the indexes the store
 // relies on (which makes it wait for the server). Unless the URI sets retryWrites, retryable
 // writes are turned off: DocumentDB rejects them and the store never relies on them.
+// operationTimeout bounds one MongoDB operation whose context sets no deadline.
+const operationTimeout = 10 * time.Second
+
 func Open(ctx context.Context, uri, database string, opts ...Option) (*Store, error) {
 	cfg := config{}
 	for _, o := range opts {
@@ -102,7 +105,7 @@ func Open(ctx context.Context, uri, database string, opts ...Option) (*Store, er
 		return nil, errors.New("mongo: open: database name is empty")
 	}
 
-	co := options.Client().ApplyURI(uri)
+	co := options.Client().ApplyURI(uri) // timeoutMS in the URI overrides operationTimeout
 	if co.RetryWrites == nil {
 		co.SetRetryWrites(false)
 	}
@@ -111,6 +114,11 @@ func Open(ctx context.Context, uri, database string, opts ...Option) (*Store, er
 	}
 	if co.ConnectTimeout == nil {
 		co.SetConnectTimeout(cfg.selectionTimeout)
+	}
+	if co.Timeout == nil {
+		// Every operation is bounded even when its caller's context is not (a relay
+		// pass, a background sweep): a hung server costs seconds, not forever.
+		co.SetTimeout(operationTimeout)
 	}
 	client, err := mongo.Connect(co)
 	if err != nil {

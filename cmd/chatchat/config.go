@@ -37,6 +37,10 @@ type settings struct {
 	GzipMinBytes   int
 	MaxRoomSize    int
 
+	HTTPReadTimeout  time.Duration
+	HTTPWriteTimeout time.Duration
+	HTTPIdleTimeout  time.Duration
+
 	WSPingInterval  time.Duration
 	WSIdleTimeout   time.Duration
 	WSSweepInterval time.Duration
@@ -116,6 +120,9 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	num(&s.GzipMinBytes, "gzip-min-bytes", 1024, "gzip API JSON answers of at least this many bytes for clients that accept gzip (negative = never)")
 	dur(&s.WSPingInterval, "ws-ping-interval", 25*time.Second, "a WebSocket silent this long is pinged")
 	dur(&s.WSIdleTimeout, "ws-idle-timeout", 60*time.Second, "a WebSocket silent this long (no frame, no pong) is closed as dead")
+	dur(&s.HTTPReadTimeout, "http-read-timeout", 2*time.Minute, "longest time to read one request, body included (a 20 MiB upload at 175 kB/s); a body trickled slower is cut")
+	dur(&s.HTTPWriteTimeout, "http-write-timeout", 2*time.Minute, "longest time to write one answer (not WebSockets, which bound each write themselves)")
+	dur(&s.HTTPIdleTimeout, "http-idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open")
 	dur(&s.WSSweepInterval, "ws-sweep-interval", 5*time.Second, "how often idle and dead WebSockets are looked for")
 	num(&s.MaxRoomSize, "max-room-members", 10000, "largest group room")
 

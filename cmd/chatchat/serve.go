@@ -208,7 +208,10 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	srv := &http.Server{
 		Handler:           a.router,
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadTimeout:       s.HTTPReadTimeout,
+		WriteTimeout:      s.HTTPWriteTimeout,
+		IdleTimeout:       s.HTTPIdleTimeout,
+		MaxHeaderBytes:    64 << 10, // a token and cookies, not megabytes
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	served := make(chan error, 1)

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -69,6 +70,22 @@ func (p *process) Stop() {
 	case <-time.After(10 * time.Second):
 		_ = p.cmd.Process.Kill()
 		<-p.done
+	}
+}
+
+// Pause stops a private server's process (SIGSTOP) without closing its sockets: a hung
+// server, which answers nothing and refuses nothing. Resume lets it go on. Both do
+// nothing to a server from the environment.
+func (p *process) Pause() {
+	if p.cmd != nil && !p.exited() {
+		_ = p.cmd.Process.Signal(syscall.SIGSTOP)
+	}
+}
+
+// Resume undoes Pause.
+func (p *process) Resume() {
+	if p.cmd != nil && !p.exited() {
+		_ = p.cmd.Process.Signal(syscall.SIGCONT)
 	}
 }
 
