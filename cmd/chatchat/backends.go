@@ -76,6 +76,7 @@ func openBackends(ctx context.Context, s *settings, log *slog.Logger) (_ *backen
 		// A hung Redis (connections open, nothing answered) is bounded the same way:
 		// every command waits a second at most, and so does a free connection.
 		opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout = time.Second, time.Second, time.Second
+		opts.ContextTimeoutEnabled = true // and a caller's shorter deadline wins
 		client := goredis.NewClient(opts)
 		b.closers = append(b.closers, client)
 		topics, err := busTopics(s)
