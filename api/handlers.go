@@ -118,6 +118,9 @@ func (s *Server) presence(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) createRoom(w http.ResponseWriter, r *http.Request) {
+	if s.limited(w, r, s.cfg.RoomsPerUser, callerID(r)) {
+		return
+	}
 	var in chat.NewRoom
 	if !s.decode(w, r, &in) {
 		return
@@ -144,6 +147,9 @@ func (s *Server) room(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) addMembers(w http.ResponseWriter, r *http.Request) {
+	if s.limited(w, r, s.cfg.RoomsPerUser, callerID(r)) {
+		return
+	}
 	var in struct {
 		UserIDs []string `json:"userIds"`
 	}

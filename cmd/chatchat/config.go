@@ -48,6 +48,8 @@ type settings struct {
 	SignupPerMinute   float64
 	LoginPerMinute    float64
 	SendPerSecond     float64
+	RoomsPerMinute    float64
+	MaxDevices        int
 	FramesPerSecond   float64
 	Argon2MemoryKiB   int
 	Argon2Iterations  int
@@ -129,6 +131,8 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	flt(&s.SignupPerMinute, "rate-signup", 20, "sign-ups per minute per client address (0 = unlimited)")
 	flt(&s.LoginPerMinute, "rate-login", 30, "login and refresh attempts per minute per client address and per username (0 = unlimited)")
 	flt(&s.SendPerSecond, "rate-send", 20, "messages per second per user (0 = unlimited)")
+	flt(&s.RoomsPerMinute, "rate-rooms", 30, "rooms created plus member additions per minute per user, per API process (0 = unlimited)")
+	num(&s.MaxDevices, "max-devices", 20, "push tokens kept per user; registering one more drops the oldest")
 	flt(&s.FramesPerSecond, "rate-frames", 20, "WebSocket frames per second per connection (0 = unlimited)")
 	num(&s.Argon2MemoryKiB, "argon2-memory", 19*1024, "argon2id memory per password hash, KiB")
 	num(&s.Argon2Iterations, "argon2-iterations", 2, "argon2id iterations per password hash")

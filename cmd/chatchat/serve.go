@@ -156,6 +156,8 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 			LoginPerIP:   perMinute(s.LoginPerMinute),
 			LoginPerUser: perMinute(s.LoginPerMinute),
 			SendPerUser:  perSecond(s.SendPerSecond),
+			RoomsPerUser: perMinute(s.RoomsPerMinute),
+			MaxDevices:   s.MaxDevices,
 			Media:        mediaSvc,
 			// Both nil when push is off: a nil interface converts to a nil interface.
 			Devices:       devices,
