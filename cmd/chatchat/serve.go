@@ -138,7 +138,7 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 
 	a.router = api.NewRouter(log, reg)
 	a.router.HandleFunc("GET /healthz", api.Health)
-	a.router.HandleFunc("GET /readyz", api.Ready(b.checks))
+	a.router.HandleFunc("GET /readyz", api.Ready(log, b.checks))
 	a.router.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 
 	if roles["api"] {
