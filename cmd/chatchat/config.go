@@ -18,6 +18,7 @@ type settings struct {
 	MongoDatabase   string
 	MongoUsername   string
 	MongoPassword   string
+	MongoSecretARN  string
 	JWTSecret       string
 	PublicURL       string
 	WSPublicURL     string
@@ -91,6 +92,7 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	str(&s.MongoDatabase, "mongo-database", "chatchat", "MongoDB database name")
 	str(&s.MongoUsername, "mongo-username", "", "MongoDB user, added to --mongo-uri (on AWS from the DocumentDB secret)")
 	str(&s.MongoPassword, "mongo-password", "", "MongoDB password, added to --mongo-uri (prefer the environment variable)")
+	str(&s.MongoSecretARN, "mongo-secret-arn", "", "AWS Secrets Manager secret (JSON with username and password) read again when a login is refused, so that a rotated password needs no restart; also the first login when --mongo-username and --mongo-password are unset")
 	str(&s.JWTSecret, "jwt-secret", "", "token signing key; required with any external service (default generated once in the data dir)")
 	str(&s.PublicURL, "public-url", "", "the URL clients use to reach this server, put before signed media links (default: links relative to this server)")
 	str(&s.WSPublicURL, "ws-public-url", "", "where the web client opens its WebSocket, when chat servers have another host than the API (e.g. wss://chat.example.com/ws; default the page's own origin)")
