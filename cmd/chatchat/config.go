@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -42,31 +43,36 @@ type settings struct {
 	WSIdleTimeout   time.Duration
 	WSSweepInterval time.Duration
 
-	SignupPerMinute   float64
-	LoginPerMinute    float64
-	SendPerSecond     float64
-	FramesPerSecond   float64
-	Argon2MemoryKiB   int
-	Argon2Iterations  int
-	AccessTokenTTL    time.Duration
-	RefreshTokenTTL   time.Duration
-	PresenceTTL       time.Duration
-	RedisKeyPrefix    string
-	NodeID            string
-	BodyLimitMedia    int64
-	S3Bucket          string
-	S3Prefix          string
-	S3Region          string
-	S3Endpoint        string
-	S3PathStyle       bool
-	MediaURLTTL       time.Duration
-	MediaTypes        string
-	MediaMaxPixels    int64
-	FCMCredentials    string
-	FCMEndpoint       string
-	NotifyConcurrency int
-	FCMProjectID      string
-	PushClaimTimeout  time.Duration
+	SignupPerMinute    float64
+	LoginPerMinute     float64
+	SendPerSecond      float64
+	FramesPerSecond    float64
+	Argon2MemoryKiB    int
+	Argon2Iterations   int
+	AccessTokenTTL     time.Duration
+	RefreshTokenTTL    time.Duration
+	PresenceTTL        time.Duration
+	RedisKeyPrefix     string
+	NodeID             string
+	BodyLimitMedia     int64
+	S3Bucket           string
+	S3Prefix           string
+	S3Region           string
+	S3Endpoint         string
+	S3PathStyle        bool
+	MediaURLTTL        time.Duration
+	MediaTypes         string
+	MediaMaxPixels     int64
+	FCMCredentials     string
+	FCMCredentialsJSON string
+	FCMEndpoint        string
+	NotifyConcurrency  int
+	FCMProjectID       string
+	PushClaimTimeout   time.Duration
+
+	// unknownEnv are the CHATCHAT_ variables of the environment that no setting reads;
+	// serve names them in a warning.
+	unknownEnv []string
 }
 
 // flagSet registers every setting on a FlagSet with its built-in default; applyEnv then
@@ -136,6 +142,7 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	str(&s.MediaTypes, "media-types", "", "comma list of accepted media content types, as sniffed from the bytes (default images, PDF, text, zip and office documents)")
 	num64(&s.MediaMaxPixels, "media-max-pixels", 50_000_000, "largest image accepted, width × height (bigger ones are refused before decoding)")
 	str(&s.FCMCredentials, "fcm-credentials", "", "Firebase service-account JSON file; enables FCM push (default: pushes are logged)")
+	str(&s.FCMCredentialsJSON, "fcm-credentials-json", "", "the Firebase service-account JSON itself, instead of --fcm-credentials (a secret store's variable; prefer the environment variable)")
 	str(&s.FCMEndpoint, "fcm-endpoint", "", "FCM API base URL instead of https://fcm.googleapis.com/v1 (an emulator or test server; without --fcm-credentials requests are unauthenticated)")
 	num(&s.NotifyConcurrency, "notify-concurrency", 8, "pushes sent at once by a notification process")
 	str(&s.FCMProjectID, "fcm-project-id", "", "Firebase project of the pushes (default the credentials file's project_id)")
@@ -147,6 +154,31 @@ func envNote(flagName string) string { return " [$" + envName(flagName) + "]" }
 
 func envName(flagName string) string {
 	return "CHATCHAT_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// envNames returns the environment variable of every setting.
+func (s *settings) envNames() []string {
+	var names []string
+	s.flagSet("").VisitAll(func(f *flag.Flag) { names = append(names, envName(f.Name)) })
+	return names
+}
+
+// unknownEnv returns, sorted, the CHATCHAT_ variables of env that no flag of fs reads: a
+// typo, or a deployment ahead of (or behind) the binary, which would otherwise go unseen.
+func unknownEnv(fs *flag.FlagSet, env map[string]string) []string {
+	var out []string
+	for k := range env {
+		if strings.HasPrefix(k, "CHATCHAT_") && fs.Lookup(flagName(k)) == nil {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// flagName is envName's inverse.
+func flagName(env string) string {
+	return strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(env, "CHATCHAT_"), "_", "-"))
 }
 
 // applyEnv sets every flag whose environment variable is set, with the flag's own parser,
