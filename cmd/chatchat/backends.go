@@ -79,9 +79,9 @@ func openBackends(ctx context.Context, s *settings, log *slog.Logger) (_ *backen
 
 	switch {
 	case s.RedisURL != "":
-		opts, err := goredis.ParseURL(s.RedisURL)
+		opts, err := redisOptions(s)
 		if err != nil {
-			return nil, fmt.Errorf("--redis-url: %w", err)
+			return nil, err
 		}
 		// Fail fast when Redis is down: a request that publishes must not wait out the
 		// client's default retries (seconds); the store already has the message.
@@ -130,6 +130,23 @@ func busTopics(s *settings) ([]chat.Topic, error) {
 		topics = append(topics, chat.TopicPush)
 	}
 	return topics, nil
+}
+
+// redisOptions parses --redis-url (rediss:// turns TLS on, verified against the host
+// name) and adds --redis-password: on AWS the ElastiCache auth token comes from Secrets
+// Manager as a variable of its own, and the URL carries only the host.
+func redisOptions(s *settings) (*goredis.Options, error) {
+	opts, err := goredis.ParseURL(s.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("--redis-url: %w", err)
+	}
+	if s.RedisPassword != "" {
+		if opts.Password != "" {
+			return nil, errors.New("--redis-url has a password and --redis-password is set too: use one")
+		}
+		opts.Password = s.RedisPassword
+	}
+	return opts, nil
 }
 
 // mongoURI adds the user name and password to the URI: on AWS they come from the Secrets

@@ -15,6 +15,7 @@ type settings struct {
 	DataDir         string
 	Roles           string
 	RedisURL        string
+	RedisPassword   string
 	MongoURI        string
 	MongoDatabase   string
 	MongoUsername   string
@@ -94,6 +95,7 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	str(&s.DataDir, "data-dir", "./data", "embedded storage, local media and generated secrets")
 	str(&s.Roles, "roles", "api,ws,notify", "comma list of roles this process runs: api, ws, notify")
 	str(&s.RedisURL, "redis-url", "", "use Redis for events and presence, e.g. redis://host:6379/0 (default in-process)")
+	str(&s.RedisPassword, "redis-password", "", "Redis AUTH password (the ElastiCache auth token), added to --redis-url (prefer the environment variable)")
 	str(&s.MongoURI, "mongo-uri", "", "use MongoDB / DocumentDB for storage (default embedded SQLite)")
 	str(&s.MongoDatabase, "mongo-database", "chatchat", "MongoDB database name")
 	str(&s.MongoUsername, "mongo-username", "", "MongoDB user, added to --mongo-uri (on AWS from the DocumentDB secret)")

@@ -41,9 +41,9 @@ func (a *app) wireNotify(ctx context.Context, svc *chat.Service, reg prometheus.
 	var consumer chat.PushConsumer
 	switch {
 	case s.RedisURL != "":
-		opts, err := goredis.ParseURL(s.RedisURL)
+		opts, err := redisOptions(s)
 		if err != nil {
-			return nil, fmt.Errorf("--redis-url: %w", err)
+			return nil, err
 		}
 		// A client of its own: the worker's blocking reads hold a connection each.
 		client := goredis.NewClient(opts)

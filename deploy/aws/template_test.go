@@ -2,6 +2,7 @@ package aws_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"slices"
 	"strconv"
@@ -330,14 +331,46 @@ func TestDocumentDB(t *testing.T) {
 }
 
 func TestRedis(t *testing.T) {
-	s := deployment(t)["data.yaml"]
+	stacks := deployment(t)
+	s, ecs := stacks["data.yaml"], stacks["ecs.yaml"]
 	rg := props(s.t.resource(t, "Redis", "AWS::ElastiCache::ReplicationGroup"))
-	cond := jsonOf(asMap(s.t.doc["Conditions"])["RedisSupportsEncryption"])
-	if !strings.Contains(cond, `"t2"`) {
-		t.Errorf("encryption condition %s does not exclude T2 node types", cond)
+	// T2 nodes support neither in-transit encryption nor AUTH: none may be chosen.
+	param := asMap(asMap(s.t.doc["Parameters"])["RedisNodeType"])
+	for _, nt := range append(asList(param["AllowedValues"]), s.value(t, rg["CacheNodeType"])) {
+		if strings.HasPrefix(fmt.Sprint(nt), "cache.t2.") {
+			t.Errorf("node type %v allowed: it has no TLS and no AUTH", nt)
+		}
 	}
-	if !strings.Contains(jsonOf(rg["TransitEncryptionEnabled"]), "RedisSupportsEncryption") {
-		t.Error("in-transit encryption is not enabled where the node type allows it")
+	if rg["TransitEncryptionEnabled"] != true || rg["AtRestEncryptionEnabled"] != true {
+		t.Errorf("encryption in transit %v, at rest %v: want both, always", rg["TransitEncryptionEnabled"], rg["AtRestEncryptionEnabled"])
+	}
+	if tok := jsonOf(rg["AuthToken"]); !strings.Contains(tok, "resolve:secretsmanager:${RedisAuthSecret}") {
+		t.Errorf("AuthToken %s, want the RedisAuthSecret", tok)
+	}
+	gen := asMap(props(s.t.resource(t, "RedisAuthSecret", "AWS::SecretsManager::Secret"))["GenerateSecretString"])
+	if n, _ := gen["PasswordLength"].(int); n < 16 || n > 128 || gen["ExcludePunctuation"] != true {
+		t.Errorf("auth token %v: ElastiCache wants 16 to 128 characters, none of them @, \" or /", gen)
+	}
+	url := jsonOf(asMap(asMap(s.t.doc["Outputs"])["RedisUrl"])["Value"])
+	if !strings.Contains(url, `"rediss://${Redis.PrimaryEndPoint.Address}`) || strings.Contains(url, "@") {
+		t.Errorf("RedisUrl %s, want rediss:// with no credentials in it", url)
+	}
+	// The token reaches every task as CHATCHAT_REDIS_PASSWORD, through ECS from the
+	// secret, so that it is in no URL and no task definition.
+	for role, r := range roleServices {
+		c := asMap(asList(props(ecs.t.resource(t, r.taskDef, "AWS::ECS::TaskDefinition"))["ContainerDefinitions"])[0])
+		found := false
+		for _, e := range asList(c["Secrets"]) {
+			if m := asMap(e); m["Name"] == "CHATCHAT_REDIS_PASSWORD" && asMap(m["ValueFrom"])["Ref"] == "RedisAuthSecretArn" {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: no CHATCHAT_REDIS_PASSWORD from RedisAuthSecretArn", role)
+		}
+	}
+	if pol := jsonOf(props(ecs.t.resource(t, "TaskExecutionRole", "AWS::IAM::Role"))["Policies"]); !strings.Contains(pol, `{"Ref":"RedisAuthSecretArn"}`) {
+		t.Errorf("the execution role cannot read the Redis token: %s", pol)
 	}
 	if !strings.Contains(jsonOf(props(s.t.resource(t, "RedisSubnetGroup", "AWS::ElastiCache::SubnetGroup"))), "PrivateSubnetIds") {
 		t.Error("Redis is not in the private subnets")
