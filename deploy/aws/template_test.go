@@ -593,3 +593,56 @@ func stringsOf(v any) []string {
 	}
 	return out
 }
+
+// TestAccessLogs: the ALB writes access logs to an encrypted, private bucket whose policy
+// lets Elastic Load Balancing deliver them (the regional ELB account in Regions opened
+// before August 2022, the log-delivery service principal in later ones), and the ALB is
+// created after that policy, since enabling the logs checks that it can write.
+func TestAccessLogs(t *testing.T) {
+	s := deployment(t)["edge.yaml"]
+	lb := s.t.resource(t, "LoadBalancer", "AWS::ElasticLoadBalancingV2::LoadBalancer")
+	attrs := map[string]string{}
+	for _, a := range asList(props(lb)["LoadBalancerAttributes"]) {
+		attrs[asMap(a)["Key"].(string)] = jsonOf(asMap(a)["Value"])
+	}
+	if attrs["access_logs.s3.enabled"] != `"true"` || attrs["access_logs.s3.bucket"] != `{"Ref":"AccessLogBucket"}` {
+		t.Errorf("access log attributes %v, want enabled into AccessLogBucket", attrs)
+	}
+	prefix := strings.Trim(attrs["access_logs.s3.prefix"], `"`)
+	if !slices.Contains(stringsOf(lb["DependsOn"]), "AccessLogBucketPolicy") {
+		t.Errorf("the load balancer does not wait for the bucket policy (DependsOn %v)", lb["DependsOn"])
+	}
+	b := props(s.t.resource(t, "AccessLogBucket", "AWS::S3::Bucket"))
+	enc := jsonOf(b["BucketEncryption"])
+	if !strings.Contains(enc, `"SSEAlgorithm":"AES256"`) {
+		t.Errorf("bucket encryption %s, want SSE-S3 (the only kind ALB log delivery supports)", enc)
+	}
+	for k, v := range asMap(b["PublicAccessBlockConfiguration"]) {
+		if v != true {
+			t.Errorf("public access block %s = %v", k, v)
+		}
+	}
+	if len(asMap(b["PublicAccessBlockConfiguration"])) != 4 {
+		t.Error("the bucket does not block all public access")
+	}
+	pol := jsonOf(props(s.t.resource(t, "AccessLogBucketPolicy", "AWS::S3::BucketPolicy")))
+	target := `/` + prefix + `/AWSLogs/${AWS::AccountId}/*`
+	for _, want := range []string{
+		`"Service":"logdelivery.elasticloadbalancing.amazonaws.com"`,
+		`"arn:${AWS::Partition}:iam::${Account}:root"`,
+		`"Fn::FindInMap":["ElbLogAccounts",{"Ref":"AWS::Region"},"Id"`,
+		`"Action":"s3:PutObject"`,
+		target,
+		`"aws:SecureTransport":"false"`,
+	} {
+		if !strings.Contains(pol, want) {
+			t.Errorf("bucket policy lacks %s: %s", want, pol)
+		}
+	}
+	accounts := asMap(s.t.doc["Mappings"])["ElbLogAccounts"]
+	for region, id := range map[string]string{"us-east-1": "127311923021", "ap-northeast-2": "600734575887", "eu-west-1": "156460612806"} {
+		if got := asMap(asMap(accounts)[region])["Id"]; got != id {
+			t.Errorf("ELB log account of %s = %v, want %s", region, got, id)
+		}
+	}
+}
