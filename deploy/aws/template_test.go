@@ -143,8 +143,10 @@ func TestServices(t *testing.T) {
 			if cb := asMap(dc["DeploymentCircuitBreaker"]); cb["Enable"] != true || cb["Rollback"] != true {
 				t.Errorf("circuit breaker %v, want enabled with rollback", cb)
 			}
-			if len(asList(svc["LoadBalancers"])) != 1 {
-				t.Error("service is not behind the ALB")
+			// The notification worker answers only /healthz, /readyz and /metrics: nothing
+			// for the internet, so it is behind no load balancer (and has no host name).
+			if lbs := len(asList(svc["LoadBalancers"])); lbs != map[bool]int{true: 0, false: 1}[role == "notify"] {
+				t.Errorf("behind %d load balancer target groups; want 1, and none for the notification worker", lbs)
 			}
 			var target string
 			for id, st := range targets {
@@ -442,9 +444,8 @@ func TestLoadBalancer(t *testing.T) {
 		}
 	}
 	want := map[string]string{
-		"api.${DomainName}":          "HttpTargetGroup",
-		"chat.${DomainName}":         "WsTargetGroup",
-		"notification.${DomainName}": "NotificationTargetGroup",
+		"api.${DomainName}":  "HttpTargetGroup",
+		"chat.${DomainName}": "WsTargetGroup",
 	}
 	if !reflect.DeepEqual(hosts, want) {
 		t.Errorf("host rules %v, want %v", hosts, want)
@@ -467,8 +468,11 @@ func TestLoadBalancer(t *testing.T) {
 			}
 		}
 	}
-	if n := len(s.t.resources("AWS::Route53::RecordSet")); n != 3 {
-		t.Errorf("%d Route 53 records, want 3 aliases", n)
+	if n := len(s.t.resources("AWS::Route53::RecordSet")); n != 2 {
+		t.Errorf("%d Route 53 records, want 2 aliases (api., chat.)", n)
+	}
+	if n := len(s.t.resources("AWS::ElasticLoadBalancingV2::TargetGroup")); n != 2 {
+		t.Errorf("%d target groups, want 2 (api, chat)", n)
 	}
 }
 
@@ -560,14 +564,17 @@ func TestAlarmsAndOutputs(t *testing.T) {
 	if count("HTTPCode_Target_5XX_Count") != 1 || count("HTTPCode_ELB_5XX_Count") != 1 {
 		t.Error("no ALB 5xx-rate alarm")
 	}
-	if n := count("UnHealthyHostCount"); n != 3 {
+	if n := count("UnHealthyHostCount"); n != 2 {
 		t.Errorf("%d unhealthy-host alarms, want one per target group", n)
 	}
 	out := asMap(stacks["main.yaml"].t.doc["Outputs"])
-	for _, o := range []string{"ApiUrl", "ChatUrl", "NotificationUrl"} {
+	for _, o := range []string{"ApiUrl", "ChatUrl"} {
 		if out[o] == nil {
 			t.Errorf("main.yaml has no output %s", o)
 		}
+	}
+	if out["NotificationUrl"] != nil {
+		t.Error("main.yaml outputs a NotificationUrl: the notification worker has no public host")
 	}
 }
 
