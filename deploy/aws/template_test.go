@@ -2,7 +2,6 @@ package aws_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"reflect"
 	"slices"
 	"strconv"
@@ -299,86 +298,6 @@ func TestTaskRolesLeastPrivilege(t *testing.T) {
 	}
 }
 
-func TestDocumentDB(t *testing.T) {
-	s := deployment(t)["data.yaml"]
-	c := props(s.t.resource(t, "DocDbCluster", "AWS::DocDB::DBCluster"))
-	if got := s.value(t, c["EngineVersion"]); got != "5.0.0" {
-		t.Errorf("engine version %s, want 5.0.0", got)
-	}
-	if c["StorageEncrypted"] != true {
-		t.Error("storage not encrypted")
-	}
-	if days, _ := strconv.Atoi(s.value(t, c["BackupRetentionPeriod"])); days < 1 {
-		t.Errorf("backups kept %d days, want automated backups", days)
-	}
-	pg := props(s.t.resource(t, "DocDbClusterParameterGroup", "AWS::DocDB::DBClusterParameterGroup"))
-	if asMap(pg["Parameters"])["tls"] != "enabled" {
-		t.Error("TLS not required by the cluster parameter group")
-	}
-	for id, inst := range s.t.resources("AWS::DocDB::DBInstance") {
-		if got := s.value(t, props(inst)["DBInstanceClass"]); got != "db.t3.medium" {
-			t.Errorf("%s class %s, want db.t3.medium", id, got)
-		}
-	}
-	if !strings.Contains(jsonOf(props(s.t.resource(t, "DocDbSubnetGroup", "AWS::DocDB::DBSubnetGroup"))), "PrivateSubnetIds") {
-		t.Error("DocumentDB is not in the private subnets")
-	}
-	rot := props(s.t.resource(t, "DocDbRotation", "AWS::SecretsManager::RotationSchedule"))
-	if asMap(rot["HostedRotationLambda"])["RotationType"] != "MongoDBSingleUser" {
-		t.Errorf("rotation %v, want the hosted DocumentDB rotation", rot["HostedRotationLambda"])
-	}
-	if !strings.Contains(jsonOf(c["MasterUserPassword"]), "resolve:secretsmanager") {
-		t.Error("the cluster's password does not come from Secrets Manager")
-	}
-}
-
-func TestRedis(t *testing.T) {
-	stacks := deployment(t)
-	s, ecs := stacks["data.yaml"], stacks["ecs.yaml"]
-	rg := props(s.t.resource(t, "Redis", "AWS::ElastiCache::ReplicationGroup"))
-	// T2 nodes support neither in-transit encryption nor AUTH: none may be chosen.
-	param := asMap(asMap(s.t.doc["Parameters"])["RedisNodeType"])
-	for _, nt := range append(asList(param["AllowedValues"]), s.value(t, rg["CacheNodeType"])) {
-		if strings.HasPrefix(fmt.Sprint(nt), "cache.t2.") {
-			t.Errorf("node type %v allowed: it has no TLS and no AUTH", nt)
-		}
-	}
-	if rg["TransitEncryptionEnabled"] != true || rg["AtRestEncryptionEnabled"] != true {
-		t.Errorf("encryption in transit %v, at rest %v: want both, always", rg["TransitEncryptionEnabled"], rg["AtRestEncryptionEnabled"])
-	}
-	if tok := jsonOf(rg["AuthToken"]); !strings.Contains(tok, "resolve:secretsmanager:${RedisAuthSecret}") {
-		t.Errorf("AuthToken %s, want the RedisAuthSecret", tok)
-	}
-	gen := asMap(props(s.t.resource(t, "RedisAuthSecret", "AWS::SecretsManager::Secret"))["GenerateSecretString"])
-	if n, _ := gen["PasswordLength"].(int); n < 16 || n > 128 || gen["ExcludePunctuation"] != true {
-		t.Errorf("auth token %v: ElastiCache wants 16 to 128 characters, none of them @, \" or /", gen)
-	}
-	url := jsonOf(asMap(asMap(s.t.doc["Outputs"])["RedisUrl"])["Value"])
-	if !strings.Contains(url, `"rediss://${Redis.PrimaryEndPoint.Address}`) || strings.Contains(url, "@") {
-		t.Errorf("RedisUrl %s, want rediss:// with no credentials in it", url)
-	}
-	// The token reaches every task as CHATCHAT_REDIS_PASSWORD, through ECS from the
-	// secret, so that it is in no URL and no task definition.
-	for role, r := range roleServices {
-		c := asMap(asList(props(ecs.t.resource(t, r.taskDef, "AWS::ECS::TaskDefinition"))["ContainerDefinitions"])[0])
-		found := false
-		for _, e := range asList(c["Secrets"]) {
-			if m := asMap(e); m["Name"] == "CHATCHAT_REDIS_PASSWORD" && asMap(m["ValueFrom"])["Ref"] == "RedisAuthSecretArn" {
-				found = true
-			}
-		}
-		if !found {
-			t.Errorf("%s: no CHATCHAT_REDIS_PASSWORD from RedisAuthSecretArn", role)
-		}
-	}
-	if pol := jsonOf(props(ecs.t.resource(t, "TaskExecutionRole", "AWS::IAM::Role"))["Policies"]); !strings.Contains(pol, `{"Ref":"RedisAuthSecretArn"}`) {
-		t.Errorf("the execution role cannot read the Redis token: %s", pol)
-	}
-	if !strings.Contains(jsonOf(props(s.t.resource(t, "RedisSubnetGroup", "AWS::ElastiCache::SubnetGroup"))), "PrivateSubnetIds") {
-		t.Error("Redis is not in the private subnets")
-	}
-}
-
 func TestECRKeepsThree(t *testing.T) {
 	tmpl := loadTemplate(t, "ecr.yaml")
 	keep := tmpl.paramDefault(t, "KeepImages")
@@ -408,71 +327,6 @@ func TestECRKeepsThree(t *testing.T) {
 	want := map[string]bool{"chat-chat-http": true, "chat-chat-ws": true, "chat-chat-notification": true}
 	if !reflect.DeepEqual(names, want) {
 		t.Errorf("repositories %v, want %v", names, want)
-	}
-}
-
-func TestLoadBalancer(t *testing.T) {
-	s := deployment(t)["edge.yaml"]
-	listeners := map[int]map[string]any{}
-	for _, l := range s.t.resources("AWS::ElasticLoadBalancingV2::Listener") {
-		p := props(l)
-		listeners[p["Port"].(int)] = p
-	}
-	https := listeners[443]
-	if https == nil || https["Protocol"] != "HTTPS" || len(asList(https["Certificates"])) != 1 {
-		t.Fatalf("443 listener %v, want HTTPS with the ACM certificate", https)
-	}
-	if pol, _ := https["SslPolicy"].(string); !strings.HasPrefix(pol, "ELBSecurityPolicy-TLS13-") {
-		t.Errorf("TLS policy %q, want a TLS 1.3 policy", pol)
-	}
-	http := listeners[80]
-	redirect := asMap(asMap(asList(http["DefaultActions"])[0])["RedirectConfig"])
-	if redirect["Protocol"] != "HTTPS" || redirect["Port"] != "443" || redirect["StatusCode"] != "HTTP_301" {
-		t.Errorf("port 80 action %v, want a permanent redirect to HTTPS 443", http["DefaultActions"])
-	}
-	hosts := map[string]string{}
-	for _, rule := range s.t.resources("AWS::ElasticLoadBalancingV2::ListenerRule") {
-		p := props(rule)
-		for _, c := range asList(p["Conditions"]) {
-			if asMap(c)["Field"] != "host-header" {
-				continue
-			}
-			for _, h := range asList(asMap(asMap(c)["HostHeaderConfig"])["Values"]) {
-				tg := asMap(asMap(asList(p["Actions"])[0])["TargetGroupArn"])["Ref"].(string)
-				hosts[asMap(h)["Fn::Sub"].(string)] = tg
-			}
-		}
-	}
-	want := map[string]string{
-		"api.${DomainName}":  "HttpTargetGroup",
-		"chat.${DomainName}": "WsTargetGroup",
-	}
-	if !reflect.DeepEqual(hosts, want) {
-		t.Errorf("host rules %v, want %v", hosts, want)
-	}
-	if got := s.value(t, asMap(asMap(s.t.doc["Parameters"])["DomainName"])["Default"]); got != "streetcoder.club" {
-		t.Errorf("domain default %s, want the seed's streetcoder.club", got)
-	}
-	// Liveness, not readiness: every task shares DocumentDB and Redis, so a check that
-	// follows them would fail on every task at once in a blip, and ECS would replace them
-	// all and drop every socket. /readyz stays for people and start-up.
-	for id, tg := range s.t.resources("AWS::ElasticLoadBalancingV2::TargetGroup") {
-		if path := props(tg)["HealthCheckPath"]; path != "/healthz" {
-			t.Errorf("%s health check on %v, want /healthz", id, path)
-		}
-	}
-	for _, a := range asList(props(s.t.resource(t, "LoadBalancer", "AWS::ElasticLoadBalancingV2::LoadBalancer"))["LoadBalancerAttributes"]) {
-		if asMap(a)["Key"] == "idle_timeout.timeout_seconds" {
-			if idle, _ := strconv.Atoi(s.value(t, asMap(a)["Value"])); idle < 120 {
-				t.Errorf("idle timeout %ds is too short for WebSockets between heartbeats", idle)
-			}
-		}
-	}
-	if n := len(s.t.resources("AWS::Route53::RecordSet")); n != 2 {
-		t.Errorf("%d Route 53 records, want 2 aliases (api., chat.)", n)
-	}
-	if n := len(s.t.resources("AWS::ElasticLoadBalancingV2::TargetGroup")); n != 2 {
-		t.Errorf("%d target groups, want 2 (api, chat)", n)
 	}
 }
 
@@ -510,34 +364,6 @@ func TestSecurityGroups(t *testing.T) {
 		if !slices.Equal(got, rules) {
 			t.Errorf("%s ingress %q, want %q", id, got, rules)
 		}
-	}
-}
-
-func TestMediaBucket(t *testing.T) {
-	stacks := deployment(t)
-	data, ecs := stacks["data.yaml"], stacks["ecs.yaml"]
-	b := props(data.t.resource(t, "MediaBucket", "AWS::S3::Bucket"))
-	pab := asMap(b["PublicAccessBlockConfiguration"])
-	for _, k := range []string{"BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"} {
-		if pab[k] != true {
-			t.Errorf("public access block %s = %v, want true", k, pab[k])
-		}
-	}
-	if b["BucketEncryption"] == nil || asMap(b["CorsConfiguration"]) == nil {
-		t.Error("bucket lacks encryption or CORS for presigned uploads")
-	}
-	var expiry bool
-	for _, r := range asList(asMap(b["LifecycleConfiguration"])["Rules"]) {
-		if asMap(r)["ExpirationInDays"] != nil && asMap(r)["TagFilters"] != nil {
-			expiry = true
-		}
-	}
-	if !expiry {
-		t.Error("no lifecycle rule expires orphan uploads")
-	}
-	pol := jsonOf(props(ecs.t.resource(t, "MediaBucketPolicy", "AWS::S3::BucketPolicy")))
-	if !strings.Contains(pol, `"Effect":"Deny"`) || !strings.Contains(pol, `"ArnNotEquals":{"aws:PrincipalArn":{"Fn::GetAtt":["HttpTaskRole","Arn"]}}`) {
-		t.Errorf("bucket policy does not refuse everyone but the API task role: %s", pol)
 	}
 }
 
@@ -599,57 +425,4 @@ func stringsOf(v any) []string {
 		out = append(out, jsonOf(it))
 	}
 	return out
-}
-
-// TestAccessLogs: the ALB writes access logs to an encrypted, private bucket whose policy
-// lets Elastic Load Balancing deliver them (the regional ELB account in Regions opened
-// before August 2022, the log-delivery service principal in later ones), and the ALB is
-// created after that policy, since enabling the logs checks that it can write.
-func TestAccessLogs(t *testing.T) {
-	s := deployment(t)["edge.yaml"]
-	lb := s.t.resource(t, "LoadBalancer", "AWS::ElasticLoadBalancingV2::LoadBalancer")
-	attrs := map[string]string{}
-	for _, a := range asList(props(lb)["LoadBalancerAttributes"]) {
-		attrs[asMap(a)["Key"].(string)] = jsonOf(asMap(a)["Value"])
-	}
-	if attrs["access_logs.s3.enabled"] != `"true"` || attrs["access_logs.s3.bucket"] != `{"Ref":"AccessLogBucket"}` {
-		t.Errorf("access log attributes %v, want enabled into AccessLogBucket", attrs)
-	}
-	prefix := strings.Trim(attrs["access_logs.s3.prefix"], `"`)
-	if !slices.Contains(stringsOf(lb["DependsOn"]), "AccessLogBucketPolicy") {
-		t.Errorf("the load balancer does not wait for the bucket policy (DependsOn %v)", lb["DependsOn"])
-	}
-	b := props(s.t.resource(t, "AccessLogBucket", "AWS::S3::Bucket"))
-	enc := jsonOf(b["BucketEncryption"])
-	if !strings.Contains(enc, `"SSEAlgorithm":"AES256"`) {
-		t.Errorf("bucket encryption %s, want SSE-S3 (the only kind ALB log delivery supports)", enc)
-	}
-	for k, v := range asMap(b["PublicAccessBlockConfiguration"]) {
-		if v != true {
-			t.Errorf("public access block %s = %v", k, v)
-		}
-	}
-	if len(asMap(b["PublicAccessBlockConfiguration"])) != 4 {
-		t.Error("the bucket does not block all public access")
-	}
-	pol := jsonOf(props(s.t.resource(t, "AccessLogBucketPolicy", "AWS::S3::BucketPolicy")))
-	target := `/` + prefix + `/AWSLogs/${AWS::AccountId}/*`
-	for _, want := range []string{
-		`"Service":"logdelivery.elasticloadbalancing.amazonaws.com"`,
-		`"arn:${AWS::Partition}:iam::${Account}:root"`,
-		`"Fn::FindInMap":["ElbLogAccounts",{"Ref":"AWS::Region"},"Id"`,
-		`"Action":"s3:PutObject"`,
-		target,
-		`"aws:SecureTransport":"false"`,
-	} {
-		if !strings.Contains(pol, want) {
-			t.Errorf("bucket policy lacks %s: %s", want, pol)
-		}
-	}
-	accounts := asMap(s.t.doc["Mappings"])["ElbLogAccounts"]
-	for region, id := range map[string]string{"us-east-1": "127311923021", "ap-northeast-2": "600734575887", "eu-west-1": "156460612806"} {
-		if got := asMap(asMap(accounts)[region])["Id"]; got != id {
-			t.Errorf("ELB log account of %s = %v, want %s", region, got, id)
-		}
-	}
 }
