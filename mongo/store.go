@@ -161,8 +161,11 @@ func Open(ctx context.Context, uri, database string, opts ...Option) (*Store, er
 			return nil, err
 		}
 		if isAuthFailure(err) && cfg.credentials != nil {
-			if lerr := s.relogin(ctx, used); lerr != nil {
-				s.logger.Warn("mongo: login refused; reading the credentials again did not help", "err", lerr)
+			lctx, cancel := context.WithTimeout(ctx, cfg.loginTimeout)
+			lerr := s.relogin(lctx, used)
+			cancel()
+			if lerr != nil {
+				s.logger.Warn("mongo: login refused and reading the credentials again did not help", "err", lerr)
 			}
 		}
 		s.logger.Warn("mongo: creating indexes failed; retrying", "attempt", attempt, "err", err)
