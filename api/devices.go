@@ -35,15 +35,7 @@ func (s *Server) registerDevice(w http.ResponseWriter, r *http.Request) {
 	}
 	d := chat.Device{Token: in.Token, UserID: callerID(r), Platform: in.Platform, CreatedAt: chat.At(s.cfg.Now())}
 	created, err := s.cfg.Devices.RegisterDevice(r.Context(), d)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, d)
+	s.replyMade(w, r, created, d, err)
 }
 
 func (s *Server) deleteDevice(w http.ResponseWriter, r *http.Request) {

@@ -55,7 +55,7 @@ func isAuthFailure(err error) bool {
 // connect returns a client for the store's URI, logged in with login's credentials when
 // login is set, else with the URI's. It does not contact the server.
 func (s *Store) connect(login *conn) (*conn, error) {
-	co := options.Client().ApplyURI(s.uri)
+	co := options.Client().ApplyURI(s.uri) // timeoutMS in the URI overrides operationTimeout
 	if co.RetryWrites == nil {
 		co.SetRetryWrites(false)
 	}
@@ -64,6 +64,11 @@ func (s *Store) connect(login *conn) (*conn, error) {
 	}
 	if co.ConnectTimeout == nil {
 		co.SetConnectTimeout(s.cfg.selectionTimeout)
+	}
+	if co.Timeout == nil {
+		// Every operation is bounded even when its caller's context is not (a relay
+		// pass, a background sweep): a hung server costs seconds, not forever.
+		co.SetTimeout(operationTimeout)
 	}
 	c := &conn{}
 	if co.Auth != nil {

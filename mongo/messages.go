@@ -27,6 +27,9 @@ type messageDoc struct {
 	Text        string        `bson:"text"`
 	MediaID     string        `bson:"mediaId"`
 	CreatedAt   bson.DateTime `bson:"createdAt"`
+	// PendingAt is set while the message is in the outbox (chat.OutboxStore): in the
+	// message's own document, so that storing it and making it pending are one write.
+	PendingAt *bson.DateTime `bson:"pendingAt,omitempty"`
 }
 
 func (d messageDoc) message() chat.Message {
@@ -158,6 +161,7 @@ func (s *Store) store(ctx context.Context, what string, m chat.Message, advance 
 		ID: m.ID, RoomID: m.RoomID, SenderID: m.SenderID, ClientMsgID: m.ClientMsgID, IdemKey: idemKey(m),
 		Type: m.Type, Text: m.Text, MediaID: m.MediaID, CreatedAt: date(m.CreatedAt.Time),
 	}
+	doc.PendingAt = &doc.CreatedAt
 	for attempt := 0; ; attempt++ {
 		if attempt == maxSeqAttempts {
 			return chat.Message{}, false, fmt.Errorf("mongo: %s: no free seq after %d attempts", what, attempt)

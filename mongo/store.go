@@ -108,6 +108,9 @@ func WithServerSelectionTimeout(d time.Duration) Option {
 // CreateMessage.
 func WithPendingGrace(d time.Duration) Option { return func(c *config) { c.pendingGrace = d } }
 
+// operationTimeout bounds one MongoDB operation whose context sets no deadline.
+const operationTimeout = 10 * time.Second
+
 // Open connects to the server at uri, uses database, and creates the indexes the store
 // relies on (which makes it wait for the server). Unless the URI sets retryWrites, retryable
 // writes are turned off: DocumentDB rejects them and the store never relies on them.
@@ -212,6 +215,8 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 		{s.messages(), []index{
 			unique("roomId_1_seq_1", "roomId", "seq"),
 			unique("senderId_1_idemKey_1", "senderId", "idemKey"),
+			// The outbox relay's scan (outbox.go); published messages have no pendingAt.
+			plain("pendingAt_1", "pendingAt"),
 		}},
 		{s.claims(), []index{unique("senderId_1_clientMsgId_1", "senderId", "clientMsgId")}},
 		// The orphan collector's scan of media no message refers to (media.go).

@@ -138,6 +138,15 @@ CREATE TRIGGER memberships_count_delete AFTER DELETE ON memberships BEGIN
 	UPDATE rooms SET member_count = member_count - 1 WHERE id = OLD.room_id;
 END;
 `,
+	// 5: the outbox: messages stored but not yet published to their sessions and pushes.
+	// A row is written in the message's own transaction and deleted once it went out.
+	`
+CREATE TABLE outbox (
+	message_id TEXT PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,
+	created_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX outbox_created ON outbox (created_at);
+`,
 }
 
 // migrate brings the schema up to date, one transaction per migration, so that a failed

@@ -88,13 +88,16 @@ func openBackends(ctx context.Context, s *settings, log *slog.Logger) (_ *backen
 		opts.DialTimeout = time.Second
 		opts.DialerRetries = 1
 		opts.MaxRetries = 1
+		// A hung Redis (connections open, nothing answered) is bounded the same way:
+		// every command waits a second at most, and so does a free connection.
+		opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout = time.Second, time.Second, time.Second
 		client := goredis.NewClient(opts)
 		b.closers = append(b.closers, client)
 		topics, err := busTopics(s)
 		if err != nil {
 			return nil, err
 		}
-		bus, err := redis.NewBus(ctx, client, redis.BusConfig{Prefix: s.RedisKeyPrefix, Topics: topics, Logger: log})
+		bus, err := redis.NewBus(ctx, client, redis.BusConfig{Prefix: s.RedisKeyPrefix, Topics: topics, PublishTimeout: time.Second, Logger: log})
 		if err != nil {
 			return nil, fmt.Errorf("redis bus: %w", err)
 		}

@@ -40,6 +40,10 @@ type settings struct {
 	GzipMinBytes   int
 	MaxRoomSize    int
 
+	HTTPReadTimeout  time.Duration
+	HTTPWriteTimeout time.Duration
+	HTTPIdleTimeout  time.Duration
+
 	WSPingInterval  time.Duration
 	WSIdleTimeout   time.Duration
 	WSSweepInterval time.Duration
@@ -70,6 +74,12 @@ type settings struct {
 	NotifyConcurrency  int
 	FCMProjectID       string
 	PushClaimTimeout   time.Duration
+
+	OutboxRelayInterval time.Duration
+	OutboxRelayAge      time.Duration
+	// FaultExitAfterStore makes the process exit right after storing a message, before
+	// publishing it: what a crash there does, for the outbox's end-to-end test.
+	FaultExitAfterStore bool
 
 	// unknownEnv are the CHATCHAT_ variables of the environment that no setting reads;
 	// serve names them in a warning.
@@ -120,6 +130,9 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	num(&s.GzipMinBytes, "gzip-min-bytes", 1024, "gzip API JSON answers of at least this many bytes for clients that accept gzip (negative = never)")
 	dur(&s.WSPingInterval, "ws-ping-interval", 25*time.Second, "a WebSocket silent this long is pinged")
 	dur(&s.WSIdleTimeout, "ws-idle-timeout", 60*time.Second, "a WebSocket silent this long (no frame, no pong) is closed as dead")
+	dur(&s.HTTPReadTimeout, "http-read-timeout", 2*time.Minute, "longest time to read one request, body included (a 20 MiB upload at 175 kB/s); a body trickled slower is cut")
+	dur(&s.HTTPWriteTimeout, "http-write-timeout", 2*time.Minute, "longest time to write one answer (not WebSockets, which bound each write themselves)")
+	dur(&s.HTTPIdleTimeout, "http-idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open")
 	dur(&s.WSSweepInterval, "ws-sweep-interval", 5*time.Second, "how often idle and dead WebSockets are looked for")
 	num(&s.MaxRoomSize, "max-room-members", 10000, "largest group room")
 
@@ -149,6 +162,9 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	num(&s.NotifyConcurrency, "notify-concurrency", 8, "pushes sent at once by a notification process")
 	str(&s.FCMProjectID, "fcm-project-id", "", "Firebase project of the pushes (default the credentials file's project_id)")
 	dur(&s.PushClaimTimeout, "push-claim-timeout", 2*time.Minute, "how long a push job may stay unacknowledged before another notification process takes it over")
+	dur(&s.OutboxRelayInterval, "outbox-relay-interval", 2*time.Second, "how often an API process publishes stored messages whose publishing did not finish (the outbox)")
+	dur(&s.OutboxRelayAge, "outbox-relay-age", 5*time.Second, "how long a stored message may stay unpublished before the outbox relay publishes it")
+	boolean(&s.FaultExitAfterStore, "fault-exit-after-store", false, "testing only: exit at once after storing a message, before publishing it, as a crash there would")
 	return fs
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	goredis "github.com/redis/go-redis/v9"
@@ -45,7 +46,12 @@ func (a *app) wireNotify(ctx context.Context, svc *chat.Service, reg prometheus.
 		if err != nil {
 			return nil, err
 		}
-		// A client of its own: the worker's blocking reads hold a connection each.
+		// A client of its own: the worker's blocking reads hold a connection each. It
+		// fails fast like the bus's: a hung Redis must not hold a send for the client's
+		// default retries (go-redis adds a blocking read's own wait to its timeout).
+		opts.DialTimeout = time.Second
+		opts.DialerRetries = 1
+		opts.MaxRetries = 1
 		client := goredis.NewClient(opts)
 		a.cleanup = append(a.cleanup, func() { _ = client.Close() })
 		q := redis.NewQueue(client, redis.QueueConfig{Prefix: s.RedisKeyPrefix, ClaimIdle: s.PushClaimTimeout, Logger: log})

@@ -119,10 +119,17 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 		Name: "chatchat_publish_failures_total", Help: "Events that could not be published on the bus, by type.",
 	}, []string{"type"})
 	reg.MustRegister(publishFailed)
-	svc := chat.NewService(chat.ServiceConfig{
+	svcCfg := chat.ServiceConfig{
 		NodeID: s.NodeID, MaxTextRunes: s.MaxTextRunes, MaxRoomMembers: s.MaxRoomSize, Logger: log,
 		OnPublishFailed: func(t string, _ error) { publishFailed.WithLabelValues(t).Inc() },
-	}, b.store, b.bus, b.presence)
+	}
+	if s.FaultExitAfterStore {
+		svcCfg.AfterStore = func(m chat.Message) {
+			log.Error("fault injection: exiting after storing a message, before publishing it", "message", m.ID)
+			os.Exit(70)
+		}
+	}
+	svc := chat.NewService(svcCfg, b.store, b.bus, b.presence)
 	// The service caches room membership for the API and chat roles; ROOM_UPDATED events
 	// from every node keep it current.
 	if roles["api"] || roles["ws"] {
@@ -161,6 +168,15 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 		}, svc, authSvc)
 		apiSrv.Register(a.router)
 	}
+	if roles["api"] {
+		// Any API process publishes what another stored and could not (the outbox).
+		rctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			svc.RunOutboxRelay(rctx, chat.OutboxRelayConfig{Interval: s.OutboxRelayInterval, Age: s.OutboxRelayAge})
+		})
+		a.cleanup = append(a.cleanup, func() { cancel(); wg.Wait() })
+	}
 	if roles["ws"] {
 		a.chatSrv = ws.New(ws.Config{
 			MaxFrameBytes: s.MaxFrameBytes, SendQueue: s.SendQueue, NodeID: s.NodeID,
@@ -197,7 +213,10 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	srv := &http.Server{
 		Handler:           a.router,
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadTimeout:       s.HTTPReadTimeout,
+		WriteTimeout:      s.HTTPWriteTimeout,
+		IdleTimeout:       s.HTTPIdleTimeout,
+		MaxHeaderBytes:    64 << 10, // a token and cookies, not megabytes
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	served := make(chan error, 1)
@@ -214,8 +233,8 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	if a.chatSrv != nil {
 		sweeping.Go(func() { _ = a.chatSrv.Run(runCtx) })
 	}
-	url := "http://" + ln.Addr().String() + "/"
-	fmt.Fprintf(stdout, "ChatChat is running (roles %s): open %s\n", s.Roles, url)
+	roles, _ := s.roles() // checked by newApp
+	fmt.Fprintf(stdout, "ChatChat is running (roles %s): %s\n", s.Roles, servingLine(roles, ln.Addr().String()))
 	log.Info("serving", "addr", ln.Addr().String(), "roles", s.Roles, "store", a.b.storeName, "bus", a.b.busName)
 
 	select {
