@@ -14,7 +14,7 @@ var _ chat.OutboxStore = (*Store)(nil)
 
 // MarkPublished implements chat.OutboxStore: the message's pendingAt goes.
 func (s *Store) MarkPublished(ctx context.Context, roomID, messageID string) error {
-	_, err := s.messages.UpdateOne(ctx,
+	_, err := s.messages().UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: messageID}},
 		bson.D{{Key: "$unset", Value: bson.D{{Key: "pendingAt", Value: ""}}}})
 	if err != nil {
@@ -25,7 +25,7 @@ func (s *Store) MarkPublished(ctx context.Context, roomID, messageID string) err
 
 // Pending implements chat.OutboxStore.
 func (s *Store) Pending(ctx context.Context, roomID, messageID string) (bool, error) {
-	n, err := s.messages.CountDocuments(ctx, bson.D{
+	n, err := s.messages().CountDocuments(ctx, bson.D{
 		{Key: "_id", Value: messageID},
 		{Key: "pendingAt", Value: bson.D{{Key: "$exists", Value: true}}},
 	})
@@ -37,7 +37,7 @@ func (s *Store) Pending(ctx context.Context, roomID, messageID string) (bool, er
 
 // PendingMessages implements chat.OutboxStore: a range of the pendingAt index.
 func (s *Store) PendingMessages(ctx context.Context, before time.Time, limit int) ([]chat.Message, error) {
-	cur, err := s.messages.Find(ctx,
+	cur, err := s.messages().Find(ctx,
 		bson.D{{Key: "pendingAt", Value: bson.D{{Key: "$lte", Value: date(before)}}}},
 		options.Find().
 			SetSort(bson.D{{Key: "pendingAt", Value: 1}, {Key: "_id", Value: 1}}).

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -14,10 +15,12 @@ type settings struct {
 	DataDir         string
 	Roles           string
 	RedisURL        string
+	RedisPassword   string
 	MongoURI        string
 	MongoDatabase   string
 	MongoUsername   string
 	MongoPassword   string
+	MongoSecretARN  string
 	JWTSecret       string
 	PublicURL       string
 	WSPublicURL     string
@@ -45,39 +48,44 @@ type settings struct {
 	WSIdleTimeout   time.Duration
 	WSSweepInterval time.Duration
 
-	SignupPerMinute   float64
-	LoginPerMinute    float64
-	SendPerSecond     float64
-	RoomsPerMinute    float64
-	MaxDevices        int
-	FramesPerSecond   float64
-	Argon2MemoryKiB   int
-	Argon2Iterations  int
-	AccessTokenTTL    time.Duration
-	RefreshTokenTTL   time.Duration
-	PresenceTTL       time.Duration
-	RedisKeyPrefix    string
-	NodeID            string
-	BodyLimitMedia    int64
-	S3Bucket          string
-	S3Prefix          string
-	S3Region          string
-	S3Endpoint        string
-	S3PathStyle       bool
-	MediaURLTTL       time.Duration
-	MediaTypes        string
-	MediaMaxPixels    int64
-	FCMCredentials    string
-	FCMEndpoint       string
-	NotifyConcurrency int
-	FCMProjectID      string
-	PushClaimTimeout  time.Duration
+	SignupPerMinute    float64
+	LoginPerMinute     float64
+	SendPerSecond      float64
+	RoomsPerMinute     float64
+	MaxDevices         int
+	FramesPerSecond    float64
+	Argon2MemoryKiB    int
+	Argon2Iterations   int
+	AccessTokenTTL     time.Duration
+	RefreshTokenTTL    time.Duration
+	PresenceTTL        time.Duration
+	RedisKeyPrefix     string
+	NodeID             string
+	BodyLimitMedia     int64
+	S3Bucket           string
+	S3Prefix           string
+	S3Region           string
+	S3Endpoint         string
+	S3PathStyle        bool
+	MediaURLTTL        time.Duration
+	MediaTypes         string
+	MediaMaxPixels     int64
+	FCMCredentials     string
+	FCMCredentialsJSON string
+	FCMEndpoint        string
+	NotifyConcurrency  int
+	FCMProjectID       string
+	PushClaimTimeout   time.Duration
 
 	OutboxRelayInterval time.Duration
 	OutboxRelayAge      time.Duration
 	// FaultExitAfterStore makes the process exit right after storing a message, before
 	// publishing it: what a crash there does, for the outbox's end-to-end test.
 	FaultExitAfterStore bool
+
+	// unknownEnv are the CHATCHAT_ variables of the environment that no setting reads;
+	// serve names them in a warning.
+	unknownEnv []string
 }
 
 // flagSet registers every setting on a FlagSet with its built-in default; applyEnv then
@@ -99,10 +107,12 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	str(&s.DataDir, "data-dir", "./data", "embedded storage, local media and generated secrets")
 	str(&s.Roles, "roles", "api,ws,notify", "comma list of roles this process runs: api, ws, notify")
 	str(&s.RedisURL, "redis-url", "", "use Redis for events and presence, e.g. redis://host:6379/0 (default in-process)")
+	str(&s.RedisPassword, "redis-password", "", "Redis AUTH password (the ElastiCache auth token), added to --redis-url (prefer the environment variable)")
 	str(&s.MongoURI, "mongo-uri", "", "use MongoDB / DocumentDB for storage (default embedded SQLite)")
 	str(&s.MongoDatabase, "mongo-database", "chatchat", "MongoDB database name")
 	str(&s.MongoUsername, "mongo-username", "", "MongoDB user, added to --mongo-uri (on AWS from the DocumentDB secret)")
 	str(&s.MongoPassword, "mongo-password", "", "MongoDB password, added to --mongo-uri (prefer the environment variable)")
+	str(&s.MongoSecretARN, "mongo-secret-arn", "", "AWS Secrets Manager secret (JSON with username and password) read again when a login is refused, so that a rotated password needs no restart; also the first login when --mongo-username and --mongo-password are unset")
 	str(&s.JWTSecret, "jwt-secret", "", "token signing key; required with any external service (default generated once in the data dir)")
 	str(&s.PublicURL, "public-url", "", "the URL clients use to reach this server, put before signed media links (default: links relative to this server)")
 	str(&s.WSPublicURL, "ws-public-url", "", "where the web client opens its WebSocket, when chat servers have another host than the API (e.g. wss://chat.example.com/ws; default the page's own origin)")
@@ -151,6 +161,7 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	str(&s.MediaTypes, "media-types", "", "comma list of accepted media content types, as sniffed from the bytes (default images, PDF, text, zip and office documents)")
 	num64(&s.MediaMaxPixels, "media-max-pixels", 50_000_000, "largest image accepted, width × height (bigger ones are refused before decoding)")
 	str(&s.FCMCredentials, "fcm-credentials", "", "Firebase service-account JSON file; enables FCM push (default: pushes are logged)")
+	str(&s.FCMCredentialsJSON, "fcm-credentials-json", "", "the Firebase service-account JSON itself, instead of --fcm-credentials (a secret store's variable; prefer the environment variable)")
 	str(&s.FCMEndpoint, "fcm-endpoint", "", "FCM API base URL instead of https://fcm.googleapis.com/v1 (an emulator or test server; without --fcm-credentials requests are unauthenticated)")
 	num(&s.NotifyConcurrency, "notify-concurrency", 8, "pushes sent at once by a notification process")
 	str(&s.FCMProjectID, "fcm-project-id", "", "Firebase project of the pushes (default the credentials file's project_id)")
@@ -165,6 +176,31 @@ func envNote(flagName string) string { return " [$" + envName(flagName) + "]" }
 
 func envName(flagName string) string {
 	return "CHATCHAT_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// envNames returns the environment variable of every setting.
+func (s *settings) envNames() []string {
+	var names []string
+	s.flagSet("").VisitAll(func(f *flag.Flag) { names = append(names, envName(f.Name)) })
+	return names
+}
+
+// unknownEnv returns, sorted, the CHATCHAT_ variables of env that no flag of fs reads: a
+// typo, or a deployment ahead of (or behind) the binary, which would otherwise go unseen.
+func unknownEnv(fs *flag.FlagSet, env map[string]string) []string {
+	var out []string
+	for k := range env {
+		if strings.HasPrefix(k, "CHATCHAT_") && fs.Lookup(flagName(k)) == nil {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// flagName is envName's inverse.
+func flagName(env string) string {
+	return strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(env, "CHATCHAT_"), "_", "-"))
 }
 
 // applyEnv sets every flag whose environment variable is set, with the flag's own parser,

@@ -42,9 +42,9 @@ func (a *app) wireNotify(ctx context.Context, svc *chat.Service, reg prometheus.
 	var consumer chat.PushConsumer
 	switch {
 	case s.RedisURL != "":
-		opts, err := goredis.ParseURL(s.RedisURL)
+		opts, err := redisOptions(s)
 		if err != nil {
-			return nil, fmt.Errorf("--redis-url: %w", err)
+			return nil, err
 		}
 		// A client of its own: the worker's blocking reads hold a connection each. It
 		// fails fast like the bus's: a hung Redis must not hold a send for the client's
@@ -68,15 +68,18 @@ func (a *app) wireNotify(ctx context.Context, svc *chat.Service, reg prometheus.
 
 	if roles["notify"] && consumer != nil {
 		var pusher chat.Pusher
-		if s.FCMCredentials != "" || s.FCMEndpoint != "" {
-			sender, err := fcm.New(ctx, fcm.Config{CredentialsFile: s.FCMCredentials, ProjectID: s.FCMProjectID, Endpoint: s.FCMEndpoint})
+		if s.FCMCredentials != "" || s.FCMCredentialsJSON != "" || s.FCMEndpoint != "" {
+			sender, err := fcm.New(ctx, fcm.Config{
+				CredentialsFile: s.FCMCredentials, CredentialsJSON: []byte(s.FCMCredentialsJSON),
+				ProjectID: s.FCMProjectID, Endpoint: s.FCMEndpoint,
+			})
 			if err != nil {
-				return nil, fmt.Errorf("--fcm-credentials: %w", err)
+				return nil, fmt.Errorf("--fcm-credentials / --fcm-credentials-json: %w", err)
 			}
 			pusher = sender
 			log.Info("push notifications through FCM", "project", sender.Project())
 		} else {
-			log.Info("push notifications are logged and kept in the history: no --fcm-credentials")
+			log.Info("push notifications are logged and kept in the history: no --fcm-credentials or --fcm-credentials-json")
 		}
 		w := notify.NewWorker(notify.Config{
 			Concurrency: s.NotifyConcurrency, Logger: log, Registerer: reg,

@@ -37,6 +37,7 @@ func parseServe(args []string, env map[string]string, stdout io.Writer) (*settin
 	if err := applyEnv(fs, env); err != nil {
 		return nil, err
 	}
+	s.unknownEnv = unknownEnv(fs, env)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, flag.ErrHelp
@@ -88,6 +89,10 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 		s.NodeID = chat.NewID()
 	}
 	log = log.With("node", s.NodeID)
+	if len(s.unknownEnv) > 0 {
+		// Names only: a value may be a secret.
+		log.Warn("environment variables that no setting reads are ignored", "names", s.unknownEnv)
+	}
 	if err := os.MkdirAll(s.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
@@ -145,7 +150,7 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 
 	a.router = api.NewRouter(log, reg)
 	a.router.HandleFunc("GET /healthz", api.Health)
-	a.router.HandleFunc("GET /readyz", api.Ready(b.checks))
+	a.router.HandleFunc("GET /readyz", api.Ready(log, b.checks))
 	a.router.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 
 	if roles["api"] {
