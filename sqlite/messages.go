@@ -25,18 +25,49 @@ func scanMessage(row scanner) (chat.Message, error) {
 	return m, nil
 }
 
+// maxPreparedIDs bounds the id lists whose statements are prepared once (prepareHot):
+// each length is a statement of its own, and the common ones are short (a sender and a
+// few viewers).
+const maxPreparedIDs = 8
+
+// The statements of CreateMessage, prepared once (prepareHot).
+var (
+	sqlMessageByClientID = `SELECT ` + messageColumns + ` FROM messages
+		WHERE sender_id = ? AND client_msg_id = ? AND client_msg_id <> ''`
+	sqlNextSeq = `UPDATE rooms SET last_seq = last_seq + 1, active_at = max(active_at, ?)
+		WHERE id = ? RETURNING last_seq`
+	sqlInsertMessage = `INSERT INTO messages (` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlInsertOutbox  = `INSERT INTO outbox (message_id, created_at) VALUES (?, ?)`
+)
+
+// sqlAdvanceCursors moves n members' cursors to a message's seq (arguments: seq, room, ids).
+func sqlAdvanceCursors(n int) string {
+	return `UPDATE memberships SET last_read_seq = ?1
+		WHERE room_id = ?2 AND last_read_seq < ?1 AND user_id IN (` + placeholders(n) + `)`
+}
+
+// hotStatements are the statements prepareHot prepares.
+func hotStatements() []string {
+	out := []string{sqlMessageByClientID, sqlNextSeq, sqlInsertMessage, sqlInsertOutbox, unreadCountSQL}
+	for n := 1; n <= maxPreparedIDs; n++ {
+		out = append(out, sqlAdvanceCursors(n), sqlDeletePublished(n))
+	}
+	return out
+}
+
 // CreateMessage implements chat.MessageStore. An unknown room gives chat.ErrNotFound. A
 // message with an empty ClientMsgID is never taken for a retry. The idempotency key is
 // (sender, client id) across all rooms, so a caller should check that a returned message
 // that was not created is in the room it asked for.
 func (s *Store) CreateMessage(ctx context.Context, m chat.Message, advance []string) (chat.Message, bool, error) {
 	created := false
+	published := s.done.take() // deleted by this write rather than by one of their own
 	err := s.write(ctx, "create message", func(tx *sql.Tx) error {
+		if err := s.deletePublished(ctx, tx, published); err != nil {
+			return err
+		}
 		if m.ClientMsgID != "" {
-			prev, err := scanMessage(tx.QueryRowContext(ctx, `
-				SELECT `+messageColumns+` FROM messages
-				WHERE sender_id = ? AND client_msg_id = ? AND client_msg_id <> ''`,
-				m.SenderID, m.ClientMsgID))
+			prev, err := scanMessage(s.txQueryRow(ctx, tx, sqlMessageByClientID, m.SenderID, m.ClientMsgID))
 			if err == nil {
 				m = prev
 				return nil
@@ -48,17 +79,12 @@ func (s *Store) CreateMessage(ctx context.Context, m chat.Message, advance []str
 
 		// The seq is taken inside the write transaction, which the single writer
 		// connection serializes: no two messages of a room can get the same one.
-		err := tx.QueryRowContext(ctx, `
-			UPDATE rooms SET last_seq = last_seq + 1, active_at = max(active_at, ?)
-			WHERE id = ?
-			RETURNING last_seq`, millis(m.CreatedAt.Time), m.RoomID).Scan(&m.Seq)
+		err := s.txQueryRow(ctx, tx, sqlNextSeq, millis(m.CreatedAt.Time), m.RoomID).Scan(&m.Seq)
 		if err != nil {
 			return fmt.Errorf("sqlite: create message in %s: %w", m.RoomID, notFound(err))
 		}
 		m.CreatedAt = chat.At(m.CreatedAt.Time)
-		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO messages (`+messageColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := s.txExec(ctx, tx, sqlInsertMessage,
 			m.ID, m.RoomID, m.Seq, m.SenderID, m.ClientMsgID, m.Type, m.Text, m.MediaID,
 			millis(m.CreatedAt.Time)); err != nil {
 			if isUnique(err) {
@@ -69,28 +95,26 @@ func (s *Store) CreateMessage(ctx context.Context, m chat.Message, advance []str
 
 		// Only existing memberships are updated, so a non-member in advance is ignored.
 		if ids := chat.UniqueIDs(advance); len(ids) > 0 {
-			if _, err := tx.ExecContext(ctx, `
-				UPDATE memberships SET last_read_seq = ?1
-				WHERE room_id = ?2 AND last_read_seq < ?1
-				  AND user_id IN (`+placeholders(len(ids))+`)`,
+			if _, err := s.txExec(ctx, tx, sqlAdvanceCursors(len(ids)),
 				anys([]any{m.Seq, m.RoomID}, ids)...); err != nil {
 				return fmt.Errorf("sqlite: create message in %s: advance cursors: %w", m.RoomID, err)
 			}
 		}
 		// Pending until published: in the same transaction, so that no crash can store
 		// the message and lose the fact that it still owes its events.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (message_id, created_at) VALUES (?, ?)`,
+		if _, err := s.txExec(ctx, tx, sqlInsertOutbox,
 			m.ID, millis(m.CreatedAt.Time)); err != nil {
 			return fmt.Errorf("sqlite: create message %s: outbox: %w", m.ID, err)
 		}
 		// Counted in the write, where the rows are hot, instead of by a second query.
-		if err := tx.QueryRowContext(ctx, unreadCountSQL, m.RoomID, m.Seq, m.SenderID).Scan(&m.UnreadCount); err != nil {
+		if err := s.txQueryRow(ctx, tx, unreadCountSQL, m.RoomID, m.Seq, m.SenderID).Scan(&m.UnreadCount); err != nil {
 			return fmt.Errorf("sqlite: create message in %s: unread count: %w", m.RoomID, err)
 		}
 		created = true
 		return nil
 	})
 	if err != nil {
+		s.requeuePublished(published) // their rows are still there: the next write takes them
 		return chat.Message{}, false, err
 	}
 	return m, created, nil
