@@ -218,7 +218,7 @@ func (s *Service) Refresh(ctx context.Context, token string) (Tokens, error) {
 	if len(token) != refreshTokenLen {
 		return Tokens{}, errInvalidRefresh("refresh token is not valid")
 	}
-	rt, firstUse, err := s.tokens.ConsumeRefreshToken(ctx, hashRefreshToken(token))
+	rt, firstUse, err := s.tokens.ConsumeRefreshToken(ctx, hashRefreshToken(token), s.cfg.Now())
 	if chat.IsNotFound(err) {
 		return Tokens{}, errInvalidRefresh("refresh token is not valid")
 	}
