@@ -132,12 +132,12 @@ func (s *Server) authed(h http.HandlerFunc) http.Handler {
 			s.fail(w, r, chat.Errorf(chat.Unauthorized, "unauthorized", "an Authorization: Bearer token is required"))
 			return
 		}
-		uid, err := s.auth.Authenticate(token)
+		id, err := s.auth.Authenticate(token)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		h(w, r.WithContext(context.WithValue(r.Context(), userKey{}, uid)))
+		h(w, r.WithContext(context.WithValue(r.Context(), userKey{}, id.UserID)))
 	})
 }
 

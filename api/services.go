@@ -19,7 +19,8 @@ type Authenticator interface {
 	Signup(ctx context.Context, username, password, displayName string) (chat.User, auth.Tokens, error)
 	Login(ctx context.Context, username, password string) (chat.User, auth.Tokens, error)
 	Refresh(ctx context.Context, refreshToken string) (auth.Tokens, error)
-	Authenticate(token string) (userID string, err error)
+	// Authenticate verifies an access token: whose it is, and the session it belongs to.
+	Authenticate(token string) (chat.Identity, error)
 }
 
 // Limiter is a keyed rate limit (ratelimit.Keyed).

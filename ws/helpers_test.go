@@ -159,11 +159,11 @@ func (c *testChat) MessagesAfter(_ context.Context, roomID string, afterSeq int6
 // testAuth accepts "tok-<userID>".
 type testAuth struct{}
 
-func (testAuth) Authenticate(token string) (string, error) {
+func (testAuth) Authenticate(token string) (chat.Identity, error) {
 	if id, ok := strings.CutPrefix(token, "tok-"); ok && id != "" {
-		return id, nil
+		return chat.Identity{UserID: id, SessionID: "s-" + id, ExpiresAt: time.Now().Add(time.Hour)}, nil
 	}
-	return "", chat.Errorf(chat.Unauthorized, "unauthorized", "bad token")
+	return chat.Identity{}, chat.Errorf(chat.Unauthorized, "unauthorized", "bad token")
 }
 
 // testEnv is a Server behind a real loopback HTTP server.

@@ -46,9 +46,9 @@ type Chat interface {
 
 // Authenticator verifies an access token.
 type Authenticator interface {
-	// Authenticate returns the id of the user the token was issued to, or an error when
-	// the token is missing, malformed or expired.
-	Authenticate(token string) (userID string, err error)
+	// Authenticate returns whose the token is, or an error when the token is missing,
+	// malformed, expired or of an ended session.
+	Authenticate(token string) (chat.Identity, error)
 }
 
 // Config tunes a Server. Zero values are replaced by the defaults named on each field.

@@ -30,7 +30,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, chat.Errorf(chat.Unauthorized, "unauthorized", "missing access token"))
 		return
 	}
-	userID, err := s.auth.Authenticate(token)
+	id, err := s.auth.Authenticate(token)
+	userID := id.UserID
 	if err != nil || userID == "" {
 		// Pass the verifier's own code (token_expired, invalid_token) so that a client
 		// knows to refresh; anything that is not an auth error stays generic.

@@ -126,7 +126,7 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 	authSvc := auth.New(auth.Config{
 		Secret: secret, AccessTTL: s.AccessTokenTTL, RefreshTTL: s.RefreshTokenTTL,
 		Argon2: auth.Argon2Params{Memory: uint32(s.Argon2MemoryKiB), Time: uint32(s.Argon2Iterations)},
-	}, b.store, b.store)
+	}, b.store, b.store, b.store)
 	mediaSvc, err := a.wireMedia(ctx, svc, secret)
 	if err != nil {
 		return nil, err
