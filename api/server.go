@@ -81,6 +81,8 @@ func (s *Server) Register(rt *Router) {
 	rt.HandleFunc("POST /api/v1/auth/signup", s.signup)
 	rt.HandleFunc("POST /api/v1/auth/login", s.login)
 	rt.HandleFunc("POST /api/v1/auth/refresh", s.refresh)
+	rt.Handle("POST /api/v1/auth/logout", s.authed(s.logout))
+	rt.Handle("POST /api/v1/auth/logout-all", s.authed(s.logoutAll))
 
 	rt.Handle("GET /api/v1/users/me", a(s.me))
 	rt.Handle("GET /api/v1/users/{userId}", a(s.user))
