@@ -58,7 +58,9 @@ func (e *CloseError) Error() string {
 // use. A reader goroutine feeds Events, and a heartbeat goroutine sends HEART_BEAT at the
 // Client's interval; Close stops both and waits for them.
 type Conn struct {
-	nc     net.Conn
+	nc net.Conn
+	// token is the access token the connection was opened with.
+	token  string
 	events chan Event
 	done   chan struct{} // closed when the connection is finished, by either side
 	stop   sync.Once
@@ -132,7 +134,7 @@ func (c *Client) dial(ctx context.Context, token string) (*Conn, error) {
 		// nc once they are used up.
 		src = br
 	}
-	conn := &Conn{nc: nc, events: make(chan Event, c.eventBuf), done: make(chan struct{})}
+	conn := &Conn{nc: nc, token: token, events: make(chan Event, c.eventBuf), done: make(chan struct{})}
 	conn.wg.Add(1)
 	go conn.readLoop(src)
 	if c.heartbeat > 0 {
@@ -352,6 +354,14 @@ func (c *Conn) Unfocus(ctx context.Context, roomID string) error {
 // Typing sends TYPING; the room's other members receive it.
 func (c *Conn) Typing(ctx context.Context, roomID string) error {
 	return c.Send(ctx, chat.EventTyping, roomData{RoomID: roomID})
+}
+
+// Auth sends AUTH: the connection lives on until accessToken expires, a fresh token of the
+// same user (the server answers AUTH_OK with the new expiry). Without it the server closes
+// the connection with 4001 when the token it was opened with expires. A Session renews by
+// itself.
+func (c *Conn) Auth(ctx context.Context, accessToken string) error {
+	return c.Send(ctx, chat.EventAuth, authData{AccessToken: accessToken})
 }
 
 // Resume sends RESUME: the server sends every message of each room after the given seq,
