@@ -110,7 +110,7 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	num(&s.GzipMinBytes, "gzip-min-bytes", 1024, "gzip API JSON answers of at least this many bytes for clients that accept gzip (negative = never)")
 	dur(&s.WSPingInterval, "ws-ping-interval", 25*time.Second, "a WebSocket silent this long is pinged")
 	dur(&s.WSIdleTimeout, "ws-idle-timeout", 60*time.Second, "a WebSocket silent this long (no frame, no pong) is closed as dead")
-	dur(&s.WSSweepInterval, "ws-sweep-interval", 5*time.Second, "how often idle and dead WebSockets are looked for")
+	dur(&s.WSSweepInterval, "ws-sweep-interval", 5*time.Second, "how often idle and dead WebSockets, and those whose access token expired or whose session ended, are looked for (at most 5s)")
 	num(&s.MaxRoomSize, "max-room-members", 10000, "largest group room")
 
 	flt(&s.SignupPerMinute, "rate-signup", 20, "sign-ups per minute per client address (0 = unlimited)")
