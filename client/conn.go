@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -65,6 +66,9 @@ type Conn struct {
 	done   chan struct{} // closed when the connection is finished, by either side
 	stop   sync.Once
 	wg     sync.WaitGroup
+	// closing is set by Close before its close frame goes out: whatever ends the
+	// connection after that (the server's answer, its hang-up) is the caller's close.
+	closing atomic.Bool
 
 	// wmu serialises frames on the socket: the caller's sends, heartbeats, and the
 	// reader's replies to ping and close frames.
@@ -171,6 +175,7 @@ func CloseCode(err error) int {
 // Close sends a normal close frame, closes the socket, and waits for the connection's
 // goroutines to finish. It is safe to call more than once.
 func (c *Conn) Close() error {
+	c.closing.Store(true)
 	select {
 	case <-c.done:
 	default:
@@ -189,6 +194,9 @@ func (c *Conn) Close() error {
 // finish records why the connection ended (the first reason wins) and closes the socket,
 // which unblocks the reader.
 func (c *Conn) finish(err error) {
+	if c.closing.Load() {
+		err = ErrClosed
+	}
 	c.stop.Do(func() {
 		c.errMu.Lock()
 		c.err = err
