@@ -12,6 +12,10 @@ import (
 // callTimeout bounds each store call the background loop makes.
 const callTimeout = 10 * time.Second
 
+// dropInterval is how often the sealed pairs of spent refresh tokens whose grace is over
+// are removed (at most; PruneInterval when shorter): a pair outlives its use by a minute.
+const dropInterval = time.Minute
+
 // Logout ends the session of refreshToken, which must be userID's: the token's family is
 // revoked, its access tokens are refused from now on, in every process, and chat servers
 // close the WebSockets opened with them. A spent or revoked token of the user ends its
@@ -144,17 +148,19 @@ func (s *Service) HandleGap() {
 var _ chat.EventHandler = (*Service)(nil)
 
 // Run keeps the revocation set current (reloading it every ReloadInterval, and at once
-// after a bus gap) and prunes expired refresh tokens and revocations every PruneInterval,
-// until ctx ends; it returns ctx.Err(). Call Reload once before serving: Run's first
-// reload comes an interval later.
+// after a bus gap), prunes expired refresh tokens and revocations every PruneInterval, and
+// removes the sealed pairs whose grace is over every minute, until ctx ends; it returns
+// ctx.Err(). Call Reload once before serving: Run's first reload comes an interval later.
 func (s *Service) Run(ctx context.Context) error {
 	reload := time.NewTicker(s.cfg.ReloadInterval)
 	defer reload.Stop()
-	var prune <-chan time.Time
+	var prune, drop <-chan time.Time
 	if s.cfg.PruneInterval > 0 {
-		t := time.NewTicker(s.cfg.PruneInterval)
-		defer t.Stop()
-		prune = t.C
+		p := time.NewTicker(s.cfg.PruneInterval)
+		defer p.Stop()
+		d := time.NewTicker(min(s.cfg.PruneInterval, dropInterval))
+		defer d.Stop()
+		prune, drop = p.C, d.C
 	}
 	for {
 		select {
@@ -164,6 +170,9 @@ func (s *Service) Run(ctx context.Context) error {
 		case <-s.gap:
 		case <-prune:
 			s.prune(ctx)
+			continue
+		case <-drop:
+			s.dropSuccessors(ctx)
 			continue
 		}
 		if err := s.Reload(ctx); err != nil {
@@ -188,6 +197,15 @@ func (s *Service) Reload(ctx context.Context) error {
 	}
 	s.revoked.merge(now, rs)
 	return nil
+}
+
+// dropSuccessors removes the sealed pairs that can no longer be claimed.
+func (s *Service) dropSuccessors(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	if _, err := s.tokens.DropSuccessors(ctx, s.cfg.Now().Add(-s.cfg.RefreshGrace)); err != nil {
+		s.log.Warn("drop sealed refresh pairs failed", "err", err)
+	}
 }
 
 // prune deletes the refresh tokens and revocations that have expired. Used tokens are kept

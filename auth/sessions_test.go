@@ -348,6 +348,42 @@ func TestRunPrunes(t *testing.T) {
 	}
 }
 
+// TestRunDropsSealedPairs: the pair kept sealed for a repeat is removed once the grace
+// period is over.
+func TestRunDropsSealedPairs(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	st := newStore(t)
+	c := newClock()
+	svc := auth.New(auth.Config{Secret: []byte(testSecret), Argon2: fastArgon2, Now: c.Now,
+		PruneInterval: 10 * time.Millisecond}, st, st, st)
+	_, t0 := signup(t, svc, "mira")
+	if _, err := svc.Refresh(ctx, t0.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	if rt, err := st.RefreshToken(ctx, hashOf(t0.RefreshToken)); err != nil || len(rt.Successor) == 0 {
+		t.Fatalf("the spent token holds no sealed pair: %+v, %v", rt, err)
+	}
+	c.Advance(31 * time.Second)
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rt, err := st.RefreshToken(ctx, hashOf(t0.RefreshToken))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rt.Successor) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the sealed pair outlived its grace period by 10 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+}
+
 // hashOf is a refresh token as the store keys it.
 func hashOf(token string) string {
 	sum := sha256.Sum256([]byte(token))

@@ -48,6 +48,10 @@ type TokenStore interface {
 	// TokenFamilies returns the distinct families of the user that have a token created at
 	// or after since: the sessions that may have live access tokens.
 	TokenFamilies(ctx context.Context, userID string, since time.Time) ([]string, error)
+	// DropSuccessors removes the sealed successors of the tokens first used before
+	// usedBefore (their grace period is over) and returns how many, so that a sealed pair
+	// is kept no longer than it can be claimed.
+	DropSuccessors(ctx context.Context, usedBefore time.Time) (int64, error)
 	// PruneRefreshTokens deletes the tokens that expired at or before now, used or not,
 	// and returns how many.
 	PruneRefreshTokens(ctx context.Context, now time.Time) (int64, error)

@@ -23,6 +23,7 @@ func TestTokenStore(t *testing.T, newStore func(t *testing.T) chat.Store) {
 		{"SuccessorAfterRevoke", testTokenSuccessorAfterRevoke},
 		{"ClaimGraceOnce", testTokenClaimGrace},
 		{"ConcurrentClaimGrace", testTokenConcurrentClaimGrace},
+		{"DropSuccessors", testTokenDropSuccessors},
 		{"RevokeUserTokens", testTokenRevokeUser},
 		{"Families", testTokenFamilies},
 		{"Prune", testTokenPrune},
@@ -266,6 +267,46 @@ func testTokenConcurrentClaimGrace(t *testing.T, s chat.Store) {
 	wg.Wait()
 	if got := countTrue(claims); got != 1 {
 		t.Errorf("%d of %d concurrent grace claims succeeded, want exactly 1", got, n)
+	}
+}
+
+func testTokenDropSuccessors(t *testing.T, s chat.Store) {
+	ctx := t.Context()
+	u := storeUser(t, s, "moe")
+	use := func(tok chat.RefreshToken, at time.Time, successor string) {
+		t.Helper()
+		if _, _, err := s.ConsumeRefreshToken(ctx, tok.Hash, at); err != nil {
+			t.Fatalf("ConsumeRefreshToken: %v", err)
+		}
+		if successor != "" {
+			if _, err := s.SetSuccessor(ctx, tok.Hash, []byte(successor)); err != nil {
+				t.Fatalf("SetSuccessor: %v", err)
+			}
+		}
+	}
+	over, open := storeToken(t, s, u, "f"), storeToken(t, s, u, "f")
+	none, unused := storeToken(t, s, u, "f"), storeToken(t, s, u, "f")
+	use(over, storeAt(1), "over")
+	use(open, storeAt(5), "open")
+	use(none, storeAt(1), "")
+
+	n, err := s.DropSuccessors(ctx, storeAt(3))
+	if err != nil || n != 1 {
+		t.Fatalf("DropSuccessors = %d, %v; want 1, nil", n, err)
+	}
+	if got, err := s.RefreshToken(ctx, over.Hash); err != nil || len(got.Successor) != 0 {
+		t.Errorf("successor of a token used before the cut-off = %q, %v; want none", got.Successor, err)
+	}
+	if got, claimed, err := s.ClaimGrace(ctx, over.Hash); err != nil || claimed || got.GraceUsed {
+		t.Errorf("ClaimGrace after the drop = claimed %v, GraceUsed %v, %v; want false, false, nil", claimed, got.GraceUsed, err)
+	}
+	if got, claimed, err := s.ClaimGrace(ctx, open.Hash); err != nil || !claimed || string(got.Successor) != "open" {
+		t.Errorf("ClaimGrace of a token used after the cut-off = claimed %v, %q, %v; want true, open, nil", claimed, got.Successor, err)
+	}
+	for _, tok := range []chat.RefreshToken{none, unused} {
+		if _, err := s.RefreshToken(ctx, tok.Hash); err != nil {
+			t.Errorf("RefreshToken after DropSuccessors: %v", err)
+		}
 	}
 }
 

@@ -183,6 +183,8 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 			// A user's recent tokens: the sessions logout-all ends.
 			plain("userId_1_createdAt_1", "userId", "createdAt"),
 			expiry("expiresAt_1", "expiresAt"),
+			// The tokens whose grace repeat is open: DropSuccessors' scan.
+			plain("graceFrom_1", "graceFrom"),
 		}},
 		{s.db.Collection(colRevocations), []index{expiry("expiresAt_1", "expiresAt")}},
 		// Every room has a distinct directKey (group rooms use their own id), so the

@@ -27,6 +27,10 @@ type tokenDoc struct {
 	// "has a successor" is a field's existence.
 	Successor []byte `bson:"successor,omitempty"`
 	GraceUsed bool   `bson:"graceUsed,omitempty"`
+	// GraceFrom is usedAt again, set by the first use and removed with the successor: the
+	// index on it holds only the tokens whose grace is open, which DropSuccessors scans
+	// (an index on usedAt would hold every used token).
+	GraceFrom *bson.DateTime `bson:"graceFrom,omitempty"`
 }
 
 func (d tokenDoc) token() chat.RefreshToken {
@@ -73,7 +77,9 @@ func (s *Store) ConsumeRefreshToken(ctx context.Context, hash string, now time.T
 	var d tokenDoc
 	err := s.tokens.FindOneAndUpdate(ctx,
 		bson.D{{Key: "_id", Value: hash}, {Key: "used", Value: false}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "used", Value: true}, {Key: "usedAt", Value: date(now)}}}},
+		bson.D{{Key: "$set", Value: bson.D{
+			{Key: "used", Value: true}, {Key: "usedAt", Value: date(now)}, {Key: "graceFrom", Value: date(now)},
+		}}},
 		options.FindOneAndUpdate().SetReturnDocument(options.Before),
 	).Decode(&d)
 	if err == nil {
@@ -115,7 +121,7 @@ func (s *Store) ClaimGrace(ctx context.Context, hash string) (chat.RefreshToken,
 		},
 		bson.D{
 			{Key: "$set", Value: bson.D{{Key: "graceUsed", Value: true}}},
-			{Key: "$unset", Value: bson.D{{Key: "successor", Value: ""}}},
+			{Key: "$unset", Value: bson.D{{Key: "successor", Value: ""}, {Key: "graceFrom", Value: ""}}},
 		},
 		options.FindOneAndUpdate().SetReturnDocument(options.Before),
 	).Decode(&d)
@@ -180,6 +186,22 @@ func (s *Store) TokenFamilies(ctx context.Context, userID string, since time.Tim
 		}
 	}
 	return out, nil
+}
+
+// DropSuccessors implements chat.TokenStore.
+func (s *Store) DropSuccessors(ctx context.Context, usedBefore time.Time) (int64, error) {
+	// A token whose first use failed before recording its successor keeps graceFrom (and
+	// its index entry) until it is pruned at expiry: rare, and harmless.
+	res, err := s.tokens.UpdateMany(ctx,
+		bson.D{
+			{Key: "graceFrom", Value: bson.D{{Key: "$lt", Value: date(usedBefore)}}},
+			{Key: "successor", Value: bson.D{{Key: "$exists", Value: true}}},
+		},
+		bson.D{{Key: "$unset", Value: bson.D{{Key: "successor", Value: ""}, {Key: "graceFrom", Value: ""}}}})
+	if err != nil {
+		return 0, s.fail(ctx, "drop successors", err)
+	}
+	return res.ModifiedCount, nil
 }
 
 // PruneRefreshTokens implements chat.TokenStore.

@@ -149,6 +149,8 @@ ALTER TABLE refresh_tokens ADD COLUMN successor BLOB;
 ALTER TABLE refresh_tokens ADD COLUMN grace_used INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX refresh_tokens_user ON refresh_tokens (user_id, created_at);
 CREATE INDEX refresh_tokens_expiry ON refresh_tokens (expires_at);
+-- The few tokens that hold a sealed successor, for dropping it once the grace is over.
+CREATE INDEX refresh_tokens_sealed ON refresh_tokens (used_at) WHERE successor IS NOT NULL;
 
 CREATE TABLE revocations (
 	session_id TEXT PRIMARY KEY,

@@ -168,6 +168,20 @@ func (s *Store) TokenFamilies(ctx context.Context, userID string, since time.Tim
 	return out, nil
 }
 
+// DropSuccessors implements chat.TokenStore.
+func (s *Store) DropSuccessors(ctx context.Context, usedBefore time.Time) (int64, error) {
+	res, err := s.w.ExecContext(ctx,
+		`UPDATE refresh_tokens SET successor = NULL WHERE successor IS NOT NULL AND used_at < ?`, millis(usedBefore))
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: drop successors: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: drop successors: %w", err)
+	}
+	return n, nil
+}
+
 // pruneBatch bounds the rows one pruning transaction deletes, so that a first prune of a
 // large table does not hold the one writer (and every send) for long.
 const pruneBatch = 1000
