@@ -40,7 +40,7 @@ func apiServer(tb testing.TB, extra func(rt *api.Router)) string {
 	authSvc := auth.New(auth.Config{
 		Secret: []byte("compress-test-secret-compress-test"),
 		Argon2: auth.Argon2Params{Memory: 1024, Time: 1},
-	}, store, store)
+	}, store, store, store)
 	rt := api.NewRouter(log, prometheus.NewRegistry())
 	api.NewServer(api.Config{Logger: log}, svc, authSvc).Register(rt)
 	if extra != nil {

@@ -22,11 +22,11 @@ type callers struct {
 	ids map[string]bool
 }
 
-func (c callers) Authenticate(token string) (string, error) {
+func (c callers) Authenticate(token string) (chat.Identity, error) {
 	if !c.ids[token] {
-		return "", chat.Errorf(chat.Unauthorized, "invalid_token", "invalid access token")
+		return chat.Identity{}, chat.Errorf(chat.Unauthorized, "invalid_token", "invalid access token")
 	}
-	return token, nil
+	return chat.Identity{UserID: token, SessionID: "session-of-" + token}, nil
 }
 
 // handler is an API server on the binary's router whose callers are the given user ids.

@@ -90,6 +90,8 @@ func (s *Server) Register(rt *Router) {
 	rt.HandleFunc("POST /api/v1/auth/signup", s.signup)
 	rt.HandleFunc("POST /api/v1/auth/login", s.login)
 	rt.HandleFunc("POST /api/v1/auth/refresh", s.refresh)
+	rt.Handle("POST /api/v1/auth/logout", s.authed(s.logout))
+	rt.Handle("POST /api/v1/auth/logout-all", s.authed(s.logoutAll))
 
 	rt.Handle("GET /api/v1/users/me", a(s.me))
 	rt.Handle("GET /api/v1/users/{userId}", a(s.user))
@@ -141,12 +143,12 @@ func (s *Server) authed(h http.HandlerFunc) http.Handler {
 			s.fail(w, r, chat.Errorf(chat.Unauthorized, "unauthorized", "an Authorization: Bearer token is required"))
 			return
 		}
-		uid, err := s.auth.Authenticate(token)
+		id, err := s.auth.Authenticate(token)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		h(w, r.WithContext(context.WithValue(r.Context(), userKey{}, uid)))
+		h(w, r.WithContext(context.WithValue(r.Context(), userKey{}, id.UserID)))
 	})
 }
 

@@ -19,7 +19,13 @@ type Authenticator interface {
 	Signup(ctx context.Context, username, password, displayName string) (chat.User, auth.Tokens, error)
 	Login(ctx context.Context, username, password string) (chat.User, auth.Tokens, error)
 	Refresh(ctx context.Context, refreshToken string) (auth.Tokens, error)
-	Authenticate(token string) (userID string, err error)
+	// Authenticate verifies an access token: whose it is, and the session it belongs to.
+	Authenticate(token string) (chat.Identity, error)
+	// Logout ends the session of one of the caller's refresh tokens (session_not_found
+	// for anyone else's), everywhere: tokens refused, sockets closed.
+	Logout(ctx context.Context, userID, refreshToken string) error
+	// LogoutAll ends every session of the caller.
+	LogoutAll(ctx context.Context, userID string) error
 }
 
 // Limiter is a keyed rate limit (ratelimit.Keyed).

@@ -1,12 +1,16 @@
 // Package auth signs users up and in: it validates credentials, hashes passwords with
 // argon2id, issues short-lived JWT access tokens and rotating opaque refresh tokens, and
-// verifies access tokens for the API and chat servers.
+// verifies access tokens for the API and chat servers. It also ends sessions (logout,
+// logout-all, a detected replay): the ended ones are kept in a small revocation set, in the
+// store and in every process, so that their access tokens are refused at once.
 package auth
 
 import (
 	"context"
+	"crypto/cipher"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"sync"
 	"time"
@@ -36,6 +40,24 @@ type Config struct {
 	// MaxConcurrentHashes bounds the password hashes computed at once, and so the memory
 	// they take (Argon2.Memory each). Default GOMAXPROCS.
 	MaxConcurrentHashes int
+	// RefreshGrace is how long after a refresh token's first use it may be used once more
+	// and get the same new pair, so that an answer lost on the way does not sign the user
+	// out. A use after it, or a second repeat, is a replay and ends the session. Default
+	// 30 seconds.
+	RefreshGrace time.Duration
+	// ReloadInterval is how often Run reloads the revocation set from the store, which
+	// catches the revocations whose bus event this process missed. Default 5 seconds.
+	ReloadInterval time.Duration
+	// PruneInterval is how often Run deletes expired refresh tokens and revocations.
+	// Default 1 hour; negative: never (processes that only verify tokens).
+	PruneInterval time.Duration
+	// Bus carries SESSIONS_REVOKED to every process (chat servers close the sockets); nil
+	// in tests: other processes then learn of revocations by reloading.
+	Bus chat.Bus
+	// NodeID is the origin of the events published.
+	NodeID string
+	// Logger receives the service's background errors. Default: discarded.
+	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -47,6 +69,10 @@ const (
 	DefaultAccessTTL  = 15 * time.Minute
 	DefaultRefreshTTL = 30 * 24 * time.Hour
 	DefaultLeeway     = 30 * time.Second
+
+	DefaultRefreshGrace   = 30 * time.Second
+	DefaultReloadInterval = 5 * time.Second
+	DefaultPruneInterval  = time.Hour
 )
 
 // Tokens are what a client receives on sign-up, login and refresh.
@@ -60,11 +86,20 @@ type Tokens struct {
 // Service signs users up and in, and issues and verifies their tokens. It is safe for
 // concurrent use.
 type Service struct {
-	cfg    Config
-	users  chat.UserStore
-	tokens chat.TokenStore
-	hasher *hasher
-	parser *jwt.Parser
+	cfg         Config
+	users       chat.UserStore
+	tokens      chat.TokenStore
+	revocations chat.RevocationStore
+	hasher      *hasher
+	parser      *jwt.Parser
+	log         *slog.Logger
+	// sealer keeps the pair issued for a refresh sealed on the used token, for the grace
+	// period's repeat: the store never holds a usable token.
+	sealer cipher.AEAD
+	// revoked is this process's copy of the live revocations, checked on every request.
+	revoked revocationSet
+	// gap asks Run to reload the revocations at once: the bus may have lost some.
+	gap chan struct{}
 
 	// dummyHash is verified against when the user is unknown, so that an unknown user
 	// costs the same hash as a wrong password and logins do not reveal which usernames
@@ -75,8 +110,9 @@ type Service struct {
 }
 
 // New returns a Service over the given stores. It panics if cfg.Secret is empty: running
-// with a guessable signing key is never what the caller wants.
-func New(cfg Config, users chat.UserStore, tokens chat.TokenStore) *Service {
+// with a guessable signing key is never what the caller wants. A nil revocations store
+// keeps revocations in this process only (tests, benchmarks).
+func New(cfg Config, users chat.UserStore, tokens chat.TokenStore, revocations chat.RevocationStore) *Service {
 	if len(cfg.Secret) == 0 {
 		panic("auth: Config.Secret is required")
 	}
@@ -100,14 +136,30 @@ func New(cfg Config, users chat.UserStore, tokens chat.TokenStore) *Service {
 	if cfg.MaxConcurrentHashes <= 0 {
 		cfg.MaxConcurrentHashes = runtime.GOMAXPROCS(0)
 	}
+	if cfg.RefreshGrace <= 0 {
+		cfg.RefreshGrace = DefaultRefreshGrace
+	}
+	if cfg.ReloadInterval <= 0 {
+		cfg.ReloadInterval = DefaultReloadInterval
+	}
+	if cfg.PruneInterval == 0 {
+		cfg.PruneInterval = DefaultPruneInterval
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{
-		cfg:    cfg,
-		users:  users,
-		tokens: tokens,
-		hasher: newHasher(cfg.Argon2, cfg.MaxConcurrentHashes),
+	s := &Service{
+		cfg:         cfg,
+		users:       users,
+		tokens:      tokens,
+		revocations: revocations,
+		log:         cfg.Logger.With("component", "auth"),
+		sealer:      newSealer(cfg.Secret),
+		gap:         make(chan struct{}, 1),
+		hasher:      newHasher(cfg.Argon2, cfg.MaxConcurrentHashes),
 		parser: jwt.NewParser(
 			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 			jwt.WithExpirationRequired(),
@@ -118,6 +170,8 @@ func New(cfg Config, users chat.UserStore, tokens chat.TokenStore) *Service {
 			jwt.WithTimeFunc(cfg.Now),
 		),
 	}
+	s.revoked.init()
+	return s
 }
 
 // Signup creates a user and signs them in. Bad input gives Invalid errors with the codes
@@ -209,49 +263,10 @@ func (s *Service) dummy(ctx context.Context) (string, error) {
 	return s.dummyHash, s.dummyErr
 }
 
-// Refresh trades a refresh token for a new access token and a new refresh token of the
-// same family; the old one is spent. An unknown, expired or revoked token gives
-// Unauthorized "invalid_refresh_token". A token presented a second time means that
-// someone else holds a copy: the whole family is revoked, so that neither the thief nor
-// the owner can refresh again and the owner must log in.
-func (s *Service) Refresh(ctx context.Context, token string) (Tokens, error) {
-	if len(token) != refreshTokenLen {
-		return Tokens{}, errInvalidRefresh("refresh token is not valid")
-	}
-	rt, firstUse, err := s.tokens.ConsumeRefreshToken(ctx, hashRefreshToken(token))
-	if chat.IsNotFound(err) {
-		return Tokens{}, errInvalidRefresh("refresh token is not valid")
-	}
-	if err != nil {
-		return Tokens{}, fmt.Errorf("auth: refresh: %w", err)
-	}
-	if rt.Revoked {
-		return Tokens{}, errInvalidRefresh("refresh token was revoked")
-	}
-	if !firstUse {
-		if err := s.tokens.RevokeTokenFamily(ctx, rt.FamilyID); err != nil {
-			return Tokens{}, fmt.Errorf("auth: refresh: revoke family %s of user %s: %w", rt.FamilyID, rt.UserID, err)
-		}
-		return Tokens{}, errInvalidRefresh("refresh token was already used; sign in again")
-	}
-	if !s.cfg.Now().Before(rt.ExpiresAt) {
-		return Tokens{}, errInvalidRefresh("refresh token has expired")
-	}
-	t, err := s.issue(ctx, rt.UserID, rt.FamilyID)
-	if err != nil {
-		return Tokens{}, fmt.Errorf("auth: refresh: %w", err)
-	}
-	return t, nil
-}
-
-func errInvalidRefresh(msg string) error {
-	return chat.Errorf(chat.Unauthorized, "invalid_refresh_token", "%s", msg)
-}
-
 // issue makes an access token for userID and stores a new refresh token in familyID.
 func (s *Service) issue(ctx context.Context, userID, familyID string) (Tokens, error) {
 	now := s.cfg.Now()
-	access, err := s.signAccess(userID, now)
+	access, err := s.signAccess(userID, familyID, now)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -276,26 +291,38 @@ func (s *Service) issue(ctx context.Context, userID, familyID string) (Tokens, e
 	}, nil
 }
 
-// Authenticate verifies an access token and returns its user id. A token past its expiry
-// gives Unauthorized "token_expired", so that clients know to refresh; any other fault
-// gives Unauthorized "invalid_token".
-func (s *Service) Authenticate(token string) (userID string, err error) {
-	// Ours are about 300 bytes; a huge one is garbage not worth decoding.
+// Authenticate verifies an access token and returns whose it is, the session it was
+// issued from and its expiry. A token past its expiry gives Unauthorized "token_expired",
+// so that clients know to refresh; a token of an ended session (signed out, or revoked
+// after a replay) and any other fault give Unauthorized "invalid_token". The revocation
+// check is a look-up in this process's copy of the revocation set: no store call.
+func (s *Service) Authenticate(token string) (chat.Identity, error) {
+	// Ours are about 350 bytes; a huge one is garbage not worth decoding.
 	if len(token) > maxAccessTokenLen {
-		return "", chat.Errorf(chat.Unauthorized, "invalid_token", "access token is not valid")
+		return chat.Identity{}, errInvalidToken("access token is not valid")
 	}
-	var claims jwt.RegisteredClaims
-	_, err = s.parser.ParseWithClaims(token, &claims, s.key)
+	var claims accessClaims
+	_, err := s.parser.ParseWithClaims(token, &claims, s.key)
 	switch {
-	case err == nil && claims.Subject != "":
-		return claims.Subject, nil
+	case err == nil && claims.Subject != "" && claims.SessionID != "":
+		if s.revoked.has(claims.SessionID) {
+			return chat.Identity{}, errInvalidToken("the session has ended; sign in again")
+		}
+		return chat.Identity{UserID: claims.Subject, SessionID: claims.SessionID, ExpiresAt: claims.ExpiresAt.Time}, nil
+	case err == nil && claims.Subject == "":
+		return chat.Identity{}, errInvalidToken("token has no subject")
 	case err == nil:
-		return "", chat.Errorf(chat.Unauthorized, "invalid_token", "token has no subject")
+		// Tokens issued before sessions could end carry none: refreshing gives one.
+		return chat.Identity{}, errInvalidToken("token has no session")
 	case expiredOnly(err):
-		return "", chat.Errorf(chat.Unauthorized, "token_expired", "access token has expired")
+		return chat.Identity{}, chat.Errorf(chat.Unauthorized, "token_expired", "access token has expired")
 	default:
-		return "", chat.Errorf(chat.Unauthorized, "invalid_token", "access token is not valid")
+		return chat.Identity{}, errInvalidToken("access token is not valid")
 	}
+}
+
+func errInvalidToken(msg string) error {
+	return chat.Errorf(chat.Unauthorized, "invalid_token", "%s", msg)
 }
 
 // maxAccessTokenLen bounds the tokens Authenticate decodes.

@@ -24,6 +24,7 @@ import (
 type stores interface {
 	chat.UserStore
 	chat.TokenStore
+	chat.RevocationStore
 }
 
 // newStore returns a fresh, empty store for one test: the real SQLite store, in a file of
@@ -72,7 +73,7 @@ func newService(tb testing.TB) (*auth.Service, stores, *clock) {
 	tb.Helper()
 	st := newStore(tb)
 	c := newClock()
-	svc := auth.New(auth.Config{Secret: []byte(testSecret), Argon2: fastArgon2, Now: c.Now}, st, st)
+	svc := auth.New(auth.Config{Secret: []byte(testSecret), Argon2: fastArgon2, Now: c.Now}, st, st, st)
 	return svc, st, c
 }
 
@@ -97,16 +98,18 @@ func wantCode(tb testing.TB, err error, kind chat.Kind, code string) {
 	}
 }
 
-// wantUser fails the test unless the access token authenticates userID.
-func wantUser(tb testing.TB, svc *auth.Service, token, userID string) {
+// wantUser fails the test unless the access token authenticates userID, and returns what
+// it says.
+func wantUser(tb testing.TB, svc *auth.Service, token, userID string) chat.Identity {
 	tb.Helper()
 	got, err := svc.Authenticate(token)
 	if err != nil {
 		tb.Fatalf("Authenticate: %v", err)
 	}
-	if got != userID {
-		tb.Fatalf("Authenticate = %q, want %q", got, userID)
+	if got.UserID != userID || got.SessionID == "" {
+		tb.Fatalf("Authenticate = %+v, want user %q and a session", got, userID)
 	}
+	return got
 }
 
 func TestSignupAndLogin(t *testing.T) {
@@ -154,7 +157,7 @@ func TestSignupAndLogin(t *testing.T) {
 func TestSignupDefaultParams(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
-	svc := auth.New(auth.Config{Secret: []byte(testSecret)}, st, st)
+	svc := auth.New(auth.Config{Secret: []byte(testSecret)}, st, st, st)
 	if _, _, err := svc.Signup(ctx, "bob", "correct horse", "Bob"); err != nil {
 		t.Fatal(err)
 	}
@@ -250,13 +253,13 @@ func TestLoginRefused(t *testing.T) {
 func TestLoginUsesStoredParams(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
-	old := auth.New(auth.Config{Secret: []byte(testSecret), Argon2: fastArgon2}, st, st)
+	old := auth.New(auth.Config{Secret: []byte(testSecret), Argon2: fastArgon2}, st, st, st)
 	u, _ := signup(t, old, "erin")
 
 	stronger := auth.New(auth.Config{
 		Secret: []byte(testSecret),
 		Argon2: auth.Argon2Params{Memory: 256, Time: 3, Threads: 2, SaltLen: 32, KeyLen: 64},
-	}, st, st)
+	}, st, st, st)
 	lu, _, err := stronger.Login(ctx, "erin", "correct horse")
 	if err != nil {
 		t.Fatal(err)
@@ -282,14 +285,14 @@ func TestAuthenticateRefuses(t *testing.T) {
 		}
 		return s
 	}
-	good := func() jwt.RegisteredClaims {
-		return jwt.RegisteredClaims{
+	good := func() claims {
+		return claims{RegisteredClaims: jwt.RegisteredClaims{
 			Subject:   u.ID,
 			Issuer:    "chatchat",
 			Audience:  jwt.ClaimStrings{"chatchat"},
 			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute)),
-		}
+		}, SessionID: "some-session"}
 	}
 	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -370,6 +373,12 @@ func TestAuthenticateRefuses(t *testing.T) {
 			c.Subject = ""
 			return sign(t, jwt.SigningMethodHS256, []byte(testSecret), c)
 		}},
+		{"no session", func(t *testing.T) string {
+			// As issued before sessions could end: refreshing gives one that has.
+			c := good()
+			c.SessionID = ""
+			return sign(t, jwt.SigningMethodHS256, []byte(testSecret), c)
+		}},
 		{"issued in the future", func(t *testing.T) string {
 			c := good()
 			c.IssuedAt = jwt.NewNumericDate(now.Add(time.Hour))
@@ -386,8 +395,8 @@ func TestAuthenticateRefuses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			id, err := svc.Authenticate(tc.token(t))
 			wantCode(t, err, chat.Unauthorized, "invalid_token")
-			if id != "" {
-				t.Fatalf("Authenticate returned user %q with an error", id)
+			if id != (chat.Identity{}) {
+				t.Fatalf("Authenticate returned %+v with an error", id)
 			}
 		})
 	}
@@ -395,7 +404,11 @@ func TestAuthenticateRefuses(t *testing.T) {
 
 func TestAccessTokenExpiry(t *testing.T) {
 	svc, _, c := newService(t)
+	start := c.Now()
 	u, tok := signup(t, svc, "grace")
+	if id := wantUser(t, svc, tok.AccessToken, u.ID); !id.ExpiresAt.Equal(start.Add(15 * time.Minute)) {
+		t.Errorf("ExpiresAt = %v, want %v", id.ExpiresAt, start.Add(15*time.Minute))
+	}
 
 	// Within the lifetime plus the leeway for clock skew, the token works.
 	c.Advance(15*time.Minute + 10*time.Second)
@@ -406,99 +419,6 @@ func TestAccessTokenExpiry(t *testing.T) {
 	wantCode(t, err, chat.Unauthorized, "token_expired")
 }
 
-func TestRefreshRotation(t *testing.T) {
-	ctx := context.Background()
-	svc, _, c := newService(t)
-	u, t0 := signup(t, svc, "heidi")
-
-	c.Advance(20 * time.Minute) // the access token is dead; refreshing is why.
-	t1, err := svc.Refresh(ctx, t0.RefreshToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if t1.RefreshToken == t0.RefreshToken || t1.ExpiresIn != 15*60 {
-		t.Fatalf("refresh gave %+v", t1)
-	}
-	wantUser(t, svc, t1.AccessToken, u.ID)
-
-	t2, err := svc.Refresh(ctx, t1.RefreshToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantUser(t, svc, t2.AccessToken, u.ID)
-
-	// Each refresh gives the token a fresh lifetime: a family in use does not die.
-	c.Advance(29 * 24 * time.Hour)
-	t3, err := svc.Refresh(ctx, t2.RefreshToken)
-	if err != nil {
-		t.Fatalf("refresh within the lifetime of the latest token: %v", err)
-	}
-	wantUser(t, svc, t3.AccessToken, u.ID)
-}
-
-func TestRefreshReplayRevokesFamily(t *testing.T) {
-	ctx := context.Background()
-	svc, _, _ := newService(t)
-	_, stolen := signup(t, svc, "ivan")
-	_, other := signup(t, svc, "judy")
-	_, ivanPhone, err := svc.Login(ctx, "ivan", "correct horse") // a second family of ivan's
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	newer, err := svc.Refresh(ctx, stolen.RefreshToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = svc.Refresh(ctx, stolen.RefreshToken)
-	wantCode(t, err, chat.Unauthorized, "invalid_refresh_token")
-
-	// The replay revoked the family: the newer token fails too.
-	_, err = svc.Refresh(ctx, newer.RefreshToken)
-	wantCode(t, err, chat.Unauthorized, "invalid_refresh_token")
-
-	// Other families, of the same user or another, are untouched.
-	for name, tok := range map[string]auth.Tokens{"same user, other login": ivanPhone, "other user": other} {
-		if _, err := svc.Refresh(ctx, tok.RefreshToken); err != nil {
-			t.Errorf("%s: %v", name, err)
-		}
-	}
-}
-
-func TestRefreshRefused(t *testing.T) {
-	ctx := context.Background()
-	svc, _, c := newService(t)
-	_, tok := signup(t, svc, "mallory")
-	random := base64.RawURLEncoding.EncodeToString(make([]byte, 32))
-
-	for _, tc := range []struct{ name, token string }{
-		{"empty", ""},
-		{"unknown", random},
-		{"malformed", "short"},
-		{"access token", tok.AccessToken},
-		{"one character changed", flip(tok.RefreshToken)},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := svc.Refresh(ctx, tc.token)
-			wantCode(t, err, chat.Unauthorized, "invalid_refresh_token")
-		})
-	}
-
-	c.Advance(30*24*time.Hour + time.Second)
-	_, err := svc.Refresh(ctx, tok.RefreshToken)
-	wantCode(t, err, chat.Unauthorized, "invalid_refresh_token")
-}
-
-func flip(s string) string {
-	b := []byte(s)
-	if b[0] == 'A' {
-		b[0] = 'B'
-	} else {
-		b[0] = 'A'
-	}
-	return string(b)
-}
-
 func TestNewPanicsWithoutSecret(t *testing.T) {
 	defer func() {
 		if recover() == nil {
@@ -506,7 +426,7 @@ func TestNewPanicsWithoutSecret(t *testing.T) {
 		}
 	}()
 	st := newStore(t)
-	auth.New(auth.Config{}, st, st)
+	auth.New(auth.Config{}, st, st, st)
 }
 
 func TestConcurrentSignupLogin(t *testing.T) {

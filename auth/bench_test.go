@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -34,16 +35,45 @@ func BenchmarkVerifyPassword(b *testing.B) {
 	}
 }
 
+// BenchmarkAuthenticate is the cost of verifying an access token on every request: the
+// JWT's signature and claims, and the look-up in the revocation set, held with as many
+// ended sessions as the sub-benchmark names (a busy deployment ends a few thousand in an
+// access token's lifetime).
 func BenchmarkAuthenticate(b *testing.B) {
-	s := New(Config{Secret: []byte("0123456789abcdef0123456789abcdef")}, nil, nil)
-	tok, err := s.signAccess("01jdxq3v8k7n2m4p6r8t0w2y4z", time.Now())
-	if err != nil {
-		b.Fatal(err)
+	for _, revoked := range []int{0, 1000, 100_000} {
+		b.Run(fmt.Sprintf("revoked=%d", revoked), func(b *testing.B) {
+			s := New(Config{Secret: []byte("0123456789abcdef0123456789abcdef")}, nil, nil, nil)
+			ids := make([]string, revoked)
+			for i := range ids {
+				ids[i] = fmt.Sprintf("session-%d", i)
+			}
+			s.revoked.add(time.Now(), ids, time.Now().Add(time.Hour))
+			tok, err := s.signAccess("01jdxq3v8k7n2m4p6r8t0w2y4z", "01jdxq3v8k7n2m4p6r8t0w2y50", time.Now())
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.Authenticate(tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
+}
+
+// BenchmarkRevocationCheck is the revocation look-up alone, with 1,000 ended sessions.
+func BenchmarkRevocationCheck(b *testing.B) {
+	s := New(Config{Secret: []byte("0123456789abcdef0123456789abcdef")}, nil, nil, nil)
+	ids := make([]string, 1000)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("session-%d", i)
+	}
+	s.revoked.add(time.Now(), ids, time.Now().Add(time.Hour))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := s.Authenticate(tok); err != nil {
-			b.Fatal(err)
+		if s.Revoked("01jdxq3v8k7n2m4p6r8t0w2y50") {
+			b.Fatal("revoked")
 		}
 	}
 }

@@ -57,7 +57,7 @@ func TestSecretSurvivesRestart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return auth.New(auth.Config{Secret: secret, Argon2: fastArgon2}, st, st)
+		return auth.New(auth.Config{Secret: secret, Argon2: fastArgon2}, st, st, st)
 	}
 	u, tok := signup(t, start(), "ruth")
 	wantUser(t, start(), tok.AccessToken, u.ID)

@@ -19,15 +19,25 @@ const (
 	refreshTokenLen   = (refreshTokenBytes*8 + 5) / 6 // unpadded base64
 )
 
-// signAccess returns an HS256 JWT for userID issued at now.
-func (s *Service) signAccess(userID string, now time.Time) (string, error) {
-	claims := jwt.RegisteredClaims{
-		Subject:   userID,
-		Issuer:    s.cfg.Issuer,
-		Audience:  jwt.ClaimStrings{s.cfg.Audience},
-		IssuedAt:  jwt.NewNumericDate(now),
-		ExpiresAt: jwt.NewNumericDate(now.Add(s.cfg.AccessTTL)),
-		ID:        chat.NewID(),
+// accessClaims are an access token's claims: the registered ones, and sid, the session
+// (refresh token family) it was issued from.
+type accessClaims struct {
+	jwt.RegisteredClaims
+	SessionID string `json:"sid"`
+}
+
+// signAccess returns an HS256 JWT for userID, of session familyID, issued at now.
+func (s *Service) signAccess(userID, familyID string, now time.Time) (string, error) {
+	claims := accessClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Subject:   userID,
+			Issuer:    s.cfg.Issuer,
+			Audience:  jwt.ClaimStrings{s.cfg.Audience},
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(s.cfg.AccessTTL)),
+			ID:        chat.NewID(),
+		},
+		SessionID: familyID,
 	}
 	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(s.cfg.Secret)
 	if err != nil {

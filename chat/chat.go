@@ -143,6 +143,16 @@ type RefreshToken struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	Revoked   bool
+	// UsedAt is when the token was first exchanged; zero while it is unused. A repeat
+	// within the token service's grace period after it is a lost answer being retried,
+	// later it is a replay.
+	UsedAt time.Time
+	// Successor is the pair issued for the token's first use, sealed by the token service
+	// (the store cannot read it), so that the one repeat allowed in the grace period gets
+	// the same pair. Empty until recorded.
+	Successor []byte
+	// GraceUsed records that the one repeat has been answered.
+	GraceUsed bool
 }
 
 // HistoryQuery selects a page of a room's messages. With BeforeSeq set (or neither set) the

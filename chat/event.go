@@ -13,6 +13,9 @@ const (
 	EventPresenceUpdated    = "PRESENCE_UPDATED"
 	EventTyping             = "TYPING"
 	EventRoomUpdated        = "ROOM_UPDATED"
+	// EventSessionsRevoked travels between servers only (SessionsRevoked): chat servers
+	// close the sockets it names, and never pass it on.
+	EventSessionsRevoked = "SESSIONS_REVOKED"
 )
 
 // Client-to-server event types of the WebSocket protocol, and the server's own replies.
@@ -23,6 +26,9 @@ const (
 	EventRoomUnfocused = "ROOM_UNFOCUSED"
 	EventResume        = "RESUME"
 	EventError         = "ERROR"
+	// EventAuth renews a WebSocket session with a fresh access token; EventAuthOK answers.
+	EventAuth   = "AUTH"
+	EventAuthOK = "AUTH_OK"
 )
 
 // Topic is the audience of a bus event. Each topic travels apart (a Redis channel of its

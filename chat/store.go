@@ -25,11 +25,49 @@ type UserStore interface {
 type TokenStore interface {
 	// CreateRefreshToken stores t.
 	CreateRefreshToken(ctx context.Context, t RefreshToken) error
-	// ConsumeRefreshToken atomically marks the token with the hash as used and returns it.
-	// firstUse is false when it had been used already (a replay). Unknown: ErrNotFound.
-	ConsumeRefreshToken(ctx context.Context, hash string) (t RefreshToken, firstUse bool, err error)
+	// RefreshToken returns the token with the hash, or ErrNotFound.
+	RefreshToken(ctx context.Context, hash string) (RefreshToken, error)
+	// ConsumeRefreshToken atomically marks the token with the hash as used at now, unless
+	// it was used already, and returns it as it was before the call. firstUse is false when
+	// it had been used already (a repeat or a replay: UsedAt, Successor and GraceUsed say
+	// which). Unknown: ErrNotFound.
+	ConsumeRefreshToken(ctx context.Context, hash string, now time.Time) (t RefreshToken, firstUse bool, err error)
+	// SetSuccessor records the sealed pair issued for the token's first use, and reports
+	// whether the token has been revoked meanwhile (so that a refresh racing a revocation
+	// never hands out a pair that outlives it). Unknown: ErrNotFound.
+	SetSuccessor(ctx context.Context, hash string, sealed []byte) (revoked bool, err error)
+	// ClaimGrace atomically takes the one repeat a used token with a recorded successor
+	// allows, and returns the token as it was before the call: claimed is true for the one
+	// call that took it. A token without a successor yet is returned unchanged with claimed
+	// false and GraceUsed false. Unknown: ErrNotFound.
+	ClaimGrace(ctx context.Context, hash string) (t RefreshToken, claimed bool, err error)
 	// RevokeTokenFamily revokes every token of the family.
 	RevokeTokenFamily(ctx context.Context, familyID string) error
+	// RevokeUserTokens revokes every token of the user.
+	RevokeUserTokens(ctx context.Context, userID string) error
+	// TokenFamilies returns the distinct families of the user that have a token created at
+	// or after since: the sessions that may have live access tokens.
+	TokenFamilies(ctx context.Context, userID string, since time.Time) ([]string, error)
+	// DropSuccessors removes the sealed successors of the tokens first used before
+	// usedBefore (their grace period is over) and returns how many, so that a sealed pair
+	// is kept no longer than it can be claimed.
+	DropSuccessors(ctx context.Context, usedBefore time.Time) (int64, error)
+	// PruneRefreshTokens deletes the tokens that expired at or before now, used or not,
+	// and returns how many.
+	PruneRefreshTokens(ctx context.Context, now time.Time) (int64, error)
+}
+
+// RevocationStore keeps the sessions that were ended while access tokens issued from them
+// may still be alive (see Revocation). It is small by design: a record lives as long as
+// the longest access token, so every process can load all of it.
+type RevocationStore interface {
+	// AddRevocations stores rs. A session recorded already keeps the later ExpiresAt.
+	AddRevocations(ctx context.Context, rs []Revocation) error
+	// Revocations returns the records whose ExpiresAt is after now.
+	Revocations(ctx context.Context, now time.Time) ([]Revocation, error)
+	// PruneRevocations deletes the records whose ExpiresAt is at or before now, and
+	// returns how many.
+	PruneRevocations(ctx context.Context, now time.Time) (int64, error)
 }
 
 // The store is split by use: each interface below is what one part of the service reads
@@ -122,6 +160,7 @@ type OutboxStore interface {
 type Store interface {
 	UserStore
 	TokenStore
+	RevocationStore
 	RoomStore
 	MemberStore
 	CursorStore

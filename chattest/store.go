@@ -31,6 +31,7 @@ func runStoreCases(t *testing.T, newStore func(t *testing.T) chat.Store, cases [
 func TestStore(t *testing.T, newStore func(t *testing.T) chat.Store) {
 	t.Run("Users", func(t *testing.T) { TestUserStore(t, newStore) })
 	t.Run("RefreshTokens", func(t *testing.T) { TestTokenStore(t, newStore) })
+	t.Run("Revocations", func(t *testing.T) { TestRevocationStore(t, newStore) })
 	t.Run("Rooms", func(t *testing.T) { TestRoomStore(t, newStore) })
 	t.Run("Members", func(t *testing.T) { TestMemberStore(t, newStore) })
 	t.Run("Cursors", func(t *testing.T) { TestCursorStore(t, newStore) })
@@ -47,16 +48,6 @@ func TestUserStore(t *testing.T, newStore func(t *testing.T) chat.Store) {
 		{"ByIDs", testUsersByIDs},
 		{"Search", testSearchUsers},
 		{"ConcurrentSameUsername", testUserConcurrentCreate},
-	})
-}
-
-// TestTokenStore runs the contract of chat.TokenStore.
-func TestTokenStore(t *testing.T, newStore func(t *testing.T) chat.Store) {
-	runStoreCases(t, newStore, []storeCase{
-		{"ConsumeOnce", testTokenConsumeOnce},
-		{"RevokeFamily", testTokenRevokeFamily},
-		{"Unknown", testTokenUnknown},
-		{"ConcurrentConsume", testTokenConcurrentConsume},
 	})
 }
 

@@ -362,12 +362,16 @@ func testTimes(t *testing.T, s chat.Store) {
 	if err := s.CreateRefreshToken(ctx, tok); err != nil {
 		t.Fatalf("CreateRefreshToken: %v", err)
 	}
-	gotTok, _, err := s.ConsumeRefreshToken(ctx, tok.Hash)
+	gotTok, _, err := s.ConsumeRefreshToken(ctx, tok.Hash, raw)
 	if err != nil {
 		t.Fatalf("ConsumeRefreshToken: %v", err)
 	}
 	check("RefreshToken.CreatedAt", gotTok.CreatedAt)
 	check("RefreshToken.ExpiresAt", gotTok.ExpiresAt)
+	if gotTok, _, err = s.ConsumeRefreshToken(ctx, tok.Hash, raw); err != nil {
+		t.Fatalf("ConsumeRefreshToken again: %v", err)
+	}
+	check("RefreshToken.UsedAt", gotTok.UsedAt)
 
 	r := chat.Room{ID: chat.NewID(), Type: chat.RoomGroup, Name: "t", CreatedAt: chat.Time{Time: raw}}
 	if err := s.CreateRoom(ctx, r, ""); err != nil {

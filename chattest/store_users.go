@@ -5,7 +5,6 @@ import (
 	"slices"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/chatchat/chatchat/chat"
 )
@@ -170,105 +169,6 @@ func testUserConcurrentCreate(t *testing.T, s chat.Store) {
 	}
 	if ok != 1 {
 		t.Errorf("%d of %d concurrent CreateUser with one username succeeded, want exactly 1", ok, n)
-	}
-}
-
-// --- refresh tokens ---
-
-func storeToken(tb testing.TB, s chat.Store, user chat.User, family string) chat.RefreshToken {
-	tb.Helper()
-	tok := chat.RefreshToken{
-		Hash: "hash-" + chat.NewID(), UserID: user.ID, FamilyID: family,
-		CreatedAt: storeEpoch, ExpiresAt: storeEpoch.Add(30 * 24 * time.Hour),
-	}
-	if err := s.CreateRefreshToken(tb.Context(), tok); err != nil {
-		tb.Fatalf("CreateRefreshToken: %v", err)
-	}
-	return tok
-}
-
-func sameToken(tb testing.TB, what string, got, want chat.RefreshToken) {
-	tb.Helper()
-	if got.Hash != want.Hash || got.UserID != want.UserID || got.FamilyID != want.FamilyID ||
-		!got.CreatedAt.Equal(want.CreatedAt) || !got.ExpiresAt.Equal(want.ExpiresAt) || got.Revoked != want.Revoked {
-		tb.Errorf("%s = %+v, want %+v", what, got, want)
-	}
-}
-
-func testTokenConsumeOnce(t *testing.T, s chat.Store) {
-	ctx := t.Context()
-	u := storeUser(t, s, "erin")
-	tok := storeToken(t, s, u, "fam1")
-
-	got, first, err := s.ConsumeRefreshToken(ctx, tok.Hash)
-	if err != nil || !first {
-		t.Fatalf("first ConsumeRefreshToken = firstUse %v, %v; want true, nil", first, err)
-	}
-	sameToken(t, "first consume", got, tok)
-
-	got, first, err = s.ConsumeRefreshToken(ctx, tok.Hash)
-	if err != nil || first {
-		t.Fatalf("second ConsumeRefreshToken = firstUse %v, %v; want false, nil", first, err)
-	}
-	sameToken(t, "second consume", got, tok)
-}
-
-func testTokenRevokeFamily(t *testing.T, s chat.Store) {
-	ctx := t.Context()
-	u := storeUser(t, s, "frank")
-	used := storeToken(t, s, u, "famA")
-	fresh := storeToken(t, s, u, "famA")
-	other := storeToken(t, s, u, "famB")
-	if _, _, err := s.ConsumeRefreshToken(ctx, used.Hash); err != nil {
-		t.Fatalf("ConsumeRefreshToken: %v", err)
-	}
-	if err := s.RevokeTokenFamily(ctx, "famA"); err != nil {
-		t.Fatalf("RevokeTokenFamily: %v", err)
-	}
-
-	got, first, err := s.ConsumeRefreshToken(ctx, fresh.Hash)
-	if err != nil || !first || !got.Revoked {
-		t.Errorf("consume unused revoked token = firstUse %v, Revoked %v, %v; want true, true, nil", first, got.Revoked, err)
-	}
-	got, first, err = s.ConsumeRefreshToken(ctx, used.Hash)
-	if err != nil || first || !got.Revoked {
-		t.Errorf("consume used revoked token = firstUse %v, Revoked %v, %v; want false, true, nil", first, got.Revoked, err)
-	}
-	got, first, err = s.ConsumeRefreshToken(ctx, other.Hash)
-	if err != nil || !first || got.Revoked {
-		t.Errorf("consume token of another family = firstUse %v, Revoked %v, %v; want true, false, nil", first, got.Revoked, err)
-	}
-
-	if err := s.RevokeTokenFamily(ctx, "no-such-family"); err != nil {
-		t.Errorf("RevokeTokenFamily(unknown) = %v, want nil", err)
-	}
-}
-
-func testTokenUnknown(t *testing.T, s chat.Store) {
-	u := storeUser(t, s, "gina")
-	storeToken(t, s, u, "fam")
-	_, _, err := s.ConsumeRefreshToken(t.Context(), "no-such-hash")
-	wantNotFound(t, "ConsumeRefreshToken(unknown)", err)
-}
-
-func testTokenConcurrentConsume(t *testing.T, s chat.Store) {
-	ctx := t.Context()
-	tok := storeToken(t, s, storeUser(t, s, "hank"), "fam")
-	const n = 10
-	firsts := make([]bool, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			_, first, err := s.ConsumeRefreshToken(ctx, tok.Hash)
-			if err != nil {
-				t.Errorf("ConsumeRefreshToken: %v", err)
-			}
-			firsts[i] = first
-		})
-	}
-	wg.Wait()
-	if got := countTrue(firsts); got != 1 {
-		t.Errorf("%d of %d concurrent consumes saw a first use, want exactly 1", got, n)
 	}
 }
 

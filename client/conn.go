@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -58,11 +59,16 @@ func (e *CloseError) Error() string {
 // use. A reader goroutine feeds Events, and a heartbeat goroutine sends HEART_BEAT at the
 // Client's interval; Close stops both and waits for them.
 type Conn struct {
-	nc     net.Conn
+	nc net.Conn
+	// token is the access token the connection was opened with.
+	token  string
 	events chan Event
 	done   chan struct{} // closed when the connection is finished, by either side
 	stop   sync.Once
 	wg     sync.WaitGroup
+	// closing is set by Close before its close frame goes out: whatever ends the
+	// connection after that (the server's answer, its hang-up) is the caller's close.
+	closing atomic.Bool
 
 	// wmu serialises frames on the socket: the caller's sends, heartbeats, and the
 	// reader's replies to ping and close frames.
@@ -132,7 +138,7 @@ func (c *Client) dial(ctx context.Context, token string) (*Conn, error) {
 		// nc once they are used up.
 		src = br
 	}
-	conn := &Conn{nc: nc, events: make(chan Event, c.eventBuf), done: make(chan struct{})}
+	conn := &Conn{nc: nc, token: token, events: make(chan Event, c.eventBuf), done: make(chan struct{})}
 	conn.wg.Add(1)
 	go conn.readLoop(src)
 	if c.heartbeat > 0 {
@@ -169,6 +175,7 @@ func CloseCode(err error) int {
 // Close sends a normal close frame, closes the socket, and waits for the connection's
 // goroutines to finish. It is safe to call more than once.
 func (c *Conn) Close() error {
+	c.closing.Store(true)
 	select {
 	case <-c.done:
 	default:
@@ -187,6 +194,9 @@ func (c *Conn) Close() error {
 // finish records why the connection ended (the first reason wins) and closes the socket,
 // which unblocks the reader.
 func (c *Conn) finish(err error) {
+	if c.closing.Load() {
+		err = ErrClosed
+	}
 	c.stop.Do(func() {
 		c.errMu.Lock()
 		c.err = err
@@ -352,6 +362,14 @@ func (c *Conn) Unfocus(ctx context.Context, roomID string) error {
 // Typing sends TYPING; the room's other members receive it.
 func (c *Conn) Typing(ctx context.Context, roomID string) error {
 	return c.Send(ctx, chat.EventTyping, roomData{RoomID: roomID})
+}
+
+// Auth sends AUTH: the connection lives on until accessToken expires, a fresh token of the
+// same user (the server answers AUTH_OK with the new expiry). Without it the server closes
+// the connection with 4001 when the token it was opened with expires. A Session renews by
+// itself.
+func (c *Conn) Auth(ctx context.Context, accessToken string) error {
+	return c.Send(ctx, chat.EventAuth, authData{AccessToken: accessToken})
 }
 
 // Resume sends RESUME: the server sends every message of each room after the given seq,

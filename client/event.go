@@ -3,6 +3,7 @@ package client
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/chatchat/chatchat/chat"
 )
@@ -49,6 +50,15 @@ func (ev Event) Room() (chat.Room, error) {
 	return d.Room, err
 }
 
+// AuthOK decodes AUTH_OK: the connection's new expiry.
+func (ev Event) AuthOK() (time.Time, error) {
+	var d struct {
+		ExpiresAt chat.Time `json:"expiresAt"`
+	}
+	err := ev.decode(chat.EventAuthOK, &d)
+	return d.ExpiresAt.Time, err
+}
+
 // Error decodes an ERROR event. The result is itself an error, for callers that want to
 // return it.
 func (ev Event) Error() (*ProtocolError, error) {
@@ -87,6 +97,11 @@ type frame struct {
 // roomData is the data of ROOM_FOCUSED, ROOM_UNFOCUSED and TYPING.
 type roomData struct {
 	RoomID string `json:"roomId"`
+}
+
+// authData is the data of AUTH.
+type authData struct {
+	AccessToken string `json:"accessToken"`
 }
 
 // resumeData is the data of RESUME.

@@ -33,6 +33,10 @@ import (
 //
 // Events other than MESSAGE_CREATED are passed on as they come; they are not replayed after
 // a reconnect (presence and read receipts are state: fetch it again when that matters).
+//
+// The server closes a connection when its access token expires. Before that, the Session
+// renews it: it refreshes the Client's tokens (unless another call has already) and sends
+// AUTH with the new access token on the open connection.
 type Session struct {
 	c          *Client
 	log        *slog.Logger
@@ -43,8 +47,11 @@ type Session struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu      sync.Mutex
-	conn    *Conn
+	mu   sync.Mutex
+	conn *Conn
+	// live is the access token the connection lives on: the one it was opened with, or
+	// the last one sent with AUTH.
+	live    string
 	rooms   map[string]*cursor
 	focused map[string]bool
 	err     error
@@ -200,6 +207,7 @@ func (s *Session) resync(ctx context.Context, conn *Conn) error {
 	}
 	s.rooms = known
 	s.conn = conn
+	s.live = conn.token
 	focused := make([]string, 0, len(s.focused))
 	for id := range s.focused {
 		focused = append(focused, id)
@@ -234,12 +242,17 @@ func (s *Session) run(ctx context.Context, conn *Conn) {
 	}
 }
 
-// pump handles the events of one connection until it ends or the session closes.
+// pump handles the events of one connection until it ends or the session closes, and
+// renews the connection's access token when it is due.
 func (s *Session) pump(ctx context.Context, conn *Conn) {
+	renew := time.NewTimer(s.renewIn())
+	defer renew.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-renew.C:
+			renew.Reset(s.renew(ctx, conn))
 		case ev, ok := <-conn.Events():
 			if !ok {
 				return
@@ -247,6 +260,57 @@ func (s *Session) pump(ctx context.Context, conn *Conn) {
 			s.handle(ctx, ev)
 		}
 	}
+}
+
+// renewRetry is the wait before another try when a renewal failed (the refresh did not get
+// through); the token is not expired yet, and the server closes the connection if it
+// expires before a try succeeds.
+const renewRetry = 2 * time.Second
+
+// renewTimeout bounds a renewal: the refresh's round trip and the AUTH frame's write.
+const renewTimeout = 15 * time.Second
+
+// noRenewal stands for "never": a token that is not a JWT with an expiry (a test's) is not
+// renewed.
+const noRenewal = 24 * time.Hour
+
+// renewIn returns how long until the connection's access token is due for renewal.
+func (s *Session) renewIn() time.Duration {
+	s.mu.Lock()
+	live := s.live
+	s.mu.Unlock()
+	at, ok := renewAt(live)
+	if !ok {
+		return noRenewal
+	}
+	return max(time.Until(at), 0)
+}
+
+// renew gives the connection a fresh access token (AUTH) and returns when to renew next.
+// A token the Client holds that is newer than the connection's and not due itself is used
+// as it is; otherwise the tokens are refreshed first.
+func (s *Session) renew(ctx context.Context, conn *Conn) time.Duration {
+	ctx, cancel := context.WithTimeout(ctx, renewTimeout)
+	defer cancel()
+	s.mu.Lock()
+	live := s.live
+	s.mu.Unlock()
+	tok := s.c.accessToken()
+	if at, ok := renewAt(tok); tok == live || !ok || !time.Now().Before(at) {
+		if err := s.c.refreshAfter(ctx, tok); err != nil {
+			s.log.Warn("chatchat session: renew the access token", "err", err)
+			return renewRetry
+		}
+		tok = s.c.accessToken()
+	}
+	if err := conn.Auth(ctx, tok); err != nil {
+		// The connection is gone; pump sees its events end and reconnects.
+		return renewRetry
+	}
+	s.mu.Lock()
+	s.live = tok
+	s.mu.Unlock()
+	return s.renewIn()
 }
 
 func (s *Session) handle(ctx context.Context, ev Event) {

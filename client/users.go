@@ -72,6 +72,29 @@ func (c *Client) refreshLocked(ctx context.Context) (Tokens, error) {
 	return t, nil
 }
 
+// Logout ends the session of the tokens the Client holds (POST /auth/logout): its tokens
+// are refused from now on and its WebSockets are closed with 4001, on every node. The
+// Client forgets the tokens.
+func (c *Client) Logout(ctx context.Context) error {
+	_, err := c.callJSON(ctx, http.MethodPost, APIPrefix+"/auth/logout",
+		map[string]string{"refreshToken": c.Tokens().RefreshToken}, nil)
+	if err != nil {
+		return err
+	}
+	c.SetTokens(Tokens{})
+	return nil
+}
+
+// LogoutAll ends every session of the user (POST /auth/logout-all), this one included;
+// the Client forgets its tokens.
+func (c *Client) LogoutAll(ctx context.Context) error {
+	if _, err := c.callJSON(ctx, http.MethodPost, APIPrefix+"/auth/logout-all", nil, nil); err != nil {
+		return err
+	}
+	c.SetTokens(Tokens{})
+	return nil
+}
+
 // Me returns the signed-in user (GET /users/me).
 func (c *Client) Me(ctx context.Context) (chat.User, error) {
 	var u chat.User

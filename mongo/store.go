@@ -2,8 +2,9 @@
 // DocumentDB 5.0, through the official driver go.mongodb.org/mongo-driver/v2.
 //
 // It is written for the subset the two share (docs/mongodb.md gives the details): no
-// transactions, no retryable writes, no collations, no partial or TTL indexes, no $lookup,
-// no change streams. Every guarantee rests instead on single-document atomicity and unique
+// transactions, no retryable writes, no collations, no partial indexes, no $lookup, no
+// change streams, and TTL indexes only as a help where the server has them (expired
+// documents are pruned by the store's callers all the same). Every guarantee rests instead on single-document atomicity and unique
 // indexes, and operations that touch several documents order their writes so that a
 // failure between two of them leaves either nothing visible or a state that the next call
 // repairs.
@@ -189,12 +190,17 @@ type index struct {
 	name   string
 	keys   bson.D
 	unique bool
+	// ttl: the one key is an expiry date, and the server may delete documents once it
+	// has passed. Servers without TTL indexes (FerretDB) get a plain index instead: the
+	// documents are pruned explicitly anyway, and read queries filter on the date.
+	ttl bool
 }
 
 // ensureIndexes creates every index that is missing, so it runs on every start.
 func (s *Store) ensureIndexes(ctx context.Context) error {
-	unique := func(name string, keys ...string) index { return index{name, ascending(keys), true} }
-	plain := func(name string, keys ...string) index { return index{name, ascending(keys), false} }
+	unique := func(name string, keys ...string) index { return index{name, ascending(keys), true, false} }
+	plain := func(name string, keys ...string) index { return index{name, ascending(keys), false, false} }
+	expiry := func(name, key string) index { return index{name, ascending([]string{key}), false, true} }
 	for _, c := range []struct {
 		col     *mongo.Collection
 		indexes []index
@@ -204,7 +210,15 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 			unique("usernameLower_1", "usernameLower"),
 			plain("displayLower_1", "displayLower"),
 		}},
-		{s.tokens(), []index{plain("familyId_1", "familyId")}},
+		{s.tokens(), []index{
+			plain("familyId_1", "familyId"),
+			// A user's recent tokens: the sessions logout-all ends.
+			plain("userId_1_createdAt_1", "userId", "createdAt"),
+			expiry("expiresAt_1", "expiresAt"),
+			// The tokens whose grace repeat is open: DropSuccessors' scan.
+			plain("graceFrom_1", "graceFrom"),
+		}},
+		{s.db().Collection(colRevocations), []index{expiry("expiresAt_1", "expiresAt")}},
 		// Every room has a distinct directKey (group rooms use their own id), so the
 		// index needs to be neither partial nor sparse.
 		{s.rooms(), []index{unique("directKey_1", "directKey")}},
@@ -258,7 +272,13 @@ func (s *Store) createIndexes(ctx context.Context, col *mongo.Collection, indexe
 	}
 	var missing []mongo.IndexModel
 	for _, ix := range indexes {
-		if !have[ix.name] {
+		switch {
+		case have[ix.name]:
+		case ix.ttl:
+			if err := s.createTTLIndex(ctx, col, ix); err != nil {
+				return s.fail(ctx, what, err)
+			}
+		default:
 			missing = append(missing, mongo.IndexModel{Keys: ix.keys, Options: options.Index().SetName(ix.name).SetUnique(ix.unique)})
 		}
 	}
@@ -270,6 +290,23 @@ func (s *Store) createIndexes(ctx context.Context, col *mongo.Collection, indexe
 	}
 	return nil
 }
+
+// createTTLIndex creates ix as a TTL index (documents deleted once its date has passed),
+// or as a plain one where the server has no TTL indexes.
+func (s *Store) createTTLIndex(ctx context.Context, col *mongo.Collection, ix index) error {
+	opts := options.Index().SetName(ix.name)
+	_, err := col.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: ix.keys, Options: opts.SetExpireAfterSeconds(0)})
+	var ce mongo.CommandError
+	if errors.As(err, &ce) && (ce.Code == codeNotImplemented || ce.Name == "NotImplemented") {
+		s.logger.Debug("mongo: the server has no TTL indexes; expired documents are pruned only", "index", ix.name)
+		_, err = col.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: ix.keys, Options: options.Index().SetName(ix.name)})
+	}
+	return err
+}
+
+// codeNotImplemented is the server's error code for a feature it lacks (FerretDB's answer
+// to expireAfterSeconds).
+const codeNotImplemented = 238
 
 // Close disconnects from the server, waiting at most 10 s for operations in flight. It
 // ends a re-login in progress and waits for it.

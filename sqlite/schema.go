@@ -147,6 +147,27 @@ CREATE TABLE outbox (
 ) STRICT;
 CREATE INDEX outbox_created ON outbox (created_at);
 `,
+	// 6: sessions that end. A used refresh token keeps when it was used and the sealed
+	// pair it was exchanged for, so that a repeat within the grace period gets the same
+	// pair; a user's tokens by creation time find the sessions that logout-all ends; tokens
+	// by expiry are what pruning deletes. revocations holds the ended sessions whose access
+	// tokens may still be alive, until the longest of those has expired.
+	`
+ALTER TABLE refresh_tokens ADD COLUMN used_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE refresh_tokens ADD COLUMN successor BLOB;
+ALTER TABLE refresh_tokens ADD COLUMN grace_used INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX refresh_tokens_user ON refresh_tokens (user_id, created_at);
+CREATE INDEX refresh_tokens_expiry ON refresh_tokens (expires_at);
+-- The few tokens that hold a sealed successor, for dropping it once the grace is over.
+CREATE INDEX refresh_tokens_sealed ON refresh_tokens (used_at) WHERE successor IS NOT NULL;
+
+CREATE TABLE revocations (
+	session_id TEXT PRIMARY KEY,
+	user_id    TEXT NOT NULL,
+	expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX revocations_expiry ON revocations (expires_at);
+`,
 }
 
 // migrate brings the schema up to date, one transaction per migration, so that a failed

@@ -5,20 +5,24 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/chatchat/chatchat/chat"
 )
 
 // HandleEvent routes a bus event to the local sessions it concerns, from the envelope's
 // routing fields alone. It never blocks: each event is encoded once into a WebSocket frame,
-// and the same bytes are queued to every target session. Only ROOM_UPDATED has work of its
-// own (it changes who is in a room); every other type, a newer server's included, goes to
-// the sessions its envelope names.
+// and the same bytes are queued to every target session. Only ROOM_UPDATED (it changes who
+// is in a room) and SESSIONS_REVOKED (it closes sessions, and is for servers only) have
+// work of their own; every other type, a newer server's included, goes to the sessions its
+// envelope names.
 func (s *Server) HandleEvent(ev chat.Event) {
 	if ev.Topic() != chat.TopicSessions { // not for clients, should a bus pass it on
 		return
 	}
 	switch {
+	case ev.Type == chat.EventSessionsRevoked:
+		s.sessionsRevoked(ev)
 	case ev.Type == chat.EventRoomUpdated:
 		s.roomUpdated(ev)
 	case len(ev.RoomIDs) > 0 || len(ev.UserIDs) > 0:
@@ -66,6 +70,30 @@ func (s *Server) deliverMany(ev chat.Event, roomID string) {
 		}
 	}
 	s.metrics.delivered.Add(float64(n))
+}
+
+// sessionsRevoked closes, with 4001, the local sockets of the sessions that ended: those
+// living on an access token of a listed session, or every socket of the user. The envelope
+// names the user, so a node with no socket of theirs decodes nothing.
+func (s *Server) sessionsRevoked(ev chat.Event) {
+	var local []*session
+	for _, id := range ev.UserIDs {
+		local = s.users.sessions(id, local)
+	}
+	if len(local) == 0 {
+		return
+	}
+	var d chat.SessionsRevoked
+	if err := json.Unmarshal(ev.Data, &d); err != nil {
+		s.log.Warn("SESSIONS_REVOKED with undecodable data", "err", err)
+		return
+	}
+	for _, ss := range local {
+		if ss.userID == d.UserID && (d.All || slices.Contains(d.SessionIDs, ss.grant.Load().sessionID)) {
+			ss.logger().Debug("closing session: it was revoked")
+			ss.closeWith(CloseUnauthorized)
+		}
+	}
 }
 
 // roomUpdated first brings the room's local membership in line with data.room.memberIds,

@@ -25,6 +25,16 @@ type resumeData struct {
 	Rooms map[string]int64 `json:"rooms"`
 }
 
+// authData is the data of AUTH.
+type authData struct {
+	AccessToken string `json:"accessToken"`
+}
+
+// authOKData is the data of AUTH_OK.
+type authOKData struct {
+	ExpiresAt chat.Time `json:"expiresAt"`
+}
+
 // errorData is the data of an ERROR frame.
 type errorData struct {
 	Code    string `json:"code"`
@@ -78,6 +88,8 @@ func (s *session) message(ctx context.Context, p []byte) ws.StatusCode {
 		}
 	case chat.EventResume:
 		err = s.resume(ctx, f.Data)
+	case chat.EventAuth:
+		return s.renew(f.Data)
 	default:
 		err = chat.Errorf(chat.Invalid, "unknown_type", "unknown frame type %q", f.Type)
 	}
@@ -130,6 +142,35 @@ func (s *session) resume(ctx context.Context, data json.RawMessage) error {
 		s.enqueue(outFrame{b: b, catchUp: true})
 	}
 	return nil
+}
+
+// renew handles AUTH: a valid access token of the session's user, of any of their
+// sessions, extends the connection to the token's expiry (and moves it to the token's
+// session, whose revocation closes it from now on). Any other token, missing, bad, expired,
+// revoked or another user's, ends the connection: ERROR unauthorized, then 4001.
+func (s *session) renew(data json.RawMessage) ws.StatusCode {
+	var d authData
+	if len(data) == 0 || json.Unmarshal(data, &d) != nil {
+		s.sendError(chat.Errorf(chat.Invalid, "bad_request", "data.accessToken is required"))
+		return 0
+	}
+	id, err := s.srv.auth.Authenticate(d.AccessToken)
+	switch {
+	case err != nil:
+		s.sendError(chat.Errorf(chat.Unauthorized, "unauthorized", "%s", chat.ErrorMessage(err)))
+		return CloseUnauthorized
+	case id.UserID != s.userID || id.ExpiresAt.IsZero():
+		s.sendError(chat.Errorf(chat.Unauthorized, "unauthorized", "the token is not of this connection's user"))
+		return CloseUnauthorized
+	}
+	s.setGrant(id)
+	b, err := json.Marshal(authOKData{ExpiresAt: chat.At(id.ExpiresAt)})
+	if err != nil {
+		s.sendError(err)
+		return 0
+	}
+	s.enqueue(outFrame{b: eventFrame(chat.EventAuthOK, b)})
+	return 0
 }
 
 // sendError queues an ERROR frame for err. Internal errors are logged here, once, and the

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -156,14 +157,50 @@ func (c *testChat) MessagesAfter(_ context.Context, roomID string, afterSeq int6
 	return out, nil
 }
 
-// testAuth accepts "tok-<userID>".
-type testAuth struct{}
+// testAuth accepts "tok-<userID>[@<sessionID>][#<expiry, unix ms>]": session "s-<userID>"
+// and an hour's life unless the token says otherwise. Tokens of revoked sessions are refused.
+type testAuth struct {
+	mu      sync.Mutex
+	revoked map[string]bool
+}
 
-func (testAuth) Authenticate(token string) (string, error) {
-	if id, ok := strings.CutPrefix(token, "tok-"); ok && id != "" {
-		return id, nil
+func (a *testAuth) Authenticate(token string) (chat.Identity, error) {
+	rest, ok := strings.CutPrefix(token, "tok-")
+	if !ok || rest == "" {
+		return chat.Identity{}, chat.Errorf(chat.Unauthorized, "unauthorized", "bad token")
 	}
-	return "", chat.Errorf(chat.Unauthorized, "unauthorized", "bad token")
+	exp := time.Now().Add(time.Hour)
+	if r, ms, ok := strings.Cut(rest, "#"); ok {
+		n, err := strconv.ParseInt(ms, 10, 64)
+		if err != nil {
+			return chat.Identity{}, chat.Errorf(chat.Unauthorized, "invalid_token", "bad expiry")
+		}
+		rest, exp = r, time.UnixMilli(n)
+	}
+	user, session, ok := strings.Cut(rest, "@")
+	if !ok {
+		session = "s-" + user
+	}
+	if a.Revoked(session) {
+		return chat.Identity{}, chat.Errorf(chat.Unauthorized, "invalid_token", "the session has ended")
+	}
+	return chat.Identity{UserID: user, SessionID: session, ExpiresAt: exp}, nil
+}
+
+func (a *testAuth) Revoked(sessionID string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.revoked[sessionID]
+}
+
+// revoke ends a session, as far as Authenticate and Revoked know: no event is sent.
+func (a *testAuth) revoke(sessionID string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.revoked == nil {
+		a.revoked = map[string]bool{}
+	}
+	a.revoked[sessionID] = true
 }
 
 // testEnv is a Server behind a real loopback HTTP server.
@@ -171,6 +208,7 @@ type testEnv struct {
 	srv  *Server
 	http *httptest.Server
 	chat *testChat
+	auth *testAuth
 	reg  *prometheus.Registry
 }
 
@@ -183,7 +221,8 @@ func newTestEnv(tb testing.TB, cfg Config) *testEnv {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	srv := New(cfg, c, testAuth{}, logger, reg)
+	a := &testAuth{}
+	srv := New(cfg, c, a, logger, reg)
 	c.publish = srv.HandleEvent
 	hs := httptest.NewServer(srv)
 	tb.Cleanup(func() {
@@ -194,7 +233,7 @@ func newTestEnv(tb testing.TB, cfg Config) *testEnv {
 		}
 		hs.Close()
 	})
-	return &testEnv{srv: srv, http: hs, chat: c, reg: reg}
+	return &testEnv{srv: srv, http: hs, chat: c, auth: a, reg: reg}
 }
 
 func (e *testEnv) wsURL() string { return "ws" + strings.TrimPrefix(e.http.URL, "http") + "/ws" }
@@ -249,7 +288,13 @@ type client struct {
 // trip: the server registers a session before it reads its first frame).
 func (e *testEnv) dial(tb testing.TB, userID string) *client {
 	tb.Helper()
-	c := e.dialWith(tb, ws.Dialer{Header: ws.HandshakeHeaderHTTP(http.Header{"Authorization": {"Bearer tok-" + userID}})})
+	return e.dialToken(tb, "tok-"+userID)
+}
+
+// dialToken is dial with a token of testAuth's form.
+func (e *testEnv) dialToken(tb testing.TB, token string) *client {
+	tb.Helper()
+	c := e.dialWith(tb, ws.Dialer{Header: ws.HandshakeHeaderHTTP(http.Header{"Authorization": {"Bearer " + token}})})
 	c.send(chat.EventHeartBeat, struct{}{})
 	c.expect(chat.EventHeartBeatAck)
 	return c

@@ -44,11 +44,15 @@ type Chat interface {
 	MessagesAfter(ctx context.Context, roomID string, afterSeq int64) ([]chat.Message, error)
 }
 
-// Authenticator verifies an access token.
+// Authenticator verifies access tokens (auth.Service).
 type Authenticator interface {
-	// Authenticate returns the id of the user the token was issued to, or an error when
-	// the token is missing, malformed or expired.
-	Authenticate(token string) (userID string, err error)
+	// Authenticate returns whose the token is, or an error when the token is missing,
+	// malformed, expired or of an ended session.
+	Authenticate(token string) (chat.Identity, error)
+	// Revoked reports whether the session (refresh token family) has ended. The sweeper
+	// asks it of every socket, which closes the sockets of a revocation whose
+	// SESSIONS_REVOKED event this node missed.
+	Revoked(sessionID string) bool
 }
 
 // Config tunes a Server. Zero values are replaced by the defaults named on each field.
@@ -91,8 +95,10 @@ type Config struct {
 	FrameBurst int
 	// NodeID names this node in logs.
 	NodeID string
-	// SweepInterval is how often the sweeper walks the sessions to ping the idle and
-	// close the dead. Default 5 s.
+	// SweepInterval is how often the sweeper walks the sessions to ping the idle, close
+	// the dead, and close with 4001 those whose access token expired without an AUTH or
+	// whose session was revoked. Default and maximum 5 s: the protocol promises the close
+	// within 10 s after expiry.
 	SweepInterval time.Duration
 	// Deflate offers permessage-deflate (RFC 7692) to clients that ask for it, with no
 	// context takeover either way, so that an event is compressed once and the same
@@ -134,10 +140,13 @@ func (c *Config) fill() {
 	if c.FrameBurst <= 0 {
 		c.FrameBurst = 40
 	}
-	if c.SweepInterval <= 0 {
-		c.SweepInterval = 5 * time.Second
+	if c.SweepInterval <= 0 || c.SweepInterval > MaxSweepInterval {
+		c.SweepInterval = MaxSweepInterval
 	}
 }
+
+// MaxSweepInterval is the default and largest Config.SweepInterval.
+const MaxSweepInterval = 5 * time.Second
 
 // Server is the chat server. It serves GET /ws and receives the bus's events; main
 // subscribes it to the bus and calls Run and Shutdown.

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/chatchat/chatchat/chat"
 	"github.com/gobwas/ws"
 )
 
@@ -57,6 +58,9 @@ type session struct {
 	lastSeen atomic.Int64 // unix ns of the last frame received; written by the reader
 	pingedAt atomic.Int64 // unix ns of the last ping; written by the sweeper
 	stamp    uint64       // last multi-target fan-out that reached the session; under srv.fanoutMu
+	// grant is the access token the session was opened or last renewed (AUTH) with:
+	// written by the reader, read by the sweeper and the revocation fan-out.
+	grant atomic.Pointer[grant]
 
 	// writeFn is s.writeLoop, made once: starting a goroutine from a stored func value
 	// allocates nothing, while `go s.writeLoop()` allocates a closure every time.
@@ -74,6 +78,18 @@ type session struct {
 	closeSent  bool   // our close frame is out
 	peerClose  bool   // the peer's close frame came in
 	rooms      []string
+}
+
+// grant is what a session's current access token allows: the session (refresh token
+// family) it belongs to, and until when.
+type grant struct {
+	sessionID string
+	expires   int64 // unix ns
+}
+
+// setGrant records the identity of the token the session now lives on.
+func (s *session) setGrant(id chat.Identity) {
+	s.grant.Store(&grant{sessionID: id.SessionID, expires: id.ExpiresAt.UnixNano()})
 }
 
 // writeBufs are a session's send queue and its writer's buffers.

@@ -30,8 +30,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, chat.Errorf(chat.Unauthorized, "unauthorized", "missing access token"))
 		return
 	}
-	userID, err := s.auth.Authenticate(token)
-	if err != nil || userID == "" {
+	id, err := s.auth.Authenticate(token)
+	userID := id.UserID
+	if err != nil || userID == "" || id.ExpiresAt.IsZero() {
 		// Pass the verifier's own code (token_expired, invalid_token) so that a client
 		// knows to refresh; anything that is not an auth error stays generic.
 		e := chat.Errorf(chat.Unauthorized, "invalid_token", "invalid access token")
@@ -91,6 +92,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	_, ss.deflate = ext.Accepted()
 	ss.writeFn = ss.writeLoop
+	ss.setGrant(id)
 	// A client may send its first frame right behind the handshake; keep those bytes but
 	// not the 4 KiB reader they sit in.
 	if n := rw.Reader.Buffered(); n > 0 {

@@ -135,7 +135,7 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	dur(&s.HTTPReadTimeout, "http-read-timeout", 2*time.Minute, "longest time to read one request, body included (a 20 MiB upload at 175 kB/s); a body trickled slower is cut")
 	dur(&s.HTTPWriteTimeout, "http-write-timeout", 2*time.Minute, "longest time to write one answer (not WebSockets, which bound each write themselves)")
 	dur(&s.HTTPIdleTimeout, "http-idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open")
-	dur(&s.WSSweepInterval, "ws-sweep-interval", 5*time.Second, "how often idle and dead WebSockets are looked for")
+	dur(&s.WSSweepInterval, "ws-sweep-interval", 5*time.Second, "how often idle and dead WebSockets, and those whose access token expired or whose session ended, are looked for (at most 5s)")
 	num(&s.MaxRoomSize, "max-room-members", 10000, "largest group room")
 
 	flt(&s.SignupPerMinute, "rate-signup", 20, "sign-ups per minute per client address (0 = unlimited)")

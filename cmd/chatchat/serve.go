@@ -73,6 +73,7 @@ type app struct {
 	b       *backends
 	router  *api.Router
 	chatSrv *ws.Server
+	auth    *auth.Service
 	cleanup []func()
 }
 
@@ -135,10 +136,26 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 	if roles["api"] || roles["ws"] {
 		a.cleanup = append(a.cleanup, b.bus.Subscribe(chat.TopicSessions, svc))
 	}
+	// Expired tokens are pruned by the API processes, which write them; every process that
+	// verifies tokens keeps the revocation set current.
+	prune := time.Duration(-1)
+	if roles["api"] {
+		prune = 0 // the default
+	}
 	authSvc := auth.New(auth.Config{
 		Secret: secret, AccessTTL: s.AccessTokenTTL, RefreshTTL: s.RefreshTokenTTL,
 		Argon2: auth.Argon2Params{Memory: uint32(s.Argon2MemoryKiB), Time: uint32(s.Argon2Iterations)},
-	}, b.store, b.store)
+		Bus:    b.bus, NodeID: s.NodeID, Logger: log, PruneInterval: prune,
+	}, b.store, b.store, b.store)
+	if roles["api"] || roles["ws"] {
+		a.auth = authSvc
+		a.cleanup = append(a.cleanup, b.bus.Subscribe(chat.TopicSessions, authSvc))
+		// Loaded before the first request: a restarted process must not accept an
+		// ended session's token until its first reload.
+		if err := authSvc.Reload(ctx); err != nil {
+			return nil, err
+		}
+	}
 	mediaSvc, err := a.wireMedia(ctx, svc, secret)
 	if err != nil {
 		return nil, err
@@ -234,6 +251,9 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	defer stopRun()
 	if a.chatSrv != nil {
 		sweeping.Go(func() { _ = a.chatSrv.Run(runCtx) })
+	}
+	if a.auth != nil {
+		sweeping.Go(func() { _ = a.auth.Run(runCtx) })
 	}
 	roles, _ := s.roles() // checked by newApp
 	fmt.Fprintf(stdout, "ChatChat is running (roles %s): %s\n", s.Roles, servingLine(roles, ln.Addr().String()))

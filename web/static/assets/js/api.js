@@ -1,6 +1,7 @@
 // The HTTP API (docs/openapi.yaml) with the tokens kept in localStorage, so that a reload
 // keeps the session. Access tokens are refreshed silently: before they expire, and once on
-// any 401 that says the token is stale.
+// any 401 that says the token is stale. Every new access token is announced with a
+// 'tokens' event (the socket renews its connection with it).
 
 const STORAGE_KEY = 'chatchat.session';
 
@@ -34,19 +35,26 @@ export function describeError(err) {
   return 'Something went wrong.';
 }
 
-// refreshDue says whether an access token is near its end: within 30 s of it, or of the
-// last quarter of its life when it lives shorter. The client only reads the token to
-// refresh early; the server is the judge of validity, and a 401 refreshes too.
-function refreshDue(token) {
+// renewAt returns when an access token is due for renewal, in ms since the epoch: 30 s
+// before it expires, or its last quarter of life when it lives shorter; 0 when the token
+// says nothing. The client only reads the token to renew early; the server is the judge
+// of validity, and a 401 refreshes too.
+export function renewAt(token) {
   try {
     const payload = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
     const { exp, iat } = JSON.parse(atob(payload));
-    if (!exp) return false;
+    if (!exp) return 0;
     const margin = Math.min(30, iat ? (exp - iat) / 4 : 30);
-    return Date.now() / 1000 > exp - margin;
+    return (exp - margin) * 1000;
   } catch {
-    return false;
+    return 0;
   }
+}
+
+// refreshDue says whether an access token is near its end.
+function refreshDue(token) {
+  const at = renewAt(token);
+  return at > 0 && Date.now() > at;
 }
 
 export class Api extends EventTarget {
@@ -66,6 +74,7 @@ export class Api extends EventTarget {
       const had = this.session;
       this.session = next;
       if (had && !next) this.dispatchEvent(new Event('signedout'));
+      else if (next && (!had || had.accessToken !== next.accessToken)) this.announce();
     });
   }
 
@@ -96,6 +105,26 @@ export class Api extends EventTarget {
     this.dispatchEvent(new Event('signedout'));
   }
 
+  // logout ends the session on the server (its tokens are refused from then on and its
+  // sockets closed, on every device that shares it), then signs out here. Signing out here
+  // happens whatever the server says: a person who asked to leave is not kept in.
+  async logout() {
+    const s = this.session;
+    if (s) {
+      try {
+        await this.call('POST', '/auth/logout', { refreshToken: s.refreshToken });
+      } catch {
+        /* the tokens die of age; this device forgets them now */
+      }
+    }
+    this.signOut();
+  }
+
+  // announce tells listeners (the socket) that there is a new access token.
+  announce() {
+    this.dispatchEvent(new CustomEvent('tokens', { detail: this.session.accessToken }));
+  }
+
   // accessToken returns a token that is good for a while, refreshing first when the one
   // held is near its end.
   async accessToken() {
@@ -115,6 +144,7 @@ export class Api extends EventTarget {
           const stored = JSON.parse(localStorage.getItem(STORAGE_KEY) || 'null');
           if (stored && stored.accessToken !== stale) {
             this.session = stored;
+            this.announce();
             return;
           }
         } catch {
@@ -124,6 +154,7 @@ export class Api extends EventTarget {
         try {
           const t = await this.raw('POST', '/auth/refresh', { refreshToken: this.session.refreshToken }, false);
           this.save({ ...this.session, ...t });
+          this.announce();
         } catch (err) {
           if (err instanceof ApiError && err.status === 401) this.signOut();
           throw err;

@@ -123,8 +123,10 @@ export function chatApp(api) {
     }
   }
 
+  // Signing out ends the session on the server too (api.logout), so that its tokens, and
+  // this tab's socket, stop working everywhere they were copied.
   function signOut() {
-    api.signOut();
+    api.logout();
   }
 
   const onFrame = (e) => store.onFrame(e.detail);

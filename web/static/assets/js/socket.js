@@ -1,7 +1,11 @@
 // The chat server connection (docs/protocol.md): connects with the access token in the
 // query, sends RESUME and the focused room after every connect, heartbeats every 25 s, and
-// reconnects with jittered back-off. Frames arrive as 'frame' events; the connection state
-// as 'state' events ('connecting', 'open', 'waiting', 'closed').
+// reconnects with jittered back-off. The server closes a connection whose access token
+// expires, so the socket renews it: AUTH with every new access token, and a refresh when
+// the one it lives on is due. Frames arrive as 'frame' events; the connection state as
+// 'state' events ('connecting', 'open', 'waiting', 'closed').
+
+import { renewAt } from './api.js';
 
 const HEARTBEAT_MS = 25_000;
 
@@ -18,20 +22,26 @@ export class Socket extends EventTarget {
     this.stopped = true;
     this.timer = 0;
     this.heartbeat = 0;
+    this.renewal = 0;
+    this.token = null; // the access token the open connection lives on
     this.onOnline = () => this.connectNow();
+    this.onTokens = (e) => this.auth(e.detail);
   }
 
   start() {
     if (!this.stopped) return;
     this.stopped = false;
     window.addEventListener('online', this.onOnline);
+    this.api.addEventListener('tokens', this.onTokens);
     this.connect();
   }
 
   stop() {
     this.stopped = true;
     window.removeEventListener('online', this.onOnline);
+    this.api.removeEventListener('tokens', this.onTokens);
     clearTimeout(this.timer);
+    clearTimeout(this.renewal);
     clearInterval(this.heartbeat);
     if (this.ws) this.ws.close(1000, 'signed out');
     this.ws = null;
@@ -51,6 +61,35 @@ export class Socket extends EventTarget {
       return true;
     }
     return false;
+  }
+
+  // auth moves the open connection to a new access token (AUTH); the server answers
+  // AUTH_OK, or closes with 4001 if it refuses the token.
+  auth(token) {
+    if (!token || token === this.token) return;
+    if (this.send('AUTH', { accessToken: token })) {
+      this.token = token;
+      this.scheduleRenewal();
+    }
+  }
+
+  // scheduleRenewal wakes up when the connection's token is due: asking for a token then
+  // refreshes it (or takes the one another tab refreshed), and the 'tokens' event, or the
+  // check below, sends AUTH.
+  scheduleRenewal() {
+    clearTimeout(this.renewal);
+    const at = renewAt(this.token);
+    if (!at) return;
+    this.renewal = setTimeout(async () => {
+      try {
+        this.auth(await this.api.accessToken());
+      } catch {
+        /* signed out, or the server is away: the close that follows says what to do */
+      }
+      if (this.ws && renewAt(this.token) <= Date.now()) {
+        this.renewal = setTimeout(() => this.scheduleRenewal(), 2000);
+      }
+    }, Math.max(0, at - Date.now()) + 250);
   }
 
   setState(s) {
@@ -79,6 +118,8 @@ export class Socket extends EventTarget {
       opened = true;
       this.attempt = 0;
       this.lastFailedBeforeOpen = false;
+      this.token = token;
+      this.scheduleRenewal();
       for (const [type, data] of this.hello()) this.send(type, data);
       this.send('HEART_BEAT');
       clearInterval(this.heartbeat);
@@ -97,7 +138,9 @@ export class Socket extends EventTarget {
     ws.onclose = (e) => {
       if (this.ws !== ws) return;
       clearInterval(this.heartbeat);
+      clearTimeout(this.renewal);
       this.ws = null;
+      this.token = null;
       if (this.stopped) return;
       this.lastFailedBeforeOpen = !opened || e.code === 4001;
       if (e.code === 4003) {

@@ -1,0 +1,38 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/chatchat/chatchat/chat"
+)
+
+// logout ends the session of the refresh token in the body, which must be the caller's:
+// POST /auth/logout {refreshToken} → 204. Signing out of a session that has ended already
+// is 204 too, so that a client may retry it.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		RefreshToken string `json:"refreshToken"`
+	}
+	if !s.decode(w, r, &in) {
+		return
+	}
+	if in.RefreshToken == "" {
+		s.fail(w, r, chat.Errorf(chat.Invalid, "bad_request", "refreshToken is required"))
+		return
+	}
+	if err := s.auth.Logout(r.Context(), callerID(r), in.RefreshToken); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// logoutAll ends every session of the caller: POST /auth/logout-all → 204. A body, if any,
+// is not read.
+func (s *Server) logoutAll(w http.ResponseWriter, r *http.Request) {
+	if err := s.auth.LogoutAll(r.Context(), callerID(r)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
