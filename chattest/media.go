@@ -1,13 +1,6 @@
 package chattest
 
 import (
-	"bytes"
-	"encoding/binary"
-	"hash/crc32"
-	"image"
-	"image/color"
-	"image/jpeg"
-	"image/png"
 	"reflect"
 	"sync"
 	"testing"
@@ -237,74 +230,4 @@ func mediaIDs(ms []chat.Media) []string {
 		ids = append(ids, m.ID)
 	}
 	return ids
-}
-
-// Files for media tests, made in code so that no test depends on fixtures on disk.
-
-// JPEG returns a w×h JPEG whose left half is red and right half blue, with an EXIF
-// orientation tag when orientation is 1–8 (none otherwise).
-func JPEG(tb testing.TB, w, h, orientation int) []byte {
-	tb.Helper()
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, halves(w, h), &jpeg.Options{Quality: 90}); err != nil {
-		tb.Fatalf("encode JPEG: %v", err)
-	}
-	b := buf.Bytes()
-	if orientation < 1 || orientation > 8 {
-		return b
-	}
-	// APP1 "Exif": a big-endian TIFF header and IFD0 with the one Orientation entry.
-	tiff := []byte{'M', 'M', 0, 42, 0, 0, 0, 8, 0, 1,
-		0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, byte(orientation), 0, 0,
-		0, 0, 0, 0}
-	payload := append([]byte("Exif\x00\x00"), tiff...)
-	seg := []byte{0xFF, 0xE1, 0, 0}
-	binary.BigEndian.PutUint16(seg[2:], uint16(len(payload)+2))
-	seg = append(seg, payload...)
-	out := append([]byte{}, b[:2]...) // SOI
-	out = append(out, seg...)
-	return append(out, b[2:]...)
-}
-
-// PNG returns a w×h PNG, left half red and right half blue.
-func PNG(tb testing.TB, w, h int) []byte {
-	tb.Helper()
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, halves(w, h)); err != nil {
-		tb.Fatalf("encode PNG: %v", err)
-	}
-	return buf.Bytes()
-}
-
-// PNGBomb returns a small, valid-looking PNG whose header claims w×h pixels: a
-// decompression bomb to whoever decodes it without looking at the header first.
-func PNGBomb(tb testing.TB, w, h uint32) []byte {
-	tb.Helper()
-	b := PNG(tb, 1, 1)
-	// The IHDR chunk: length at 8, type at 12, width at 16, height at 20, CRC at 29.
-	binary.BigEndian.PutUint32(b[16:], w)
-	binary.BigEndian.PutUint32(b[20:], h)
-	binary.BigEndian.PutUint32(b[29:], crc32.ChecksumIEEE(b[12:29]))
-	return b
-}
-
-// Executable returns the start of a Linux ELF executable: what a disguised program
-// named "cat.png" looks like.
-func Executable() []byte {
-	b := []byte{0x7F, 'E', 'L', 'F', 2, 1, 1, 0}
-	return append(b, make([]byte, 120)...)
-}
-
-func halves(w, h int) *image.RGBA {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			c := color.RGBA{R: 255, A: 255}
-			if x >= w/2 {
-				c = color.RGBA{B: 255, A: 255}
-			}
-			img.SetRGBA(x, y, c)
-		}
-	}
-	return img
 }

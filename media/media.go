@@ -10,8 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"image/jpeg"
-	"image/png"
 	"io"
 	"log/slog"
 	"mime"
@@ -27,7 +25,11 @@ var _ chat.MediaResolver = (*Service)(nil)
 type Config struct {
 	MaxBytes  int64 // largest upload; default 20 MiB
 	MaxPixels int64 // largest image, width×height, refused before decoding; default 50 megapixels
-	ThumbSize int   // longest side of a thumbnail; default 320
+	// MaxDecodeBytes bounds the memory that decoding one image and making its thumbnail
+	// take, estimated from the image's header (see decodeCost); a larger image is refused
+	// before decoding. Default DefaultMaxDecodeBytes.
+	MaxDecodeBytes int64
+	ThumbSize      int // longest side of a thumbnail; default 320
 	// URLTTL is how long the signed URLs in messages work; default 1 h.
 	URLTTL time.Duration
 	// UploadURLTTL is how long a presigned upload URL works; default 15 min.
@@ -45,8 +47,8 @@ type Config struct {
 	SigningKey []byte
 	// TempDir holds uploads while they are checked; default os.TempDir().
 	TempDir string
-	// MaxDecodes is how many images are decoded at once; a decoded image can take
-	// hundreds of MiB. Default 2.
+	// MaxDecodes is how many images are decoded at once, each within MaxDecodeBytes.
+	// Default 2.
 	MaxDecodes int
 	Now        func() time.Time // default time.Now
 	Logger     *slog.Logger     // default slog.Default()
@@ -81,6 +83,9 @@ func New(cfg Config, store chat.MediaStore, blobs chat.BlobStore, members Member
 	}
 	if cfg.MaxPixels <= 0 {
 		cfg.MaxPixels = 50_000_000
+	}
+	if cfg.MaxDecodeBytes <= 0 {
+		cfg.MaxDecodeBytes = DefaultMaxDecodeBytes
 	}
 	if cfg.ThumbSize <= 0 {
 		cfg.ThumbSize = 320
@@ -394,59 +399,6 @@ func (s *Service) inspectAndStore(ctx context.Context, f *os.File, m *chat.Media
 		m.HasThumb = true
 	}
 	return nil
-}
-
-// image reads the image's header first and refuses one whose pixels would not fit the
-// limit (a decompression bomb: a small file that decodes to gigabytes) before decoding
-// it for the thumbnail.
-func (s *Service) image(ctx context.Context, f *os.File, m *chat.Media, c codec) ([]byte, error) {
-	notImage := chat.Errorf(chat.UnsupportedMedia, "unsupported_media_type", "the file is not a valid %s image", m.ContentType)
-	cfg, err := c.config(io.NewSectionReader(f, 0, m.Size))
-	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, notImage
-	}
-	if px := int64(cfg.Width) * int64(cfg.Height); px > s.cfg.MaxPixels {
-		return nil, chat.Errorf(chat.TooLarge, "image_too_large",
-			"the image is %d×%d pixels; at most %d megapixels are accepted", cfg.Width, cfg.Height, s.cfg.MaxPixels/1_000_000)
-	}
-	select {
-	case s.decodes <- struct{}{}:
-		defer func() { <-s.decodes }()
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	img, err := c.decode(io.NewSectionReader(f, 0, m.Size))
-	if err != nil {
-		return nil, notImage
-	}
-	orientation := 1
-	if m.ContentType == "image/jpeg" {
-		orientation = exifOrientation(io.NewSectionReader(f, 0, m.Size))
-	}
-	m.Width, m.Height = cfg.Width, cfg.Height
-	if orientation >= 5 { // shown turned a quarter
-		m.Width, m.Height = cfg.Height, cfg.Width
-	}
-	t := thumbnail(img, orientation, s.cfg.ThumbSize)
-	var buf bytes.Buffer
-	if thumbType(*m) == "image/jpeg" {
-		err = jpeg.Encode(&buf, t, &jpeg.Options{Quality: 80})
-	} else {
-		err = png.Encode(&buf, t) // keeps transparency
-	}
-	if err != nil {
-		return nil, fmt.Errorf("media: encode thumbnail: %w", err)
-	}
-	return buf.Bytes(), nil
-}
-
-// thumbType is the content type of m's thumbnail: JPEG for photos, PNG for the formats
-// that may be transparent.
-func thumbType(m chat.Media) string {
-	if m.ContentType == "image/jpeg" {
-		return "image/jpeg"
-	}
-	return "image/png"
 }
 
 func (s *Service) deleteBlobs(ctx context.Context, id string) {

@@ -218,6 +218,42 @@ func TestUploadLimits(t *testing.T) {
 	wantKind(t, err, chat.NotFound, "room_not_found")
 }
 
+// TestUploadDecodeBudget checks that an image whose decoding would take more memory than
+// the budget is refused before it is decoded, though its pixels are within the pixel
+// limit: a progressive JPEG keeps every DCT coefficient until its last scan.
+func TestUploadDecodeBudget(t *testing.T) {
+	e := newEnv(t, nil, media.Config{MaxDecodeBytes: 32 << 20})
+	for _, tc := range []struct {
+		name string
+		data func() []byte
+		fits bool
+	}{
+		// 4 megapixels at 15 bytes each: the image and its coefficients.
+		{"progressive 4:4:4", func() []byte { return chattest.ProgressiveJPEG(2048, 2048, 3, 0x11, false) }, false},
+		// The same pixels, baseline 4:2:0: 1.5 bytes each and the thumbnail's scaling.
+		{"baseline 4:2:0", func() []byte { return chattest.JPEG(t, 2048, 2048, 0) }, true},
+		{"small progressive", func() []byte { return chattest.ProgressiveJPEG(1024, 1024, 3, 0x11, false) }, true},
+		{"16-bit RGBA PNG", func() []byte {
+			var b bytes.Buffer
+			if err := chattest.WriteFlatPNG(&b, chattest.PNGSpec{W: 2048, H: 2048, Colour: 6, Depth: 16}); err != nil {
+				t.Fatal(err)
+			}
+			return b.Bytes()
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := e.upload(t, "a", tc.data())
+			if !tc.fits {
+				wantKind(t, err, chat.TooLarge, "image_too_large")
+				return
+			}
+			if err != nil || !m.HasThumb {
+				t.Fatalf("Upload = %+v, %v; want a thumbnail", m, err)
+			}
+		})
+	}
+}
+
 func TestAttach(t *testing.T) {
 	e := newEnv(t, nil, media.Config{})
 	ctx := t.Context()

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/chatchat/chatchat/media"
 )
 
 // settings collects every setting of `chatchat serve`. Each is a flag and an environment
@@ -61,6 +63,7 @@ type settings struct {
 	MediaURLTTL       time.Duration
 	MediaTypes        string
 	MediaMaxPixels    int64
+	MediaDecodeBytes  int64
 	FCMCredentials    string
 	FCMEndpoint       string
 	NotifyConcurrency int
@@ -133,6 +136,7 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	dur(&s.MediaURLTTL, "media-url-ttl", time.Hour, "lifetime of signed media URLs")
 	str(&s.MediaTypes, "media-types", "", "comma list of accepted media content types, as sniffed from the bytes (default images, PDF, text, zip and office documents)")
 	num64(&s.MediaMaxPixels, "media-max-pixels", 50_000_000, "largest image accepted, width × height (bigger ones are refused before decoding)")
+	num64(&s.MediaDecodeBytes, "media-max-decode-bytes", media.DefaultMaxDecodeBytes, "memory that decoding one image and making its thumbnail may take, estimated from its header (bigger ones are refused before decoding); at most two images are decoded at once")
 	str(&s.FCMCredentials, "fcm-credentials", "", "Firebase service-account JSON file; enables FCM push (default: pushes are logged)")
 	str(&s.FCMEndpoint, "fcm-endpoint", "", "FCM API base URL instead of https://fcm.googleapis.com/v1 (an emulator or test server; without --fcm-credentials requests are unauthenticated)")
 	num(&s.NotifyConcurrency, "notify-concurrency", 8, "pushes sent at once by a notification process")

@@ -55,7 +55,8 @@ func (a *app) wireMedia(ctx context.Context, svc *chat.Service, tokenSecret []by
 		return nil, fmt.Errorf("media temporary directory: %w", err)
 	}
 	msvc, err := media.New(media.Config{
-		MaxBytes: s.BodyLimitMedia, MaxPixels: s.MediaMaxPixels, URLTTL: s.MediaURLTTL,
+		MaxBytes: s.BodyLimitMedia, MaxPixels: s.MediaMaxPixels, MaxDecodeBytes: s.MediaDecodeBytes,
+		URLTTL:       s.MediaURLTTL,
 		AllowedTypes: splitList(s.MediaTypes), BaseURL: strings.TrimRight(s.PublicURL, "/"),
 		SigningKey: key, TempDir: tmp, Logger: log,
 	}, store, blobs, a.b.store)
