@@ -195,6 +195,12 @@ func TestUploadMedia(t *testing.T) {
 			body, ct := multipartBody(t, "file", strings.Repeat("a", max+64<<10))
 			return io.MultiReader(body), ct
 		}, "ann", http.StatusRequestEntityTooLarge, "media_too_large", false},
+		{"file cut short", func(t *testing.T) (io.Reader, string) {
+			// The client stopped sending in the middle of the file: no closing boundary.
+			body, ct := multipartBody(t, "file", strings.Repeat("a", 600))
+			b, _ := io.ReadAll(body)
+			return bytes.NewReader(b[:len(b)-300]), ct
+		}, "ann", http.StatusBadRequest, "bad_request", false},
 		{"JSON with an unknown field", func(t *testing.T) (io.Reader, string) {
 			return strings.NewReader(`{"filename":"a","size":1,"owner":"x"}`), "application/json"
 		}, "ann", http.StatusBadRequest, "bad_request", false},

@@ -6,6 +6,7 @@ import (
 	"image"
 	_ "image/jpeg" // decodes the thumbnails
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -237,6 +238,42 @@ func TestMediaRefused(t *testing.T) {
 	wantAPIError(t, err, 403, "url_expired")
 	if _, err := r.alice.Media(ctx, up.ID, false); err != nil {
 		t.Errorf("with a token after the URL expired: %v", err)
+	}
+}
+
+// TestMediaUploadsClientFaults covers uploads that are the client's fault, through the
+// real binary: the reported 293 KB progressive 7071×7071 JPEG (within the pixel limit,
+// over the decoding memory budget) and a multipart body cut off inside the file.
+func TestMediaUploadsClientFaults(t *testing.T) {
+	ctx := context.Background()
+	n := startNode(t, "", nil)
+	r := newMediaRoom(t, n)
+	probe := chattest.ProgressiveJPEG(7071, 7071, 3, 0x11, false)
+	_, err := r.alice.UploadMedia(ctx, r.room.ID, "probe.jpg", bytes.NewReader(probe))
+	wantAPIError(t, err, 413, "image_too_large")
+
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, err := mw.CreateFormFile("file", "notes.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write(bytes.Repeat([]byte("a"), 4000))
+	mw.Close()
+	cut := body.Bytes()[:body.Len()-1000] // no closing boundary
+	req, err := http.NewRequestWithContext(ctx, "POST", n.URL+"/api/v1/rooms/"+r.room.ID+"/media", bytes.NewReader(cut))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+r.alice.Tokens().AccessToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if b, _ := io.ReadAll(resp.Body); resp.StatusCode != 400 || !strings.Contains(string(b), `"bad_request"`) {
+		t.Errorf("a multipart body cut off in the file: %d %s, want 400 bad_request", resp.StatusCode, b)
 	}
 }
 
