@@ -91,7 +91,7 @@ func (s *Server) signedOr(next http.Handler) http.Handler {
 	})
 }
 
-// downloadMedia serves a room member with a token.
+// downloadMedia serves a caller with a token whom the media service lets open it.
 func (s *Server) downloadMedia(w http.ResponseWriter, r *http.Request) {
 	variant := media.Original
 	if q := r.URL.Query(); q.Get("thumb") == "1" || q.Get("variant") == media.Thumbnail {

@@ -66,6 +66,12 @@ func TestMediaImageMessage(t *testing.T) {
 	if up.ContentType != "image/jpeg" || up.Width != 480 || up.Height != 640 || up.Size != int64(len(photo)) || up.RoomID != r.room.ID {
 		t.Fatalf("uploaded = %+v", up)
 	}
+	// Until a message uses it, the upload is alice's alone.
+	_, err = r.bob.Media(ctx, up.ID, false)
+	wantAPIError(t, err, 404, "media_not_found")
+	if _, err := r.alice.Media(ctx, up.ID, true); err != nil {
+		t.Errorf("alice opens her own upload's thumbnail: %v", err)
+	}
 	sent, _, err := r.alice.SendMessage(ctx, r.room.ID, client.NewMessage{Type: "image", MediaID: up.ID, Text: "look"})
 	if err != nil {
 		t.Fatalf("send: %v", err)
