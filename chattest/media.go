@@ -231,3 +231,98 @@ func mediaIDs(ms []chat.Media) []string {
 	}
 	return ids
 }
+
+// MediaUsageStore is what TestMediaUsageStore holds to its contract: the usage it reports
+// of the records a chat.MediaStore keeps.
+type MediaUsageStore interface {
+	chat.MediaStore
+	chat.MediaUsageStore
+}
+
+// TestMediaUsageStore runs the contract of chat.MediaUsageStore, as documented in
+// chat/media.go. Each subtest gets a fresh, empty store from newStore.
+func TestMediaUsageStore(t *testing.T, newStore func(t *testing.T) MediaUsageStore) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, s MediaUsageStore)
+	}{
+		{"Nothing", testUsageNothing},
+		{"CountsAndBytes", testUsageCounts},
+		{"FollowsChanges", testUsageFollowsChanges},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
+	}
+}
+
+func usage(tb testing.TB, s MediaUsageStore, uploaderID string, since time.Time) chat.MediaUsage {
+	tb.Helper()
+	u, err := s.MediaUsage(tb.Context(), uploaderID, since)
+	if err != nil {
+		tb.Fatalf("MediaUsage(%s): %v", uploaderID, err)
+	}
+	return u
+}
+
+func testUsageNothing(t *testing.T, s MediaUsageStore) {
+	if u := usage(t, s, chat.NewID(), storeAt(0)); u != (chat.MediaUsage{}) {
+		t.Errorf("usage of a user who uploaded nothing = %+v, want zero", u)
+	}
+}
+
+func testUsageCounts(t *testing.T, s MediaUsageStore) {
+	ctx := t.Context()
+	user, other := chat.NewID(), chat.NewID()
+	var mine []chat.Media
+	for i, at := range []int{0, 10, 50, 70} {
+		m := mediaAt(at)
+		m.UploaderID, m.Size = user, int64(100*(i+1))
+		mine = append(mine, createMedia(t, s, m))
+	}
+	theirs := mediaAt(20)
+	theirs.UploaderID, theirs.Size = other, 5000
+	createMedia(t, s, theirs)
+	if err := s.AttachMedia(ctx, mine[1].ID); err != nil { // attached or not, it counts
+		t.Fatal(err)
+	}
+	p := mediaAt(60) // a presigned upload counts with the size the client declared
+	p.UploaderID, p.Size, p.Pending = user, 1000, true
+	createMedia(t, s, p)
+
+	got := usage(t, s, user, storeAt(10)) // since is inclusive
+	want := chat.MediaUsage{Recent: 4, OldestRecent: storeAt(10), Bytes: 2000}
+	if got.Recent != want.Recent || !got.OldestRecent.Equal(want.OldestRecent) || got.Bytes != want.Bytes {
+		t.Errorf("usage since 10 = %+v, want %+v", got, want)
+	}
+	got = usage(t, s, user, storeAt(71))
+	if got.Recent != 0 || !got.OldestRecent.IsZero() || got.Bytes != 2000 {
+		t.Errorf("usage since after the last = %+v, want no recent, 2000 bytes", got)
+	}
+	got = usage(t, s, other, storeAt(0))
+	if got.Recent != 1 || !got.OldestRecent.Equal(storeAt(20)) || got.Bytes != 5000 {
+		t.Errorf("other user's usage = %+v", got)
+	}
+}
+
+func testUsageFollowsChanges(t *testing.T, s MediaUsageStore) {
+	ctx := t.Context()
+	user := chat.NewID()
+	a, b := mediaAt(0), mediaAt(5)
+	a.UploaderID, b.UploaderID, a.Size, b.Size, b.Pending = user, user, 300, 700, true
+	createMedia(t, s, a)
+	createMedia(t, s, b)
+	b.Size, b.Pending = 650, false // the bytes put were checked: their real size
+	if err := s.UpdateMedia(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if got := usage(t, s, user, storeAt(0)); got.Recent != 2 || got.Bytes != 950 {
+		t.Errorf("after UpdateMedia = %+v, want 2 recent, 950 bytes", got)
+	}
+	if deleted, err := s.DeleteUnattachedMedia(ctx, a.ID); err != nil || !deleted {
+		t.Fatalf("DeleteUnattachedMedia = %v, %v", deleted, err)
+	}
+	got := usage(t, s, user, storeAt(0))
+	if got.Recent != 1 || !got.OldestRecent.Equal(storeAt(5)) || got.Bytes != 650 {
+		t.Errorf("after the collector deleted one = %+v, want 1 recent from 5, 650 bytes", got)
+	}
+}

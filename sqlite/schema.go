@@ -138,6 +138,11 @@ CREATE TRIGGER memberships_count_delete AFTER DELETE ON memberships BEGIN
 	UPDATE rooms SET member_count = member_count - 1 WHERE id = OLD.room_id;
 END;
 `,
+	// 5: the upload quotas' question, a user's uploads of the last hour and the bytes of
+	// all of them, answered from one range of this index without reading the table.
+	`
+CREATE INDEX media_uploader ON media (uploader_id, created_at, size);
+`,
 }
 
 // migrate brings the schema up to date, one transaction per migration, so that a failed
