@@ -228,6 +228,19 @@ func TestUploadMedia(t *testing.T) {
 		body, ct := multipartBody(t, "file", "hello")
 		wantError(t, serve(t, h, "POST", path, "ann", body, "Content-Type", ct), http.StatusNotFound, "room_not_found")
 	})
+	t.Run("a quota's Retry-After is sent", func(t *testing.T) {
+		f := newFake()
+		e := chat.Errorf(chat.RateLimited, "upload_quota", "at most 3 uploads an hour")
+		e.RetryAfter = 1799500 * time.Millisecond
+		f.err = fmt.Errorf("media: %w", e)
+		h := handler(t, api.Config{Media: f}, nil, "ann")
+		body, ct := multipartBody(t, "file", "hello")
+		resp := serve(t, h, "POST", path, "ann", body, "Content-Type", ct)
+		if got := resp.Header.Get("Retry-After"); got != "1800" {
+			t.Errorf("Retry-After = %q, want 1800", got)
+		}
+		wantError(t, resp, http.StatusTooManyRequests, "upload_quota")
+	})
 }
 
 func TestDownloadMedia(t *testing.T) {

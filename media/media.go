@@ -1,7 +1,7 @@
 // Package media lets people send images and files: uploads (multipart, or presigned PUTs
 // straight to S3), content sniffing against an allow-list, thumbnails, short-lived signed
-// URLs, who may open a file, and the collection of uploads no message used. It keeps
-// metadata in a chat.MediaStore and bytes in a chat.BlobStore, and is the chat.Service's
+// URLs, who may open a file, per-user upload quotas, and the collection of uploads no
+// message used. It keeps metadata in a Store and bytes in a chat.BlobStore, and is the chat.Service's
 // chat.MediaResolver. It speaks no HTTP: api's upload and download endpoints call it.
 package media
 
@@ -40,6 +40,13 @@ type Config struct {
 	// OrphanAge is how long an upload may wait for a message before it is collected;
 	// default 24 h.
 	OrphanAge time.Duration
+	// UploadsPerHour bounds one user's uploads (multipart and presigned) in any hour;
+	// default DefaultUploadsPerHour, negative for no limit.
+	UploadsPerHour int
+	// MaxUserBytes bounds the bytes of all the media one user keeps (uploads no message
+	// used stop counting when they are collected); default DefaultMaxUserBytes, negative
+	// for no limit.
+	MaxUserBytes int64
 	// BaseURL is put before the signed URLs this server serves itself (local storage),
 	// e.g. "https://chat.example.com"; empty gives URLs relative to this server.
 	BaseURL string
@@ -63,7 +70,7 @@ type Members interface {
 // Service stores, checks, describes and serves media. It is safe for concurrent use.
 type Service struct {
 	cfg     Config
-	store   chat.MediaStore
+	store   Store
 	blobs   chat.BlobStore
 	presign chat.BlobPresigner // nil when the blob store cannot be reached by clients
 	members Members
@@ -74,7 +81,7 @@ type Service struct {
 
 // New returns a Service. Blob stores that implement chat.BlobPresigner (S3) get presigned
 // uploads and downloads; the others are served through this server with signed URLs.
-func New(cfg Config, store chat.MediaStore, blobs chat.BlobStore, members Members) (*Service, error) {
+func New(cfg Config, store Store, blobs chat.BlobStore, members Members) (*Service, error) {
 	if len(cfg.SigningKey) < 32 {
 		return nil, errors.New("media: the URL signing key must be at least 32 bytes")
 	}
@@ -101,6 +108,12 @@ func New(cfg Config, store chat.MediaStore, blobs chat.BlobStore, members Member
 	}
 	if cfg.OrphanAge <= 0 {
 		cfg.OrphanAge = 24 * time.Hour
+	}
+	if cfg.UploadsPerHour == 0 {
+		cfg.UploadsPerHour = DefaultUploadsPerHour
+	}
+	if cfg.MaxUserBytes == 0 {
+		cfg.MaxUserBytes = DefaultMaxUserBytes
 	}
 	if cfg.TempDir == "" {
 		cfg.TempDir = os.TempDir()
@@ -140,11 +153,18 @@ func (s *Service) Upload(ctx context.Context, userID, roomID, filename string, r
 	if err := s.checkMember(ctx, roomID, userID); err != nil {
 		return chat.Media{}, err
 	}
+	kept, err := s.quotaBefore(ctx, userID, 0)
+	if err != nil {
+		return chat.Media{}, err
+	}
 	f, size, err := s.spool(ctx, r)
 	if err != nil {
 		return chat.Media{}, err
 	}
 	defer s.removeTemp(f)
+	if err := s.overQuota(chat.MediaUsage{Bytes: kept}, 0, size); err != nil {
+		return chat.Media{}, err
+	}
 	m := chat.Media{
 		ID: chat.NewID(), RoomID: roomID, UploaderID: userID, Filename: cleanName(filename),
 		Size: size, CreatedAt: chat.At(s.cfg.Now()),
@@ -155,6 +175,9 @@ func (s *Service) Upload(ctx context.Context, userID, roomID, filename string, r
 	if err := s.store.CreateMedia(ctx, m); err != nil {
 		s.deleteBlobs(ctx, m.ID)
 		return chat.Media{}, fmt.Errorf("media: upload: %w", err)
+	}
+	if err := s.quotaAfter(ctx, m); err != nil {
+		return chat.Media{}, err
 	}
 	s.describe(ctx, &m)
 	return m, nil
@@ -197,12 +220,18 @@ func (s *Service) Presign(ctx context.Context, userID, roomID string, in Presign
 	if !s.allowed[ct] {
 		return Presigned{}, unsupported(ct)
 	}
+	if _, err := s.quotaBefore(ctx, userID, in.Size); err != nil {
+		return Presigned{}, err
+	}
 	m := chat.Media{
 		ID: chat.NewID(), RoomID: roomID, UploaderID: userID, Filename: cleanName(in.Filename),
 		ContentType: ct, Size: in.Size, Pending: true, CreatedAt: chat.At(s.cfg.Now()),
 	}
 	if err := s.store.CreateMedia(ctx, m); err != nil {
 		return Presigned{}, fmt.Errorf("media: presign: %w", err)
+	}
+	if err := s.quotaAfter(ctx, m); err != nil {
+		return Presigned{}, err
 	}
 	u, headers, err := s.presign.PresignPut(ctx, blobKey(m.ID, Original), s.cfg.UploadURLTTL, ct, in.Size)
 	if err != nil {

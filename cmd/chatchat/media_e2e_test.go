@@ -283,6 +283,26 @@ func TestMediaUploadsClientFaults(t *testing.T) {
 	}
 }
 
+// TestMediaQuotas runs the upload quotas through the binary's flags: uploads per user per
+// hour (429) and the bytes a user keeps (413), each user with their own.
+func TestMediaQuotas(t *testing.T) {
+	ctx := context.Background()
+	n := startNode(t, "", nil, "--media-uploads-per-hour", "2", "--media-max-user-bytes", "10000")
+	r := newMediaRoom(t, n)
+	for range 2 {
+		if _, err := r.alice.UploadMedia(ctx, r.room.ID, "a.txt", strings.NewReader("hello")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := r.alice.UploadMedia(ctx, r.room.ID, "a.txt", strings.NewReader("hello"))
+	wantAPIError(t, err, 429, "upload_quota")
+	if _, err := r.bob.UploadMedia(ctx, r.room.ID, "b.txt", bytes.NewReader(bytes.Repeat([]byte("b"), 6000))); err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.bob.UploadMedia(ctx, r.room.ID, "b.txt", bytes.NewReader(bytes.Repeat([]byte("b"), 5000)))
+	wantAPIError(t, err, 413, "storage_quota")
+}
+
 // TestMediaS3 runs the same binary with --s3-bucket against an in-process S3 server:
 // uploads land in the bucket, messages carry presigned URLs, the download endpoint
 // redirects, and a presigned upload is checked when a message refers to it.
