@@ -40,13 +40,13 @@ func TestDecodePeakRSS(t *testing.T) {
 		t.Skip("slow: set CHATCHAT_SLOW=1")
 	}
 	dir := t.TempDir()
-	jpegSide := largestSide(t, "image/jpeg", func(s int) []byte { return chattest.ProgressiveJPEG(s, s, 3, 0x11, false) })
+	jpegSide, jpegMiB := largestSide(t, "image/jpeg", func(s int) []byte { return chattest.ProgressiveJPEG(s, s, 3, 0x11, false) })
 	jpegFile := filepath.Join(dir, "worst.jpg")
 	if err := os.WriteFile(jpegFile, chattest.ProgressiveJPEG(jpegSide, jpegSide, 3, 0x11, false), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	spec := chattest.PNGSpec{Colour: 6, Depth: 16, Interlaced: true}
-	pngSide := largestSide(t, "image/png", func(s int) []byte {
+	pngSide, pngMiB := largestSide(t, "image/png", func(s int) []byte {
 		spec.W, spec.H = s, s
 		return pngHeader(t, spec)
 	})
@@ -65,8 +65,9 @@ func TestDecodePeakRSS(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	t.Logf("default budget %d MiB; worst accepted: progressive 4:4:4 JPEG %d×%d, 16-bit RGBA interlaced PNG %d×%d",
-		media.DefaultMaxDecodeBytes>>20, jpegSide, jpegSide, pngSide, pngSide)
+	t.Logf("default budget %d MiB; worst accepted: progressive 4:4:4 JPEG %d×%d (estimated %.1f MiB), "+
+		"16-bit RGBA interlaced PNG %d×%d (estimated %.1f MiB)",
+		media.DefaultMaxDecodeBytes>>20, jpegSide, jpegSide, jpegMiB, pngSide, pngSide, pngMiB)
 	t.Logf("%-40s %10s", "case", "VmHWM MiB")
 	for _, c := range []struct{ name, files string }{
 		{"idle (the service, no upload)", ""},
@@ -132,26 +133,26 @@ func peakChild(t *testing.T, name string, files []string) {
 }
 
 // largestSide is the side of the largest square image of make's kind that the default
-// budget accepts.
-func largestSide(tb testing.TB, ct string, make func(side int) []byte) int {
+// budget accepts, and its estimate in MiB.
+func largestSide(tb testing.TB, ct string, make func(side int) []byte) (int, float64) {
 	tb.Helper()
-	fits := func(s int) bool {
+	cost := func(s int) int64 {
 		b := make(s)
-		cost, err := media.DecodeCost(ct, image.Config{Width: s, Height: s}, bytes.NewReader(b), int64(len(b)), 320)
+		n, err := media.DecodeCost(ct, image.Config{Width: s, Height: s}, bytes.NewReader(b), int64(len(b)), 320)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		return cost <= media.DefaultMaxDecodeBytes
+		return n
 	}
-	lo, hi := 1, 1<<15 // fits(lo), !fits(hi)
+	lo, hi := 1, 1<<15 // lo fits, hi does not
 	for hi-lo > 1 {
-		if mid := (lo + hi) / 2; fits(mid) {
+		if mid := (lo + hi) / 2; cost(mid) <= media.DefaultMaxDecodeBytes {
 			lo = mid
 		} else {
 			hi = mid
 		}
 	}
-	return lo
+	return lo, float64(cost(lo)) / (1 << 20)
 }
 
 // pngHeader is the start of the PNG spec describes, up to its first IDAT: all that
