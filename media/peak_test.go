@@ -39,6 +39,9 @@ func TestDecodePeakRSS(t *testing.T) {
 	if os.Getenv("CHATCHAT_SLOW") != "1" {
 		t.Skip("slow: set CHATCHAT_SLOW=1")
 	}
+	if raceEnabled {
+		t.Skip("a measurement: run it without -race")
+	}
 	dir := t.TempDir()
 	jpegSide, jpegMiB := largestSide(t, "image/jpeg", func(s int) []byte { return chattest.ProgressiveJPEG(s, s, 3, 0x11, false) })
 	jpegFile := filepath.Join(dir, "worst.jpg")
