@@ -1,7 +1,9 @@
 package api
 
 import (
+	"context"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/chatchat/chatchat/chat"
@@ -35,15 +37,26 @@ func (s *Server) registerDevice(w http.ResponseWriter, r *http.Request) {
 	}
 	d := chat.Device{Token: in.Token, UserID: callerID(r), Platform: in.Platform, CreatedAt: chat.At(s.cfg.Now())}
 	created, err := s.cfg.Devices.RegisterDevice(r.Context(), d)
-	if err != nil {
-		s.fail(w, r, err)
-		return
+	if err == nil && created {
+		err = s.dropOldDevices(r.Context(), d.UserID)
 	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
+	s.replyMade(w, r, created, d, err)
+}
+
+// dropOldDevices keeps a user's newest MaxDevices tokens and deletes the rest: a user
+// may register any number over time, but pushes go to a bounded set.
+func (s *Server) dropOldDevices(ctx context.Context, userID string) error {
+	ds, err := s.cfg.Devices.Devices(ctx, []string{userID})
+	if err != nil || len(ds) <= s.cfg.MaxDevices {
+		return err
 	}
-	writeJSON(w, status, d)
+	slices.SortFunc(ds, func(a, b chat.Device) int { return b.CreatedAt.Compare(a.CreatedAt.Time) })
+	for _, d := range ds[s.cfg.MaxDevices:] {
+		if err := s.cfg.Devices.DeleteDevice(ctx, userID, d.Token); err != nil && !chat.IsNotFound(err) {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Server) deleteDevice(w http.ResponseWriter, r *http.Request) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +38,18 @@ func (f *fakeDevices) DeleteDevice(_ context.Context, userID, token string) erro
 	}
 	delete(f.owner, token)
 	return nil
+}
+
+func (f *fakeDevices) Devices(_ context.Context, userIDs []string) ([]chat.Device, error) {
+	var out []chat.Device
+	for _, d := range f.owner {
+		for _, id := range userIDs {
+			if d.UserID == id {
+				out = append(out, d)
+			}
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeDevices) Notifications(_ context.Context, userID, beforeID string, limit int) ([]chat.Notification, bool, error) {
@@ -159,4 +172,36 @@ func TestPushOff(t *testing.T) {
 	wantError(t, serve(t, h, "POST", "/api/v1/devices", "bob", strings.NewReader(`{"platform":"web","token":"t"}`)), http.StatusNotFound, "not_found")
 	wantError(t, serve(t, h, "DELETE", "/api/v1/devices/t", "bob", nil), http.StatusNotFound, "not_found")
 	wantError(t, serve(t, h, "GET", "/api/v1/notifications", "bob", nil), http.StatusNotFound, "not_found")
+}
+
+// TestDevicesPerUserAreBounded: registering more than MaxDevices tokens keeps the newest
+// and drops the oldest; another user's tokens are not touched.
+func TestDevicesPerUserAreBounded(t *testing.T) {
+	f := &fakeDevices{}
+	now := deviceClock
+	h := handler(t, api.Config{Devices: f, Notifications: f, MaxDevices: 3,
+		Now: func() time.Time { now = now.Add(time.Second); return now }}, nil, "bob", "cat")
+	register := func(user, tok string) {
+		resp := serve(t, h, "POST", "/api/v1/devices", user, strings.NewReader(`{"platform":"web","token":"`+tok+`"}`))
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("register %s: %d", tok, resp.StatusCode)
+		}
+	}
+	register("cat", "cat-1")
+	for i := 1; i <= 5; i++ {
+		register("bob", fmt.Sprint("bob-", i))
+	}
+	var bobs []string
+	for tok, d := range f.owner {
+		if d.UserID == "bob" {
+			bobs = append(bobs, tok)
+		}
+	}
+	slices.Sort(bobs)
+	if want := []string{"bob-3", "bob-4", "bob-5"}; !slices.Equal(bobs, want) {
+		t.Fatalf("bob's tokens %v, want the newest %v", bobs, want)
+	}
+	if _, ok := f.owner["cat-1"]; !ok {
+		t.Fatal("cat's token went with bob's")
+	}
 }

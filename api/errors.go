@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -17,10 +18,16 @@ import (
 // writeError writes err in PROTOCOL.md's error shape, with the status of httperr's table.
 // Internal errors are logged here, once, and the client sees only a generic message.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	if clientGone(r, err) {
+		// Not a server fault, and nobody is left to read an answer: counted as what it is.
+		log.Debug("client closed the request", "request_id", RequestID(r.Context()), "method", r.Method, "route", routeOf(r))
+		w.WriteHeader(StatusClientClosedRequest)
+		return
+	}
 	status := httperr.Status(err)
 	if status >= 500 {
 		log.Error("request failed", "request_id", RequestID(r.Context()), "method", r.Method,
-			"path", r.URL.Path, "err", err)
+			"route", routeOf(r), "err", err)
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="chatchat"`)
@@ -29,6 +36,25 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(e.RetryAfter)))
 	}
 	writeJSON(w, status, httperr.BodyOf(err))
+}
+
+// routeOf names a request in logs by its route pattern, not its path: a path may carry a
+// secret (DELETE /devices/{token} holds a push token). Unmatched requests show their path.
+func routeOf(r *http.Request) string {
+	if r.Pattern != "" {
+		return r.Pattern
+	}
+	return r.URL.Path
+}
+
+// StatusClientClosedRequest is nginx's 499: the client hung up before the answer. It is
+// what the metrics count for such a request, instead of a 500.
+const StatusClientClosedRequest = 499
+
+// clientGone reports whether err is the request's own context ending because the client
+// went away (or the server is stopping), rather than a fault.
+func clientGone(r *http.Request, err error) bool {
+	return r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
 }
 
 func writeRateLimited(w http.ResponseWriter, r *http.Request, log *slog.Logger, retryAfter time.Duration) {
@@ -45,7 +71,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	if v != nil {
-		_ = json.NewEncoder(w).Encode(v)
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false) // JSON for programs: see chat.MarshalJSON
+		_ = enc.Encode(v)
 	}
 }
 

@@ -33,11 +33,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, t, err := s.auth.Signup(r.Context(), in.Username, in.Password, in.DisplayName)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, answer(&u, t))
+	s.reply(w, r, http.StatusCreated, answer(&u, t), err)
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
@@ -55,11 +51,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, t, err := s.auth.Login(r.Context(), in.Username, in.Password)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, answer(&u, t))
+	s.reply(w, r, http.StatusOK, answer(&u, t), err)
 }
 
 func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
@@ -126,20 +118,15 @@ func (s *Server) presence(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) createRoom(w http.ResponseWriter, r *http.Request) {
+	if s.limited(w, r, s.cfg.RoomsPerUser, callerID(r)) {
+		return
+	}
 	var in chat.NewRoom
 	if !s.decode(w, r, &in) {
 		return
 	}
 	room, created, err := s.chat.CreateRoom(r.Context(), callerID(r), in)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, room)
+	s.replyMade(w, r, created, room, err)
 }
 
 func (s *Server) rooms(w http.ResponseWriter, r *http.Request) {
@@ -160,6 +147,9 @@ func (s *Server) room(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) addMembers(w http.ResponseWriter, r *http.Request) {
+	if s.limited(w, r, s.cfg.RoomsPerUser, callerID(r)) {
+		return
+	}
 	var in struct {
 		UserIDs []string `json:"userIds"`
 	}
@@ -203,15 +193,7 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m, created, err := s.chat.SendMessage(r.Context(), uid, r.PathValue("roomId"), in)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, m)
+	s.replyMade(w, r, created, m, err)
 }
 
 func (s *Server) history(w http.ResponseWriter, r *http.Request) {
@@ -271,6 +253,15 @@ func (s *Server) intParam(w http.ResponseWriter, r *http.Request, name string) (
 }
 
 // reply writes v with status, or err in the error shape when there is one.
+// replyMade writes v as 201 when created, else 200 (the thing existed already), or err.
+func (s *Server) replyMade(w http.ResponseWriter, r *http.Request, created bool, v any, err error) {
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	s.reply(w, r, status, v, err)
+}
+
 func (s *Server) reply(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
 	if err != nil {
 		s.fail(w, r, err)

@@ -98,7 +98,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if p == http.ErrAbortHandler {
 				panic(p)
 			}
-			rt.log.Error("panic serving request", "request_id", id, "path", r.URL.Path, "panic", p)
+			rt.log.Error("panic serving request", "request_id", id, "route", routeOf(r), "panic", p)
 			if !sw.wrote {
 				writeError(sw, r, rt.log, chat.Errorf(chat.Internal, "internal", "internal error"))
 			}
@@ -107,8 +107,12 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if sw.code() >= 500 {
 			level = slog.LevelError
 		}
+		route := sw.route // the pattern, never the path: a path may carry a secret
+		if route == "" {
+			route = "unmatched"
+		}
 		rt.log.Log(r.Context(), level, "http request", "request_id", id, "method", r.Method,
-			"route", sw.route, "path", r.URL.Path, "status", sw.code(), "bytes", sw.bytes,
+			"route", route, "status", sw.code(), "bytes", sw.bytes,
 			"duration_ms", time.Since(start).Milliseconds())
 	}()
 	rt.mux.ServeHTTP(sw, r)

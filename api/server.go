@@ -26,6 +26,12 @@ type Config struct {
 	LoginPerIP   Limiter
 	LoginPerUser Limiter
 	SendPerUser  Limiter
+	// RoomsPerUser limits room creation and member additions per user: each puts other
+	// people in a room they did not ask for.
+	RoomsPerUser Limiter
+	// MaxDevices bounds the push tokens one user keeps; registering one more drops the
+	// oldest (apps reinstalled, browsers cleared leave stale tokens behind). Default 20.
+	MaxDevices int
 
 	// Media serves uploads and downloads; nil when media is off (the store keeps none),
 	// and then its routes answer 404 like any unknown endpoint.
@@ -53,6 +59,9 @@ type Server struct {
 func NewServer(cfg Config, svc Chat, a Authenticator) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.MaxDevices <= 0 {
+		cfg.MaxDevices = 20
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -110,6 +110,8 @@ type Devices interface {
 	// DeleteDevice removes userID's token; an error of kind NotFound when the token is
 	// not userID's.
 	DeleteDevice(ctx context.Context, userID, token string) error
+	// Devices returns the devices of the users (to keep each user under MaxDevices).
+	Devices(ctx context.Context, userIDs []string) ([]chat.Device, error)
 }
 
 // Notifications is the caller's push history (chat.DeviceStore).

@@ -1,8 +1,6 @@
 package auth
 
 import (
-	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/chatchat/chatchat/chat"
@@ -47,20 +45,20 @@ func ValidatePassword(password string) error {
 	return nil
 }
 
-// NormalizeDisplayName trims name and checks that what remains is 1–64 characters of
-// valid UTF-8 with no control characters; it returns the trimmed name.
+// NormalizeDisplayName trims name, puts it in NFC, and checks that what remains is 1–64
+// characters of valid UTF-8 with no control, text-direction or zero-width characters
+// (chat.CleanName); it returns the cleaned name.
 func NormalizeDisplayName(name string) (string, error) {
-	name = strings.TrimSpace(name)
 	if !utf8.ValidString(name) {
 		return "", chat.Errorf(chat.Invalid, "invalid_display_name", "display name is not valid UTF-8")
+	}
+	name, why := chat.CleanName(name)
+	if why != "" {
+		return "", chat.Errorf(chat.Invalid, "invalid_display_name", "display name %s", why)
 	}
 	if n := utf8.RuneCountInString(name); n < 1 || n > MaxDisplayNameLen {
 		return "", chat.Errorf(chat.Invalid, "invalid_display_name",
 			"display name must be 1 to %d characters long", MaxDisplayNameLen)
-	}
-	if strings.IndexFunc(name, unicode.IsControl) >= 0 {
-		return "", chat.Errorf(chat.Invalid, "invalid_display_name",
-			"display name must not contain control characters")
 	}
 	return name, nil
 }

@@ -2,9 +2,9 @@ package chat
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -15,6 +15,10 @@ type NewMessage struct {
 	Text        string `json:"text"`
 	MediaID     string `json:"mediaId"`
 }
+
+// presenceTimeout bounds the viewers look-up of a send: without it the message counts as
+// unread for the viewers, which is better than a send that waits on a hung presence store.
+const presenceTimeout = 500 * time.Millisecond
 
 // SendMessage stores a message from the caller and publishes it. A clientMsgId the caller
 // used before returns the stored message with created false, and publishes nothing.
@@ -38,7 +42,10 @@ func (s *Service) SendMessage(ctx context.Context, callerID, roomID string, in N
 		media = &md
 	}
 	advance := []string{callerID}
-	if viewers, err := s.presence.Viewers(ctx, roomID); err != nil {
+	vctx, cancel := context.WithTimeout(ctx, presenceTimeout)
+	viewers, err := s.presence.Viewers(vctx, roomID)
+	cancel()
+	if err != nil {
 		s.log.Warn("viewers lookup failed; message counts as unread for them", "room", roomID, "err", err)
 	} else {
 		advance = append(advance, viewers...)
@@ -63,21 +70,48 @@ func (s *Service) SendMessage(ctx context.Context, callerID, roomID string, in N
 		m.Media = media
 	}
 	s.describe(ctx, &m)
+	if created && s.cfg.AfterStore != nil {
+		s.cfg.AfterStore(m)
+	}
 	if created {
-		s.announceCreated(ctx, m)
+		s.deliver(ctx, m)
+	} else if pending, err := s.outbox.Pending(ctx, m.RoomID, m.ID); err != nil {
+		s.log.Warn("outbox lookup failed; the relay will publish the message if it is pending", "message", m.ID, "err", err)
+	} else if pending {
+		// A retry of a send whose first attempt stored the message but did not publish
+		// it (the client hung up, the process died): publish it now rather than wait
+		// for the relay.
+		s.deliver(ctx, m)
 	}
 	return m, created, nil
 }
 
+// deliver publishes a stored message and its push job, then takes it out of the outbox.
+// It runs on a context detached from the request's (a client hanging up must not stop
+// what the stored message owes the others) and bounded by PublishTimeout; whatever fails
+// stays in the outbox for the relay.
+func (s *Service) deliver(ctx context.Context, m Message) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.PublishTimeout)
+	defer cancel()
+	if !s.announceCreated(ctx, m) {
+		return
+	}
+	if err := s.outbox.MarkPublished(ctx, m.RoomID, m.ID); err != nil {
+		// Published but still pending: the relay publishes it again, and clients
+		// drop the duplicate by id.
+		s.log.Warn("outbox: mark published failed", "message", m.ID, "err", err)
+	}
+}
+
 // announceCreated publishes a new message's events and queues its push job: in one round
 // trip where the bus can (BatchPublisher), else one call each. Failures are logged and
-// reported, not returned: the message is stored, and clients re-sync.
-func (s *Service) announceCreated(ctx context.Context, m Message) {
+// reported; it returns whether the event and the job both went out.
+func (s *Service) announceCreated(ctx context.Context, m Message) bool {
 	// One encoding for both events.
-	data, err := json.Marshal(MessageCreated{Message: m})
+	data, err := MarshalJSON(MessageCreated{Message: m})
 	if err != nil {
 		s.log.Error("encode message", "id", m.ID, "err", err)
-		return
+		return false
 	}
 	evs := []Event{
 		{Type: EventMessageCreated, RoomID: m.RoomID, Seq: m.Seq, Data: data},
@@ -102,17 +136,21 @@ func (s *Service) announceCreated(ctx context.Context, m Message) {
 					s.reportFailure("PUSH_JOB", err)
 				}
 			}
-			return
+			return err == nil
 		}
 	}
 	// The seed's FCM_TOKEN_MESSAGE is skipped when the bus just failed, rather than
-	// waiting out a second timeout.
-	if s.publishRaw(ctx, evs[0]) == nil {
+	// waiting out a second timeout. It is at most once by nature: its failure alone does
+	// not keep the message in the outbox.
+	published := s.publishRaw(ctx, evs[0]) == nil
+	if published {
 		s.publishRaw(ctx, evs[1])
 	}
+	queued := true
 	if job != nil {
-		s.enqueuePush(ctx, *job)
+		queued = s.enqueuePush(ctx, *job)
 	}
+	return published && queued
 }
 
 // checkNewMessage validates a message to send and returns it normalised: a default
@@ -133,6 +171,11 @@ func checkNewMessage(in NewMessage, maxRunes int, mediaEnabled bool) (NewMessage
 	if utf8.RuneCountInString(in.Text) > maxRunes {
 		return in, Errorf(TooLarge, "text_too_long", "text is longer than %d characters", maxRunes)
 	}
+	text, err := checkText(in.Text)
+	if err != nil {
+		return in, err
+	}
+	in.Text = text
 	switch in.Type {
 	case MessageText:
 		if in.Text == "" {
@@ -162,11 +205,13 @@ func (s *Service) pushJob(m Message) PushJob {
 
 // enqueuePush queues a push job. Like a publish, a failure is logged and reported, not
 // returned: the message is stored, only its pushes are lost.
-func (s *Service) enqueuePush(ctx context.Context, job PushJob) {
+func (s *Service) enqueuePush(ctx context.Context, job PushJob) bool {
 	if err := s.push.Enqueue(ctx, job); err != nil {
 		s.log.Warn("push enqueue failed", "room", job.Message.RoomID, "message", job.Message.ID, "err", err)
 		s.reportFailure("PUSH_JOB", err)
+		return false
 	}
+	return true
 }
 
 // History returns a page of a room's messages for a member.

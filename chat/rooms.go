@@ -2,9 +2,7 @@ package chat
 
 import (
 	"context"
-	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -18,8 +16,8 @@ type NewRoom struct {
 // CreateRoom creates a group, or returns the direct room between the caller and the other
 // member (created false) when one exists.
 func (s *Service) CreateRoom(ctx context.Context, callerID string, in NewRoom) (Room, bool, error) {
-	name := strings.TrimSpace(in.Name)
-	if err := checkName(name); err != nil {
+	name, err := checkName(in.Name)
+	if err != nil {
 		return Room{}, false, err
 	}
 	others := uniqueWithout(in.MemberIDs, callerID)
@@ -230,14 +228,14 @@ func (s *Service) UserRoomSeqs(ctx context.Context, userID string) (map[string]i
 
 func roomNotFound() error { return Errorf(NotFound, "room_not_found", "no such room") }
 
-func checkName(name string) error {
+// checkName returns a room name cleaned (CleanName), or why it is refused.
+func checkName(name string) (string, error) {
+	name, why := CleanName(name)
+	if why != "" {
+		return "", Errorf(Invalid, "bad_request", "name %s", why)
+	}
 	if utf8.RuneCountInString(name) > 100 {
-		return Errorf(Invalid, "bad_request", "name is longer than 100 characters")
+		return "", Errorf(Invalid, "bad_request", "name is longer than 100 characters")
 	}
-	for _, r := range name {
-		if unicode.IsControl(r) {
-			return Errorf(Invalid, "bad_request", "name has control characters")
-		}
-	}
-	return nil
+	return name, nil
 }

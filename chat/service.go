@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -24,6 +23,13 @@ type ServiceConfig struct {
 	// while the bus is down); default 10 s. MembershipRooms bounds the cache; default 10000.
 	MembershipTTL   time.Duration
 	MembershipRooms int
+	// PublishTimeout bounds the publishing that follows a stored message. It runs on a
+	// context detached from the request, so that a client hanging up cannot cancel it;
+	// what does not go out in time is left to the outbox relay. Default 5 s.
+	PublishTimeout time.Duration
+	// AfterStore, when set, is called after a message is stored and before it is
+	// published: a test hook that stands for the process dying there.
+	AfterStore func(Message)
 }
 
 // Service applies ChatChat's rules on top of a Store, a Bus and a PresenceService: who may
@@ -37,6 +43,7 @@ type Service struct {
 	members  MemberStore
 	cursors  CursorStore
 	messages MessageStore
+	outbox   OutboxStore
 
 	bus        Bus
 	presence   PresenceService
@@ -84,8 +91,11 @@ func NewService(cfg ServiceConfig, store Store, bus Bus, presence PresenceServic
 	if cfg.MembershipRooms <= 0 {
 		cfg.MembershipRooms = 10000
 	}
+	if cfg.PublishTimeout <= 0 {
+		cfg.PublishTimeout = 5 * time.Second
+	}
 	return &Service{cfg: cfg,
-		users: store, rooms: store, members: store, cursors: store, messages: store,
+		users: store, rooms: store, members: store, cursors: store, messages: store, outbox: store,
 		bus: bus, presence: presence, log: cfg.Logger,
 		membership: newMemberCache(cfg.MembershipTTL, cfg.MembershipRooms, cfg.Now)}
 }
@@ -110,7 +120,7 @@ func (s *Service) publishRoom(ctx context.Context, r Room, alsoTo []string) {
 // publish encodes data once and publishes the event. A failure is logged and reported but
 // not returned to the API caller: what was stored stays stored, and clients re-sync.
 func (s *Service) publish(ctx context.Context, ev Event, data any) error {
-	b, err := json.Marshal(data)
+	b, err := MarshalJSON(data)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", ev.Type, err)
 	}

@@ -17,8 +17,19 @@ type fixture struct {
 	svc      *chat.Service
 	store    *sqlite.Store
 	presence *memory.Presence
+	bus      *memory.Bus
 	events   *chattest.EventRecorder
 	users    []string
+}
+
+// withConfig returns another Service on the fixture's store and presence, with cfg (the
+// fixture's limits added) and bus (nil: the fixture's).
+func (f *fixture) withConfig(cfg chat.ServiceConfig, bus chat.Bus) *chat.Service {
+	cfg.MaxTextRunes, cfg.MaxRoomMembers = 10, 4
+	if bus == nil {
+		bus = f.bus
+	}
+	return chat.NewService(cfg, f.store, bus, f.presence)
 }
 
 // newFixture returns a Service on a real SQLite store and the in-process bus and presence,
@@ -36,7 +47,7 @@ func newFixture(t *testing.T, n int) *fixture {
 	rec := chattest.NewEventRecorder()
 	bus.Subscribe(chat.TopicSessions, rec)
 	pres := memory.NewPresence(memory.PresenceConfig{})
-	f := &fixture{svc: chat.NewService(chat.ServiceConfig{MaxTextRunes: 10, MaxRoomMembers: 4}, st, bus, pres), store: st, presence: pres, events: rec}
+	f := &fixture{svc: chat.NewService(chat.ServiceConfig{MaxTextRunes: 10, MaxRoomMembers: 4}, st, bus, pres), store: st, presence: pres, bus: bus, events: rec}
 	for i := 0; i < n; i++ {
 		u := chat.User{ID: chat.NewID(), Username: "user" + string(rune('a'+i)), DisplayName: "U", CreatedAt: chat.At(time.Now())}
 		if err := st.CreateUser(ctx, u, "x"); err != nil {

@@ -91,7 +91,8 @@ type MessageStore interface {
 	// CreateMessage gives m the room's next seq, stores it, and advances the cursors of
 	// the users in advance (members only; the sender and the room's viewers) to that seq.
 	// A created message comes back with UnreadCount set, counted with the write, so that
-	// the send path asks no second question. When m.SenderID already stored a message with
+	// the send path asks no second question. A created message is pending in the outbox
+	// (OutboxStore) in the same atomic write, until MarkPublished. When m.SenderID already stored a message with
 	// m.ClientMsgID, it stores nothing and returns that message with created false (its
 	// UnreadCount is not set).
 	// m.ID and m.CreatedAt are set by the caller.
@@ -99,6 +100,21 @@ type MessageStore interface {
 	// Messages returns a page of a room's messages (see HistoryQuery) and whether more
 	// exist beyond it.
 	Messages(ctx context.Context, roomID string, q HistoryQuery) ([]Message, bool, error)
+}
+
+// OutboxStore records which created messages have not yet gone out to their live sessions
+// and pushes: CreateMessage makes a message pending atomically with storing it, and a
+// relay publishes what stays pending (the publisher died, its client hung up, the bus
+// blipped), so that nothing stored is left undelivered.
+type OutboxStore interface {
+	// MarkPublished records that the message's events and push job went out. Marking a
+	// message that is not pending (or unknown) is no error.
+	MarkPublished(ctx context.Context, roomID, messageID string) error
+	// Pending reports whether the message is still pending.
+	Pending(ctx context.Context, roomID, messageID string) (bool, error)
+	// PendingMessages returns up to limit pending messages created at or before before,
+	// oldest first.
+	PendingMessages(ctx context.Context, before time.Time, limit int) ([]Message, error)
 }
 
 // Store is the union of the stores the chat service uses. Each storage adapter implements
@@ -110,6 +126,7 @@ type Store interface {
 	MemberStore
 	CursorStore
 	MessageStore
+	OutboxStore
 }
 
 // Pinger is implemented by adapters that depend on a server; /readyz calls it.

@@ -1,5 +1,5 @@
-// Package client is a Go client for ChatChat's HTTP API and WebSocket protocol, as fixed by
-// PROTOCOL.md (the wire contract) and described in docs/openapi.yaml and docs/protocol.md.
+// Package client is a Go client for ChatChat's HTTP API and WebSocket protocol, the wire
+// contract described in docs/openapi.yaml and docs/protocol.md.
 // End-to-end tests and the load generator use it; so can anyone who integrates ChatChat.
 //
 // A Client keeps the caller's access and refresh tokens: Signup and Login store them, and a
@@ -257,7 +257,7 @@ func (c *Client) callJSON(ctx context.Context, method, path string, in, out any)
 	return c.call(ctx, r, out)
 }
 
-// APIError is an answer of the server that is not a success: PROTOCOL.md's error shape
+// APIError is an answer of the server that is not a success: the API's error shape
 // {"error": {"code", "message"}}. When the body is not that shape (a proxy's page, a plain
 // text error), Code is empty and Message holds the start of the body or the status text.
 type APIError struct {

@@ -20,8 +20,8 @@ const (
 	NotificationLogged = chat.NotificationLogged
 )
 
-// Notification is one push attempt to one of the caller's devices (PROTOCOL.md's
-// notification shape).
+// Notification is one push attempt to one of the caller's devices (docs/openapi.yaml's
+// Notification).
 type Notification = chat.Notification
 
 // RegisterDevice registers a push token of the caller (POST /devices). created is false

@@ -18,7 +18,7 @@ import (
 // message of the user's rooms exactly once, in seq order per room.
 //
 // The chat server delivers each message at most once per connection: Redis Pub/Sub may lose
-// one, and a connection that drops loses whatever was in flight. PROTOCOL.md makes that "at
+// one, and a connection that drops loses whatever was in flight. docs/protocol.md makes that "at
 // least once" by two means, and Session uses both:
 //
 //   - After every (re)connect it sends RESUME with, per room, the seq up to which it has

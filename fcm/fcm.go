@@ -25,9 +25,13 @@ import (
 
 // Config configures a Sender.
 type Config struct {
-	// CredentialsFile is a Firebase service-account JSON key. Required unless Endpoint is
-	// set, in which case requests go unauthenticated (an emulator or a test server).
+	// CredentialsFile is a Firebase service-account JSON key. It or CredentialsJSON is
+	// required unless Endpoint is set, in which case requests go unauthenticated (an
+	// emulator or a test server).
 	CredentialsFile string
+	// CredentialsJSON is the key itself rather than a file: a secret store hands it to the
+	// process in an environment variable (on AWS, from Parameter Store).
+	CredentialsJSON []byte
 	// ProjectID is the Firebase project; default the credentials file's project_id.
 	ProjectID string
 	// Endpoint replaces FCM's base URL, https://fcm.googleapis.com/v1; requests go to
@@ -48,8 +52,10 @@ func New(ctx context.Context, cfg Config) (*Sender, error) {
 	var opts []option.ClientOption
 	project := cfg.ProjectID
 	switch {
-	case cfg.CredentialsFile != "":
-		key, pid, err := readServiceAccount(cfg.CredentialsFile)
+	case cfg.CredentialsFile != "" && len(cfg.CredentialsJSON) > 0:
+		return nil, errors.New("fcm: a credentials file and credentials JSON are both set: use one")
+	case cfg.CredentialsFile != "" || len(cfg.CredentialsJSON) > 0:
+		key, pid, err := readServiceAccount(cfg.CredentialsFile, cfg.CredentialsJSON)
 		if err != nil {
 			return nil, err
 		}
@@ -60,7 +66,7 @@ func New(ctx context.Context, cfg Config) (*Sender, error) {
 	case cfg.Endpoint != "":
 		opts = append(opts, option.WithoutAuthentication())
 	default:
-		return nil, errors.New("fcm: a credentials file is required")
+		return nil, errors.New("fcm: credentials are required (a service-account key file or its JSON)")
 	}
 	if project == "" {
 		return nil, errors.New("fcm: no project id: set it, or use a credentials file that names one")
@@ -79,13 +85,18 @@ func New(ctx context.Context, cfg Config) (*Sender, error) {
 	return &Sender{client: client, project: project}, nil
 }
 
-// readServiceAccount reads a service-account key, refusing any other kind of credential
-// configuration: the SDK would otherwise follow whatever the file says (an external
-// account, a token URL), which a key handed over by mistake should not be able to do.
-func readServiceAccount(path string) (key []byte, projectID string, err error) {
-	key, err = os.ReadFile(path)
-	if err != nil {
-		return nil, "", fmt.Errorf("fcm: credentials: %w", err)
+// readServiceAccount reads a service-account key from the file at path, or takes key when
+// path is empty, refusing any other kind of credential configuration: the SDK would
+// otherwise follow whatever the file says (an external account, a token URL), which a key
+// handed over by mistake should not be able to do.
+func readServiceAccount(path string, key []byte) (_ []byte, projectID string, err error) {
+	if path != "" {
+		if key, err = os.ReadFile(path); err != nil {
+			return nil, "", fmt.Errorf("fcm: credentials: %w", err)
+		}
+	} else {
+		// Named in errors instead of a path; the JSON itself is a secret.
+		path = "JSON"
 	}
 	var f struct {
 		Type        string `json:"type"`

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/chatchat/chatchat/internal/ctxio"
+
 	"github.com/chatchat/chatchat/chat"
 )
 
@@ -62,7 +64,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, _ 
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp) // a no-op once renamed
-	n, err := io.Copy(f, io.LimitReader(ctxReader{ctx, r}, size+1))
+	n, err := io.Copy(f, io.LimitReader(ctxio.Reader(ctx, r), size+1))
 	if err == nil && n != size {
 		err = fmt.Errorf("read %d bytes, want %d", n, size)
 	}
@@ -138,17 +140,4 @@ func notFound(err error) error {
 		return chat.ErrNotFound
 	}
 	return err
-}
-
-// ctxReader stops a long copy when its context ends.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

@@ -16,6 +16,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/chatchat/chatchat/internal/ctxio"
+
 	"github.com/chatchat/chatchat/chat"
 )
 
@@ -366,7 +368,7 @@ func (s *Service) spool(ctx context.Context, r io.Reader) (*os.File, int64, erro
 	if err != nil {
 		return nil, 0, fmt.Errorf("media: spool: %w", err)
 	}
-	n, err := io.Copy(f, io.LimitReader(ctxReader{ctx, r}, s.cfg.MaxBytes+1))
+	n, err := io.Copy(f, io.LimitReader(ctxio.Reader(ctx, r), s.cfg.MaxBytes+1))
 	switch {
 	case err == nil && n > s.cfg.MaxBytes:
 		err = tooLarge(s.cfg.MaxBytes)
@@ -454,17 +456,4 @@ func tooLarge(limit int64) error {
 
 func unsupported(ct string) error {
 	return chat.Errorf(chat.UnsupportedMedia, "unsupported_media_type", "files of type %s are not accepted", ct)
-}
-
-// ctxReader stops a long copy when its context ends.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

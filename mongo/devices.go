@@ -45,8 +45,8 @@ type notificationDoc struct {
 	CreatedAt bson.DateTime `bson:"createdAt"`
 }
 
-func (s *Store) devices() *mongo.Collection       { return s.db.Collection(colDevices) }
-func (s *Store) notifications() *mongo.Collection { return s.db.Collection(colNotifications) }
+func (s *Store) devices() *mongo.Collection       { return s.db().Collection(colDevices) }
+func (s *Store) notifications() *mongo.Collection { return s.db().Collection(colNotifications) }
 
 // RegisterDevice implements chat.DeviceStore: one upsert of the token's document, whose
 // previous owner tells whether the token is new to the user.

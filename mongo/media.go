@@ -45,7 +45,7 @@ func (d mediaDoc) media() chat.Media {
 	}
 }
 
-func (s *Store) media() *mongo.Collection { return s.db.Collection(colMedia) }
+func (s *Store) media() *mongo.Collection { return s.db().Collection(colMedia) }
 
 // CreateMedia implements chat.MediaStore.
 func (s *Store) CreateMedia(ctx context.Context, m chat.Media) error {

@@ -27,6 +27,9 @@ type messageDoc struct {
 	Text        string        `bson:"text"`
 	MediaID     string        `bson:"mediaId"`
 	CreatedAt   bson.DateTime `bson:"createdAt"`
+	// PendingAt is set while the message is in the outbox (chat.OutboxStore): in the
+	// message's own document, so that storing it and making it pending are one write.
+	PendingAt *bson.DateTime `bson:"pendingAt,omitempty"`
 }
 
 func (d messageDoc) message() chat.Message {
@@ -90,12 +93,12 @@ func (s *Store) CreateMessage(ctx context.Context, m chat.Message, advance []str
 	what := "create message in " + m.RoomID
 	m.CreatedAt = chat.At(m.CreatedAt.Time)
 	if m.ClientMsgID != "" {
-		_, err := s.claims.InsertOne(ctx, claimDoc{
+		_, err := s.claims().InsertOne(ctx, claimDoc{
 			MessageID: m.ID, SenderID: m.SenderID, ClientMsgID: m.ClientMsgID, ClaimedAt: date(time.Now()),
 		})
 		if mongo.IsDuplicateKeyError(err) {
 			var c claimDoc
-			err := s.claims.FindOne(ctx, bson.D{{Key: "senderId", Value: m.SenderID}, {Key: "clientMsgId", Value: m.ClientMsgID}}).Decode(&c)
+			err := s.claims().FindOne(ctx, bson.D{{Key: "senderId", Value: m.SenderID}, {Key: "clientMsgId", Value: m.ClientMsgID}}).Decode(&c)
 			if isNoDocuments(err) {
 				return chat.Message{}, false, fmt.Errorf("mongo: %s: message id %s: %w", what, m.ID, chat.ErrConflict)
 			}
@@ -141,7 +144,7 @@ func (s *Store) awaitClaim(ctx context.Context, what string, c claimDoc, m chat.
 
 func (s *Store) messageByIdemKey(ctx context.Context, what string, m chat.Message) (messageDoc, bool, error) {
 	var d messageDoc
-	err := s.messages.FindOne(ctx, bson.D{{Key: "senderId", Value: m.SenderID}, {Key: "idemKey", Value: idemKey(m)}}).Decode(&d)
+	err := s.messages().FindOne(ctx, bson.D{{Key: "senderId", Value: m.SenderID}, {Key: "idemKey", Value: idemKey(m)}}).Decode(&d)
 	if isNoDocuments(err) {
 		return messageDoc{}, false, nil
 	}
@@ -158,6 +161,7 @@ func (s *Store) store(ctx context.Context, what string, m chat.Message, advance 
 		ID: m.ID, RoomID: m.RoomID, SenderID: m.SenderID, ClientMsgID: m.ClientMsgID, IdemKey: idemKey(m),
 		Type: m.Type, Text: m.Text, MediaID: m.MediaID, CreatedAt: date(m.CreatedAt.Time),
 	}
+	doc.PendingAt = &doc.CreatedAt
 	for attempt := 0; ; attempt++ {
 		if attempt == maxSeqAttempts {
 			return chat.Message{}, false, fmt.Errorf("mongo: %s: no free seq after %d attempts", what, attempt)
@@ -166,14 +170,14 @@ func (s *Store) store(ctx context.Context, what string, m chat.Message, advance 
 		if err != nil {
 			if chat.IsNotFound(err) && m.ClientMsgID != "" {
 				// An unknown room: withdraw the claim, so that nothing is left behind.
-				if _, derr := s.claims.DeleteOne(ctx, bson.D{{Key: "_id", Value: m.ID}}); derr != nil {
+				if _, derr := s.claims().DeleteOne(ctx, bson.D{{Key: "_id", Value: m.ID}}); derr != nil {
 					s.logger.Warn("mongo: claim of a message to an unknown room left behind", "message", m.ID, "err", derr)
 				}
 			}
 			return chat.Message{}, false, err
 		}
 		doc.Seq = seq
-		_, err = s.messages.InsertOne(ctx, doc)
+		_, err = s.messages().InsertOne(ctx, doc)
 		if err == nil {
 			break
 		}
@@ -191,7 +195,7 @@ func (s *Store) store(ctx context.Context, what string, m chat.Message, advance 
 			}
 			return prev.message(), false, nil
 		}
-		if n, cerr := s.messages.CountDocuments(ctx, bson.D{{Key: "_id", Value: m.ID}}); cerr != nil {
+		if n, cerr := s.messages().CountDocuments(ctx, bson.D{{Key: "_id", Value: m.ID}}); cerr != nil {
 			return chat.Message{}, false, s.fail(ctx, what, cerr)
 		} else if n > 0 {
 			return chat.Message{}, false, fmt.Errorf("mongo: %s: message id %s: %w", what, m.ID, chat.ErrConflict)
@@ -201,7 +205,7 @@ func (s *Store) store(ctx context.Context, what string, m chat.Message, advance 
 
 	if ids := chat.UniqueIDs(advance); len(ids) > 0 {
 		// Only existing memberships match, so a non-member in advance is ignored.
-		_, err := s.memberships.UpdateMany(ctx,
+		_, err := s.memberships().UpdateMany(ctx,
 			bson.D{{Key: "roomId", Value: doc.RoomID}, {Key: "userId", Value: bson.D{{Key: "$in", Value: ids}}}},
 			bson.D{{Key: "$max", Value: bson.D{{Key: "lastReadSeq", Value: doc.Seq}}}})
 		if err != nil {
@@ -226,7 +230,7 @@ func (s *Store) nextSeq(ctx context.Context, what, roomID string, at bson.DateTi
 	var d struct {
 		LastSeq int64 `bson:"lastSeq"`
 	}
-	err := s.rooms.FindOneAndUpdate(ctx,
+	err := s.rooms().FindOneAndUpdate(ctx,
 		bson.D{{Key: "_id", Value: roomID}},
 		bson.D{
 			{Key: "$inc", Value: bson.D{{Key: "lastSeq", Value: int64(1)}}},
@@ -245,7 +249,7 @@ func (s *Store) nextSeq(ctx context.Context, what, roomID string, at bson.DateTi
 // later one.
 func (s *Store) setLastMessage(ctx context.Context, what string, doc messageDoc) error {
 	doc.IdemKey = ""
-	_, err := s.rooms.UpdateOne(ctx,
+	_, err := s.rooms().UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: doc.RoomID}, {Key: "lastMessageSeq", Value: bson.D{{Key: "$lt", Value: doc.Seq}}}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "lastMessageSeq", Value: doc.Seq}, {Key: "lastMessage", Value: doc}}}})
 	if err != nil {
@@ -274,7 +278,7 @@ func (s *Store) Messages(ctx context.Context, roomID string, q chat.HistoryQuery
 	if q.Ascending() {
 		dir = 1
 	}
-	cur, err := s.messages.Find(ctx,
+	cur, err := s.messages().Find(ctx,
 		bson.D{{Key: "roomId", Value: roomID}, {Key: "seq", Value: rng}},
 		options.Find().
 			SetSort(bson.D{{Key: "seq", Value: dir}}).

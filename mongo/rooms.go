@@ -84,21 +84,21 @@ func (s *Store) CreateRoom(ctx context.Context, r chat.Room, directKey string) e
 	}
 	at := date(r.CreatedAt.Time)
 	for _, uid := range ids {
-		_, err := s.memberships.InsertOne(ctx, memberDoc{RoomID: r.ID, UserID: uid, JoinedAt: at})
+		_, err := s.memberships().InsertOne(ctx, memberDoc{RoomID: r.ID, UserID: uid, JoinedAt: at})
 		if err != nil && !mongo.IsDuplicateKeyError(err) { // a duplicate: an earlier attempt's
 			return s.fail(ctx, what, err)
 		}
 	}
-	_, err := s.rooms.InsertOne(ctx, roomDoc{
+	_, err := s.rooms().InsertOne(ctx, roomDoc{
 		ID: r.ID, Type: r.Type, Name: r.Name, DirectKey: storedDirectKey(r.ID, directKey),
 		CreatedAt: at, ActiveAt: at,
 	})
 	if mongo.IsDuplicateKeyError(err) {
 		// The room id itself may be what exists (a repeated call); only memberships of a
 		// room that was never stored are removed.
-		n, cerr := s.rooms.CountDocuments(ctx, bson.D{{Key: "_id", Value: r.ID}})
+		n, cerr := s.rooms().CountDocuments(ctx, bson.D{{Key: "_id", Value: r.ID}})
 		if cerr == nil && n == 0 {
-			if _, derr := s.memberships.DeleteMany(ctx, bson.D{{Key: "roomId", Value: r.ID}}); derr != nil {
+			if _, derr := s.memberships().DeleteMany(ctx, bson.D{{Key: "roomId", Value: r.ID}}); derr != nil {
 				s.logger.Warn("mongo: memberships of a rejected room left behind (invisible)", "room", r.ID, "err", derr)
 			}
 		}
@@ -115,7 +115,7 @@ func (s *Store) usersExist(ctx context.Context, what string, ids []string) error
 	if len(ids) == 0 {
 		return nil
 	}
-	n, err := s.users.CountDocuments(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	n, err := s.users().CountDocuments(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
 	if err != nil {
 		return s.fail(ctx, what, err)
 	}
@@ -140,7 +140,7 @@ func (s *Store) DirectRoom(ctx context.Context, directKey string) (chat.Room, er
 
 func (s *Store) roomWhere(ctx context.Context, what string, filter bson.D) (chat.Room, error) {
 	var d roomDoc
-	err := s.rooms.FindOne(ctx, filter, options.FindOne().SetProjection(bson.D{{Key: "lastMessage", Value: 0}})).Decode(&d)
+	err := s.rooms().FindOne(ctx, filter, options.FindOne().SetProjection(bson.D{{Key: "lastMessage", Value: 0}})).Decode(&d)
 	if err != nil {
 		return chat.Room{}, s.notFound(ctx, what, err)
 	}
@@ -156,7 +156,7 @@ func (s *Store) roomWhere(ctx context.Context, what string, filter bson.D) (chat
 }
 
 func (s *Store) findMembers(ctx context.Context, what string, filter bson.D) ([]memberDoc, error) {
-	cur, err := s.memberships.Find(ctx, filter, options.Find().SetSort(byJoinOrder()))
+	cur, err := s.memberships().Find(ctx, filter, options.Find().SetSort(byJoinOrder()))
 	if err != nil {
 		return nil, s.fail(ctx, what+": members", err)
 	}
@@ -179,7 +179,7 @@ func (s *Store) UserRooms(ctx context.Context, userID string) ([]chat.UserRoom, 
 	for _, m := range mine {
 		ids = append(ids, m.RoomID)
 	}
-	cur, err := s.rooms.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	cur, err := s.rooms().Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
 	if err != nil {
 		return nil, s.fail(ctx, what, err)
 	}
@@ -245,7 +245,7 @@ func (s *Store) UserRoomSeqs(ctx context.Context, userID string) (map[string]int
 	for _, m := range mine {
 		ids = append(ids, m.RoomID)
 	}
-	cur, err := s.rooms.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
+	cur, err := s.rooms().Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
 		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}, {Key: "lastSeq", Value: 1}}))
 	if err != nil {
 		return nil, s.fail(ctx, what, err)
@@ -280,7 +280,7 @@ func (s *Store) Members(ctx context.Context, roomID string) ([]chat.Member, erro
 // Member implements chat.RoomStore.
 func (s *Store) Member(ctx context.Context, roomID, userID string) (chat.Member, error) {
 	var d memberDoc
-	if err := s.memberships.FindOne(ctx, memberKey(roomID, userID)).Decode(&d); err != nil {
+	if err := s.memberships().FindOne(ctx, memberKey(roomID, userID)).Decode(&d); err != nil {
 		return chat.Member{}, s.notFound(ctx, fmt.Sprintf("member %s of %s", userID, roomID), err)
 	}
 	return d.member(), nil
@@ -304,7 +304,7 @@ func (s *Store) AddMembers(ctx context.Context, roomID string, userIDs []string,
 	}
 	added := []string{}
 	for _, uid := range ids {
-		_, err := s.memberships.InsertOne(ctx, memberDoc{RoomID: roomID, UserID: uid, LastReadSeq: lastSeq, JoinedAt: date(at)})
+		_, err := s.memberships().InsertOne(ctx, memberDoc{RoomID: roomID, UserID: uid, LastReadSeq: lastSeq, JoinedAt: date(at)})
 		switch {
 		case mongo.IsDuplicateKeyError(err): // already a member
 		case err != nil:
@@ -321,7 +321,7 @@ func (s *Store) lastSeq(ctx context.Context, what, roomID string) (int64, error)
 	var d struct {
 		LastSeq int64 `bson:"lastSeq"`
 	}
-	err := s.rooms.FindOne(ctx, bson.D{{Key: "_id", Value: roomID}},
+	err := s.rooms().FindOne(ctx, bson.D{{Key: "_id", Value: roomID}},
 		options.FindOne().SetProjection(bson.D{{Key: "lastSeq", Value: 1}})).Decode(&d)
 	if err != nil {
 		return 0, s.notFound(ctx, what, err)
@@ -332,7 +332,7 @@ func (s *Store) lastSeq(ctx context.Context, what, roomID string) (int64, error)
 // RemoveMember implements chat.RoomStore.
 func (s *Store) RemoveMember(ctx context.Context, roomID, userID string) error {
 	what := fmt.Sprintf("remove member %s of %s", userID, roomID)
-	res, err := s.memberships.DeleteOne(ctx, memberKey(roomID, userID))
+	res, err := s.memberships().DeleteOne(ctx, memberKey(roomID, userID))
 	if err != nil {
 		return s.fail(ctx, what, err)
 	}
@@ -345,7 +345,7 @@ func (s *Store) RemoveMember(ctx context.Context, roomID, userID string) error {
 // SetMuted implements chat.RoomStore.
 func (s *Store) SetMuted(ctx context.Context, roomID, userID string, muted bool) error {
 	what := fmt.Sprintf("set muted of %s in %s", userID, roomID)
-	res, err := s.memberships.UpdateOne(ctx, memberKey(roomID, userID),
+	res, err := s.memberships().UpdateOne(ctx, memberKey(roomID, userID),
 		bson.D{{Key: "$set", Value: bson.D{{Key: "muted", Value: muted}}}})
 	if err != nil {
 		return s.fail(ctx, what, err)
@@ -367,7 +367,7 @@ func (s *Store) AdvanceReadCursor(ctx context.Context, roomID, userID string, se
 		return 0, err
 	}
 	var d memberDoc
-	err = s.memberships.FindOneAndUpdate(ctx, memberKey(roomID, userID),
+	err = s.memberships().FindOneAndUpdate(ctx, memberKey(roomID, userID),
 		bson.D{{Key: "$max", Value: bson.D{{Key: "lastReadSeq", Value: min(seq, lastSeq)}}}},
 		options.FindOneAndUpdate().SetReturnDocument(options.After),
 	).Decode(&d)
@@ -383,7 +383,7 @@ func isNoDocuments(err error) bool { return errors.Is(err, mongo.ErrNoDocuments)
 // UnreadCount implements chat.CursorStore: one count on the (roomId, userId) index
 // instead of fetching every membership of the room, which dominates a send to a large room.
 func (s *Store) UnreadCount(ctx context.Context, roomID, senderID string, seq int64) (int, error) {
-	n, err := s.memberships.CountDocuments(ctx, bson.D{
+	n, err := s.memberships().CountDocuments(ctx, bson.D{
 		{Key: "roomId", Value: roomID},
 		{Key: "userId", Value: bson.D{{Key: "$ne", Value: senderID}}},
 		{Key: "lastReadSeq", Value: bson.D{{Key: "$lt", Value: seq}}},
@@ -397,7 +397,7 @@ func (s *Store) UnreadCount(ctx context.Context, roomID, senderID string, seq in
 // UnreadTotal implements chat.CursorStore: the user's cursors, then their rooms' seq
 // counters, in two queries (no $lookup).
 func (s *Store) UnreadTotal(ctx context.Context, userID string) (int64, error) {
-	cur, err := s.memberships.Find(ctx, bson.D{{Key: "userId", Value: userID}},
+	cur, err := s.memberships().Find(ctx, bson.D{{Key: "userId", Value: userID}},
 		options.Find().SetProjection(bson.D{{Key: "roomId", Value: 1}, {Key: "lastReadSeq", Value: 1}}))
 	if err != nil {
 		return 0, s.fail(ctx, "unread total", err)
@@ -415,7 +415,7 @@ func (s *Store) UnreadTotal(ctx context.Context, userID string) (int64, error) {
 		read[m.RoomID] = m.LastReadSeq
 		ids = append(ids, m.RoomID)
 	}
-	cur, err = s.rooms.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
+	cur, err = s.rooms().Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
 		options.Find().SetProjection(bson.D{{Key: "lastSeq", Value: 1}}))
 	if err != nil {
 		return 0, s.fail(ctx, "unread total", err)

@@ -16,12 +16,15 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 
 	"github.com/chatchat/chatchat/chat"
@@ -45,13 +48,37 @@ const (
 
 // Store is a chat.Store in one MongoDB database. It is safe for concurrent use.
 type Store struct {
-	client *mongo.Client
-	db     *mongo.Database
-	logger *slog.Logger
-	cfg    config
+	// conn is replaced whole when the store logs in again with rotated credentials
+	// (login.go); every operation reads it through db() and the collection accessors.
+	conn     atomic.Pointer[conn]
+	logger   *slog.Logger
+	cfg      config
+	uri      string
+	database string
 
-	users, tokens, rooms, memberships, messages, claims *mongo.Collection
+	login     sync.Mutex // one re-login at a time
+	mu        sync.Mutex // guards the fields below, and bg.Add against Close
+	lastLogin time.Time
+	closed    bool
+	bg        sync.WaitGroup // re-logins, and the disconnection of replaced clients
+	done      chan struct{}  // closed by Close: ends a re-login in progress
 }
+
+// conn is one client, logged in as username.
+type conn struct {
+	client             *mongo.Client
+	db                 *mongo.Database
+	username, password string
+}
+
+func (s *Store) db() *mongo.Database { return s.conn.Load().db }
+
+func (s *Store) users() *mongo.Collection       { return s.db().Collection(colUsers) }
+func (s *Store) tokens() *mongo.Collection      { return s.db().Collection(colTokens) }
+func (s *Store) rooms() *mongo.Collection       { return s.db().Collection(colRooms) }
+func (s *Store) memberships() *mongo.Collection { return s.db().Collection(colMemberships) }
+func (s *Store) messages() *mongo.Collection    { return s.db().Collection(colMessages) }
+func (s *Store) claims() *mongo.Collection      { return s.db().Collection(colClaims) }
 
 // Option configures Open.
 type Option func(*config)
@@ -61,6 +88,9 @@ type config struct {
 	selectionTimeout time.Duration
 	closeTimeout     time.Duration
 	pendingGrace     time.Duration
+	credentials      Credentials
+	loginInterval    time.Duration
+	loginTimeout     time.Duration
 }
 
 // WithLogger sets the logger; by default nothing is logged.
@@ -77,6 +107,9 @@ func WithServerSelectionTimeout(d time.Duration) Option {
 // client message id to store the message before it stores it itself; 10 s by default. See
 // CreateMessage.
 func WithPendingGrace(d time.Duration) Option { return func(c *config) { c.pendingGrace = d } }
+
+// operationTimeout bounds one MongoDB operation whose context sets no deadline.
+const operationTimeout = 10 * time.Second
 
 // Open connects to the server at uri, uses database, and creates the indexes the store
 // relies on (which makes it wait for the server). Unless the URI sets retryWrites, retryable
@@ -98,39 +131,30 @@ func Open(ctx context.Context, uri, database string, opts ...Option) (*Store, er
 	if cfg.pendingGrace <= 0 {
 		cfg.pendingGrace = 10 * time.Second
 	}
+	if cfg.loginInterval <= 0 {
+		cfg.loginInterval = 5 * time.Second
+	}
+	if cfg.loginTimeout <= 0 {
+		cfg.loginTimeout = 10 * time.Second
+	}
 	if database == "" {
 		return nil, errors.New("mongo: open: database name is empty")
 	}
 
-	co := options.Client().ApplyURI(uri)
-	if co.RetryWrites == nil {
-		co.SetRetryWrites(false)
-	}
-	if co.ServerSelectionTimeout == nil {
-		co.SetServerSelectionTimeout(cfg.selectionTimeout)
-	}
-	if co.ConnectTimeout == nil {
-		co.SetConnectTimeout(cfg.selectionTimeout)
-	}
-	client, err := mongo.Connect(co)
+	s := &Store{logger: cfg.logger, cfg: cfg, uri: uri, database: database, done: make(chan struct{})}
+	c, err := s.connect(nil)
 	if err != nil {
-		return nil, fmt.Errorf("mongo: open: %w", err)
+		return nil, err
 	}
-	db := client.Database(database)
-	s := &Store{
-		client: client, db: db, logger: cfg.logger, cfg: cfg,
-		users:       db.Collection(colUsers),
-		tokens:      db.Collection(colTokens),
-		rooms:       db.Collection(colRooms),
-		memberships: db.Collection(colMemberships),
-		messages:    db.Collection(colMessages),
-		claims:      db.Collection(colClaims),
-	}
+	s.conn.Store(c)
 	// Several processes of a deployment start at once and all create the missing
 	// indexes; a server that drops a connection in that race (FerretDB does) or is still
-	// coming up is retried with back-off rather than failing the start.
+	// coming up is retried with back-off rather than failing the start. So is a login
+	// refused because the password was rotated after the process read it: the store
+	// reads the credentials again first.
 	wait := 200 * time.Millisecond
 	for attempt := 1; ; attempt++ {
+		used := s.conn.Load()
 		err := s.ensureIndexes(ctx)
 		if err == nil {
 			break
@@ -138,6 +162,14 @@ func Open(ctx context.Context, uri, database string, opts ...Option) (*Store, er
 		if attempt == 5 || chat.ErrorKind(err) != chat.Unavailable {
 			_ = s.Close()
 			return nil, err
+		}
+		if isAuthFailure(err) && cfg.credentials != nil {
+			lctx, cancel := context.WithTimeout(ctx, cfg.loginTimeout)
+			lerr := s.relogin(lctx, used)
+			cancel()
+			if lerr != nil {
+				s.logger.Warn("mongo: login refused and reading the credentials again did not help", "err", lerr)
+			}
 		}
 		s.logger.Warn("mongo: creating indexes failed; retrying", "attempt", attempt, "err", err)
 		select {
@@ -167,33 +199,35 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 		col     *mongo.Collection
 		indexes []index
 	}{
-		{s.users, []index{
+		{s.users(), []index{
 			// Case-insensitive uniqueness without collations, which DocumentDB lacks.
 			unique("usernameLower_1", "usernameLower"),
 			plain("displayLower_1", "displayLower"),
 		}},
-		{s.tokens, []index{plain("familyId_1", "familyId")}},
+		{s.tokens(), []index{plain("familyId_1", "familyId")}},
 		// Every room has a distinct directKey (group rooms use their own id), so the
 		// index needs to be neither partial nor sparse.
-		{s.rooms, []index{unique("directKey_1", "directKey")}},
-		{s.memberships, []index{
+		{s.rooms(), []index{unique("directKey_1", "directKey")}},
+		{s.memberships(), []index{
 			unique("roomId_1_userId_1", "roomId", "userId"),
 			plain("userId_1", "userId"),
 		}},
-		{s.messages, []index{
+		{s.messages(), []index{
 			unique("roomId_1_seq_1", "roomId", "seq"),
 			unique("senderId_1_idemKey_1", "senderId", "idemKey"),
+			// The outbox relay's scan (outbox.go); published messages have no pendingAt.
+			plain("pendingAt_1", "pendingAt"),
 		}},
-		{s.claims, []index{unique("senderId_1_clientMsgId_1", "senderId", "clientMsgId")}},
+		{s.claims(), []index{unique("senderId_1_clientMsgId_1", "senderId", "clientMsgId")}},
 		// The orphan collector's scan of media no message refers to, and the upload
 		// quotas' count of a user's uploads (media.go).
-		{s.db.Collection(colMedia), []index{
+		{s.db().Collection(colMedia), []index{
 			plain("attached_1_createdAt_1", "attached", "createdAt"),
 			plain("uploaderId_1_createdAt_1", "uploaderId", "createdAt"),
 		}},
 		// Push devices by owner; the history's key de-duplicates pushes (devices.go).
-		{s.db.Collection(colDevices), []index{plain("userId_1", "userId")}},
-		{s.db.Collection(colNotifications), []index{
+		{s.db().Collection(colDevices), []index{plain("userId_1", "userId")}},
+		{s.db().Collection(colNotifications), []index{
 			unique("messageId_1_token_1", "messageId", "token"),
 			plain("userId_1__id_1", "userId", "_id"),
 		}},
@@ -241,11 +275,19 @@ func (s *Store) createIndexes(ctx context.Context, col *mongo.Collection, indexe
 	return nil
 }
 
-// Close disconnects from the server, waiting at most 10 s for operations in flight.
+// Close disconnects from the server, waiting at most 10 s for operations in flight. It
+// ends a re-login in progress and waits for it.
 func (s *Store) Close() error {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.done)
+	}
+	s.mu.Unlock()
+	s.bg.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.closeTimeout)
 	defer cancel()
-	if err := s.client.Disconnect(ctx); err != nil && !errors.Is(err, mongo.ErrClientDisconnected) {
+	if err := s.conn.Load().client.Disconnect(ctx); err != nil && !errors.Is(err, mongo.ErrClientDisconnected) {
 		return fmt.Errorf("mongo: close: %w", err)
 	}
 	return nil
@@ -253,7 +295,7 @@ func (s *Store) Close() error {
 
 // Ping reports whether the primary answers.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.client.Ping(ctx, readpref.Primary()); err != nil {
+	if err := s.conn.Load().client.Ping(ctx, readpref.Primary()); err != nil {
 		return s.fail(ctx, "ping", err)
 	}
 	return nil
@@ -272,6 +314,12 @@ func (s *Store) fail(ctx context.Context, what string, err error) error {
 	if ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled) {
 		return fmt.Errorf("mongo: %s: %w", what, err)
 	}
+	// A refused login is an outage to the caller (503, retried) while the store reads
+	// the rotated credentials and logs in again.
+	if isAuthFailure(err) {
+		s.reloginSoon()
+		return fmt.Errorf("mongo: %s: %w: %w", what, errUnavailable(), err)
+	}
 	if isUnavailable(err) {
 		return fmt.Errorf("mongo: %s: %w: %w", what, errUnavailable(), err)
 	}
@@ -281,8 +329,12 @@ func (s *Store) fail(ctx context.Context, what string, err error) error {
 func isUnavailable(err error) bool {
 	var sse topology.ServerSelectionError
 	var ne net.Error
+	// A pool cleared because another operation lost its connection (or its login) fails
+	// the operations waiting on it at once; the server is as unreachable to them.
+	var pce driver.RetryablePoolError
 	return errors.As(err, &sse) || mongo.IsTimeout(err) || mongo.IsNetworkError(err) ||
-		errors.Is(err, mongo.ErrClientDisconnected) || errors.As(err, &ne)
+		errors.Is(err, mongo.ErrClientDisconnected) || errors.As(err, &ne) ||
+		(errors.As(err, &pce) && pce.Retryable())
 }
 
 // Times are kept as BSON dates: millisecond precision, the wire's, and they sort.

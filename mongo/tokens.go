@@ -26,7 +26,7 @@ type tokenDoc struct {
 // index (DocumentDB's TTL indexes differ, and FerretDB has none): the token service checks
 // ExpiresAt, and old tokens are rows nobody reads.
 func (s *Store) CreateRefreshToken(ctx context.Context, t chat.RefreshToken) error {
-	_, err := s.tokens.InsertOne(ctx, tokenDoc{
+	_, err := s.tokens().InsertOne(ctx, tokenDoc{
 		Hash: t.Hash, UserID: t.UserID, FamilyID: t.FamilyID,
 		CreatedAt: date(t.CreatedAt), ExpiresAt: date(t.ExpiresAt), Revoked: t.Revoked,
 	})
@@ -44,7 +44,7 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t chat.RefreshToken) err
 // it unused.
 func (s *Store) ConsumeRefreshToken(ctx context.Context, hash string) (chat.RefreshToken, bool, error) {
 	var d tokenDoc
-	err := s.tokens.FindOneAndUpdate(ctx,
+	err := s.tokens().FindOneAndUpdate(ctx,
 		bson.D{{Key: "_id", Value: hash}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "used", Value: true}}}},
 		options.FindOneAndUpdate().SetReturnDocument(options.Before),
@@ -60,7 +60,7 @@ func (s *Store) ConsumeRefreshToken(ctx context.Context, hash string) (chat.Refr
 
 // RevokeTokenFamily implements chat.TokenStore.
 func (s *Store) RevokeTokenFamily(ctx context.Context, familyID string) error {
-	_, err := s.tokens.UpdateMany(ctx,
+	_, err := s.tokens().UpdateMany(ctx,
 		bson.D{{Key: "familyId", Value: familyID}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "revoked", Value: true}}}})
 	if err != nil {

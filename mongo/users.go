@@ -37,7 +37,7 @@ func noPasswordHash() bson.D { return bson.D{{Key: "passwordHash", Value: 0}} }
 // CreateUser implements chat.UserStore. The unique index on the lower-cased username
 // decides concurrent sign-ups of one name: one insert wins, the others get a duplicate key.
 func (s *Store) CreateUser(ctx context.Context, u chat.User, passwordHash string) error {
-	_, err := s.users.InsertOne(ctx, userDoc{
+	_, err := s.users().InsertOne(ctx, userDoc{
 		ID: u.ID, Username: u.Username, UsernameLower: chat.FoldKey(u.Username),
 		DisplayName: u.DisplayName, DisplayLower: chat.FoldKey(u.DisplayName),
 		PasswordHash: passwordHash, CreatedAt: date(u.CreatedAt.Time),
@@ -54,7 +54,7 @@ func (s *Store) CreateUser(ctx context.Context, u chat.User, passwordHash string
 // User implements chat.UserStore.
 func (s *Store) User(ctx context.Context, id string) (chat.User, error) {
 	var d userDoc
-	err := s.users.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	err := s.users().FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
 	if err != nil {
 		return chat.User{}, s.notFound(ctx, "user "+id, err)
 	}
@@ -64,7 +64,7 @@ func (s *Store) User(ctx context.Context, id string) (chat.User, error) {
 // UserByUsername implements chat.UserStore.
 func (s *Store) UserByUsername(ctx context.Context, username string) (chat.User, string, error) {
 	var d userDoc
-	err := s.users.FindOne(ctx, bson.D{{Key: "usernameLower", Value: chat.FoldKey(username)}}).Decode(&d)
+	err := s.users().FindOne(ctx, bson.D{{Key: "usernameLower", Value: chat.FoldKey(username)}}).Decode(&d)
 	if err != nil {
 		return chat.User{}, "", s.notFound(ctx, fmt.Sprintf("user by username %q", username), err)
 	}
@@ -108,7 +108,7 @@ func (s *Store) SearchUsers(ctx context.Context, prefix string, limit int) ([]ch
 }
 
 func (s *Store) findUsers(ctx context.Context, what string, filter bson.D, opts *options.FindOptionsBuilder) ([]chat.User, error) {
-	cur, err := s.users.Find(ctx, filter, opts)
+	cur, err := s.users().Find(ctx, filter, opts)
 	if err != nil {
 		return nil, s.fail(ctx, what, err)
 	}

@@ -156,7 +156,7 @@ func (b *Bus) channel(t chat.Topic) string {
 
 // Publish implements chat.Bus: one PUBLISH of the JSON envelope on its topic's channel.
 func (b *Bus) Publish(ctx context.Context, ev chat.Event) error {
-	payload, err := json.Marshal(ev)
+	payload, err := chat.MarshalJSON(ev)
 	if err != nil {
 		return fmt.Errorf("redis: encode %s event: %w", ev.Type, err)
 	}
@@ -190,7 +190,7 @@ func (b *Bus) PublishBatch(ctx context.Context, evs []chat.Event, queue chat.Pus
 	defer cancel()
 	pipe := b.client.Pipeline()
 	for _, ev := range evs {
-		payload, err := json.Marshal(ev)
+		payload, err := chat.MarshalJSON(ev)
 		if err != nil {
 			return true, fmt.Errorf("redis: encode %s event: %w", ev.Type, err)
 		}

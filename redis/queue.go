@@ -79,7 +79,7 @@ func (q *Queue) Enqueue(ctx context.Context, job chat.PushJob) error {
 
 // addArgs is the XADD of a job, for Enqueue and for a Bus's batch (PublishBatch).
 func (q *Queue) addArgs(job chat.PushJob) (*goredis.XAddArgs, error) {
-	b, err := json.Marshal(job)
+	b, err := chat.MarshalJSON(job)
 	if err != nil {
 		return nil, fmt.Errorf("redis: enqueue push job: %w", err)
 	}

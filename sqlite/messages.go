@@ -77,6 +77,12 @@ func (s *Store) CreateMessage(ctx context.Context, m chat.Message, advance []str
 				return fmt.Errorf("sqlite: create message in %s: advance cursors: %w", m.RoomID, err)
 			}
 		}
+		// Pending until published: in the same transaction, so that no crash can store
+		// the message and lose the fact that it still owes its events.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (message_id, created_at) VALUES (?, ?)`,
+			m.ID, millis(m.CreatedAt.Time)); err != nil {
+			return fmt.Errorf("sqlite: create message %s: outbox: %w", m.ID, err)
+		}
 		// Counted in the write, where the rows are hot, instead of by a second query.
 		if err := tx.QueryRowContext(ctx, unreadCountSQL, m.RoomID, m.Seq, m.SenderID).Scan(&m.UnreadCount); err != nil {
 			return fmt.Errorf("sqlite: create message in %s: unread count: %w", m.RoomID, err)

@@ -138,7 +138,16 @@ CREATE TRIGGER memberships_count_delete AFTER DELETE ON memberships BEGIN
 	UPDATE rooms SET member_count = member_count - 1 WHERE id = OLD.room_id;
 END;
 `,
-	// 5: the upload quotas' question, a user's uploads of the last hour and the bytes of
+	// 5: the outbox: messages stored but not yet published to their sessions and pushes.
+	// A row is written in the message's own transaction and deleted once it went out.
+	`
+CREATE TABLE outbox (
+	message_id TEXT PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,
+	created_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX outbox_created ON outbox (created_at);
+`,
+	// 6: the upload quotas' question, a user's uploads of the last hour and the bytes of
 	// all of them, answered from one range of this index without reading the table.
 	`
 CREATE INDEX media_uploader ON media (uploader_id, created_at, size);

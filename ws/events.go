@@ -204,7 +204,7 @@ func (s *Server) resyncOnce(ctx context.Context, snap []roomSeq) {
 // messageFrames appends a MESSAGE_CREATED frame per message to b.
 func messageFrames(b []byte, msgs []chat.Message) ([]byte, error) {
 	for i := range msgs {
-		data, err := json.Marshal(chat.MessageCreated{Message: msgs[i]})
+		data, err := chat.MarshalJSON(chat.MessageCreated{Message: msgs[i]})
 		if err != nil {
 			return nil, fmt.Errorf("ws: encode message %s: %w", msgs[i].ID, err)
 		}

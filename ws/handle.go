@@ -138,7 +138,7 @@ func (s *session) sendError(err error) {
 	if chat.ErrorKind(err) == chat.Internal || chat.ErrorKind(err) == chat.Unavailable {
 		s.logError("client frame", err)
 	}
-	b, mErr := json.Marshal(errorData{Code: chat.ErrorCode(err), Message: chat.ErrorMessage(err)})
+	b, mErr := chat.MarshalJSON(errorData{Code: chat.ErrorCode(err), Message: chat.ErrorMessage(err)})
 	if mErr != nil {
 		return
 	}

@@ -77,6 +77,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.Debug("upgrade failed", "user", userID, "err", err)
 		return
 	}
+	// The HTTP server's read and write timeouts bound the handshake; from here the
+	// session bounds its own reads (ping and idle checks) and writes (per batch).
+	_ = conn.SetDeadline(time.Time{})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	ss := &session{

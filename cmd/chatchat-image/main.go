@@ -22,7 +22,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/chatchat/chatchat/internal/image"
+	"github.com/chatchat/chatchat/internal/ociimage"
 )
 
 func main() {
@@ -37,7 +37,7 @@ func main() {
 }
 
 // extraFiles is the repeatable --add SRC:DEST flag.
-type extraFiles []image.File
+type extraFiles []ociimage.File
 
 func (e *extraFiles) String() string { return fmt.Sprint(*e) }
 
@@ -46,7 +46,7 @@ func (e *extraFiles) Set(v string) error {
 	if !ok || src == "" || !strings.HasPrefix(dst, "/") {
 		return fmt.Errorf("want SRC:/absolute/path/in/image, got %q", v)
 	}
-	*e = append(*e, image.File{Source: src, Path: dst})
+	*e = append(*e, ociimage.File{Source: src, Path: dst})
 	return nil
 }
 
@@ -62,8 +62,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	version := fs.String("version", "", "version stamped into the binary and the labels (default --tag)")
 	revision := fs.String("revision", "", "source revision for the org.opencontainers.image.revision label")
 	source := fs.String("source", "", "repository URL for the org.opencontainers.image.source label")
-	caBundle := fs.String("ca-bundle", image.CABundlePath, "PEM bundle of CA certificates to put in the images")
-	docdbCA := fs.String("docdb-ca", "", "Amazon DocumentDB CA bundle (global-bundle.pem) to put at "+image.DocDBCABundlePath+"; required to reach DocumentDB with TLS")
+	caBundle := fs.String("ca-bundle", ociimage.CABundlePath, "PEM bundle of CA certificates to put in the images")
+	docdbCA := fs.String("docdb-ca", "", "Amazon DocumentDB CA bundle (global-bundle.pem) to put at "+ociimage.DocDBCABundlePath+"; required to reach DocumentDB with TLS")
 	var extra extraFiles
 	fs.Var(&extra, "add", "extra file SRC:/path/in/image (repeatable)")
 	tarballs := fs.Bool("tarball", false, "also write NAME.tar, loadable with `docker load`")
@@ -78,7 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		*version = *tag
 	}
 	if *docdbCA != "" {
-		extra = append(extra, image.File{Source: *docdbCA, Path: image.DocDBCABundlePath})
+		extra = append(extra, ociimage.File{Source: *docdbCA, Path: ociimage.DocDBCABundlePath})
 	} else {
 		fmt.Fprintf(stderr, "note: no --docdb-ca; the images cannot verify DocumentDB's certificate (see docs/deploy-aws.md)\n")
 	}
@@ -99,7 +99,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	b, err := image.NewBuilder(image.Config{
+	b, err := ociimage.NewBuilder(ociimage.Config{
 		Binary:       *binary,
 		CABundle:     *caBundle,
 		Extra:        extra,
@@ -115,7 +115,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return fmt.Errorf("output dir: %w", err)
 	}
-	for _, r := range image.Roles() {
+	for _, r := range ociimage.Roles() {
 		img, err := b.Image(r)
 		if err != nil {
 			return err
@@ -126,20 +126,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		ref := r.Name + ":" + *tag
 		dir := filepath.Join(*out, r.Name)
-		if err := image.WriteLayout(dir, img, ref); err != nil {
+		if err := ociimage.WriteLayout(dir, img, ref); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "%s\t%s\toci:%s\n", ref, digest, dir)
 		if *tarballs {
 			file := filepath.Join(*out, r.Name+".tar")
-			if err := image.WriteTarball(file, img, ref); err != nil {
+			if err := ociimage.WriteTarball(file, img, ref); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "%s\t%s\t%s\n", ref, digest, file)
 		}
 		if *push != "" {
 			remote := strings.TrimSuffix(*push, "/") + "/" + ref
-			if err := image.Push(ctx, img, remote); err != nil {
+			if err := ociimage.Push(ctx, img, remote); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "%s\t%s\tpushed\n", remote, digest)

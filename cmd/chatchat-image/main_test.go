@@ -19,29 +19,82 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/chatchat/chatchat/internal/image"
+	"github.com/chatchat/chatchat/internal/ociimage"
 )
 
-// TestBuildImages builds the real binary and the three images into a temporary directory,
-// reads them back as a registry client would, and runs the binary found in the image.
+// TestBuildImages builds the three images from a stand-in binary into a temporary
+// directory and reads them back as a registry client would. It builds no Go code, so that
+// a first `make test` does not wait for a static build of its own (see
+// TestBuildImagesFromSource).
 func TestBuildImages(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "chatchat")
+	standIn := []byte("stand-in for the chatchat binary")
+	if err := os.WriteFile(bin, standIn, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := buildImages(t, "--binary", bin)
+	checkImages(t, out, func(t *testing.T, data []byte) {
+		if !bytes.Equal(data, standIn) {
+			t.Errorf("the image's /chatchat is %d bytes, not the --binary given", len(data))
+		}
+	})
+}
+
+// TestBuildImagesFromSource builds the real binary as `make images` does and runs the one
+// found in the image. Its static build (CGO_ENABLED=0, -trimpath) shares nothing with the
+// build cache of the other tests: about ten minutes on two cores when the cache is cold.
+// So it belongs to the slow suite.
+func TestBuildImagesFromSource(t *testing.T) {
+	if os.Getenv("CHATCHAT_SLOW") != "1" {
+		t.Skip("the static build of the real binary runs with CHATCHAT_SLOW=1 (minutes with a cold build cache)")
+	}
+	out := buildImages(t, "--src", "../..")
+	checkImages(t, out, func(t *testing.T, data []byte) {
+		// The binary from the image runs on this machine (linux/amd64, static).
+		bin := filepath.Join(t.TempDir(), "chatchat")
+		if err := os.WriteFile(bin, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.CommandContext(t.Context(), bin, "--help")
+		help, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("chatchat --help from the image: %v\n%s", err, help)
+		}
+		if !strings.Contains(string(help), "chatchat serve") {
+			t.Errorf("--help printed %q", help)
+		}
+	})
+}
+
+// buildImages runs chatchat-image with the given binary flags into a temporary directory,
+// with a stand-in DocumentDB bundle (the real one cannot be downloaded here), tarballs and a
+// revision label, and returns the output directory.
+func buildImages(t *testing.T, binaryFlags ...string) string {
+	t.Helper()
 	out := t.TempDir()
-	// The DocumentDB bundle cannot be downloaded here; any PEM file stands in for it.
 	docdbCA := filepath.Join(t.TempDir(), "global-bundle.pem")
 	if err := os.WriteFile(docdbCA, []byte("-----BEGIN CERTIFICATE-----\nstand-in\n-----END CERTIFICATE-----\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var stdout, stderr bytes.Buffer
-	err := run(t.Context(), []string{
-		"--src", "../..", "--out", out, "--tag", "test", "--revision", "abc123",
-		"--docdb-ca", docdbCA, "--tarball",
-	}, &stdout, &stderr)
-	if err != nil {
+	args := append([]string{
+		"--out", out, "--tag", "test", "--revision", "abc123", "--docdb-ca", docdbCA, "--tarball",
+	}, binaryFlags...)
+	if err := run(t.Context(), args, &stdout, &stderr); err != nil {
 		t.Fatalf("run: %v\n%s", err, stderr.String())
 	}
+	if got := strings.Count(stdout.String(), "oci:"); got != 3 {
+		t.Errorf("output lists %d layouts, want 3:\n%s", got, stdout.String())
+	}
+	return out
+}
 
+// checkImages checks the three images under out: configuration, layers, files, and the
+// docker-load tarball; checkBinary checks the bytes of each image's /chatchat.
+func checkImages(t *testing.T, out string, checkBinary func(t *testing.T, data []byte)) {
+	t.Helper()
 	binaryLayers := map[v1.Hash]bool{}
-	for _, r := range image.Roles() {
+	for _, r := range ociimage.Roles() {
 		t.Run(r.Name, func(t *testing.T) {
 			img := readLayout(t, filepath.Join(out, r.Name), r.Name+":test")
 			cf, err := img.ConfigFile()
@@ -108,23 +161,11 @@ func TestBuildImages(t *testing.T) {
 					t.Errorf("%s mode %o uid %d, want %o uid %d", want.path, h.hdr.Mode, h.hdr.Uid, want.mode, want.uid)
 				}
 			}
-			if host, _ := os.ReadFile(image.CABundlePath); !bytes.Equal(fsys["etc/ssl/certs/ca-certificates.crt"].data, host) {
+			if host, _ := os.ReadFile(ociimage.CABundlePath); !bytes.Equal(fsys["etc/ssl/certs/ca-certificates.crt"].data, host) {
 				t.Error("the image's CA bundle is not the host's")
 			}
 
-			// The binary from the image runs on this machine (linux/amd64, static).
-			bin := filepath.Join(t.TempDir(), "chatchat")
-			if err := os.WriteFile(bin, fsys["chatchat"].data, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			cmd := exec.CommandContext(t.Context(), bin, "--help")
-			help, err := cmd.CombinedOutput()
-			if err != nil {
-				t.Fatalf("chatchat --help from the image: %v\n%s", err, help)
-			}
-			if !strings.Contains(string(help), "chatchat serve") {
-				t.Errorf("--help printed %q", help)
-			}
+			checkBinary(t, fsys["chatchat"].data)
 
 			// The docker-load tarball holds the same image.
 			tb, err := tarball.ImageFromPath(filepath.Join(out, r.Name+".tar"), nil)
@@ -140,9 +181,6 @@ func TestBuildImages(t *testing.T) {
 	// One binary, three roles: the registry stores the big layer once.
 	if len(binaryLayers) != 1 {
 		t.Errorf("binary layers differ between images: %v", binaryLayers)
-	}
-	if got := strings.Count(stdout.String(), "oci:"); got != 3 {
-		t.Errorf("output lists %d layouts, want 3:\n%s", got, stdout.String())
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/chatchat/chatchat/memory"
 	"github.com/chatchat/chatchat/mongo"
 	"github.com/chatchat/chatchat/redis"
+	"github.com/chatchat/chatchat/secretsmanager"
 	"github.com/chatchat/chatchat/sqlite"
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -41,11 +42,25 @@ func openBackends(ctx context.Context, s *settings, log *slog.Logger) (_ *backen
 
 	switch {
 	case s.MongoURI != "":
-		uri, err := mongoURI(s)
+		opts := []mongo.Option{mongo.WithLogger(log)}
+		username, password := s.MongoUsername, s.MongoPassword
+		if s.MongoSecretARN != "" {
+			secret, err := secretsmanager.New(ctx, secretsmanager.Config{SecretID: s.MongoSecretARN})
+			if err != nil {
+				return nil, fmt.Errorf("--mongo-secret-arn: %w", err)
+			}
+			opts = append(opts, mongo.WithCredentials(secret.Credentials))
+			if username == "" && password == "" {
+				if username, password, err = secret.Credentials(ctx); err != nil {
+					return nil, fmt.Errorf("--mongo-secret-arn: %w", err)
+				}
+			}
+		}
+		uri, err := mongoURI(s.MongoURI, username, password)
 		if err != nil {
 			return nil, err
 		}
-		st, err := mongo.Open(ctx, uri, s.MongoDatabase, mongo.WithLogger(log))
+		st, err := mongo.Open(ctx, uri, s.MongoDatabase, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("open MongoDB store: %w", err)
 		}
@@ -64,22 +79,26 @@ func openBackends(ctx context.Context, s *settings, log *slog.Logger) (_ *backen
 
 	switch {
 	case s.RedisURL != "":
-		opts, err := goredis.ParseURL(s.RedisURL)
+		opts, err := redisOptions(s)
 		if err != nil {
-			return nil, fmt.Errorf("--redis-url: %w", err)
+			return nil, err
 		}
 		// Fail fast when Redis is down: a request that publishes must not wait out the
 		// client's default retries (seconds); the store already has the message.
 		opts.DialTimeout = time.Second
 		opts.DialerRetries = 1
 		opts.MaxRetries = 1
+		// A hung Redis (connections open, nothing answered) is bounded the same way:
+		// every command waits a second at most, and so does a free connection.
+		opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout = time.Second, time.Second, time.Second
+		opts.ContextTimeoutEnabled = true // and a caller's shorter deadline wins
 		client := goredis.NewClient(opts)
 		b.closers = append(b.closers, client)
 		topics, err := busTopics(s)
 		if err != nil {
 			return nil, err
 		}
-		bus, err := redis.NewBus(ctx, client, redis.BusConfig{Prefix: s.RedisKeyPrefix, Topics: topics, Logger: log})
+		bus, err := redis.NewBus(ctx, client, redis.BusConfig{Prefix: s.RedisKeyPrefix, Topics: topics, PublishTimeout: time.Second, Logger: log})
 		if err != nil {
 			return nil, fmt.Errorf("redis bus: %w", err)
 		}
@@ -117,21 +136,37 @@ func busTopics(s *settings) ([]chat.Topic, error) {
 	return topics, nil
 }
 
-// mongoURI adds --mongo-username and --mongo-password to the URI: on AWS they come from
-// the Secrets Manager secret as separate variables, and the URI carries only the host and
-// options.
-func mongoURI(s *settings) (string, error) {
-	if s.MongoUsername == "" && s.MongoPassword == "" {
-		return s.MongoURI, nil
+// redisOptions parses --redis-url (rediss:// turns TLS on, verified against the host
+// name) and adds --redis-password: on AWS the ElastiCache auth token comes from Secrets
+// Manager as a variable of its own, and the URL carries only the host.
+func redisOptions(s *settings) (*goredis.Options, error) {
+	opts, err := goredis.ParseURL(s.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("--redis-url: %w", err)
 	}
-	u, err := url.Parse(s.MongoURI)
+	if s.RedisPassword != "" {
+		if opts.Password != "" {
+			return nil, errors.New("--redis-url has a password and --redis-password is set too: use one")
+		}
+		opts.Password = s.RedisPassword
+	}
+	return opts, nil
+}
+
+// mongoURI adds the user name and password to the URI: on AWS they come from the Secrets
+// Manager secret as separate variables, and the URI carries only the host and options.
+func mongoURI(uri, username, password string) (string, error) {
+	if username == "" && password == "" {
+		return uri, nil
+	}
+	u, err := url.Parse(uri)
 	if err != nil {
 		return "", fmt.Errorf("--mongo-uri: %w", err)
 	}
 	if u.User != nil {
-		return "", errors.New("--mongo-uri has credentials and --mongo-username/--mongo-password are set too: use one")
+		return "", errors.New("--mongo-uri has credentials and --mongo-username/--mongo-password (or --mongo-secret-arn) are set too: use one")
 	}
-	u.User = url.UserPassword(s.MongoUsername, s.MongoPassword)
+	u.User = url.UserPassword(username, password)
 	return u.String(), nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,10 +17,12 @@ type settings struct {
 	DataDir         string
 	Roles           string
 	RedisURL        string
+	RedisPassword   string
 	MongoURI        string
 	MongoDatabase   string
 	MongoUsername   string
 	MongoPassword   string
+	MongoSecretARN  string
 	JWTSecret       string
 	PublicURL       string
 	WSPublicURL     string
@@ -39,6 +42,10 @@ type settings struct {
 	GzipMinBytes   int
 	MaxRoomSize    int
 
+	HTTPReadTimeout  time.Duration
+	HTTPWriteTimeout time.Duration
+	HTTPIdleTimeout  time.Duration
+
 	WSPingInterval  time.Duration
 	WSIdleTimeout   time.Duration
 	WSSweepInterval time.Duration
@@ -46,6 +53,8 @@ type settings struct {
 	SignupPerMinute     float64
 	LoginPerMinute      float64
 	SendPerSecond       float64
+	RoomsPerMinute      float64
+	MaxDevices          int
 	FramesPerSecond     float64
 	Argon2MemoryKiB     int
 	Argon2Iterations    int
@@ -67,10 +76,21 @@ type settings struct {
 	MediaUploadsPerHour int
 	MediaMaxUserBytes   int64
 	FCMCredentials      string
+	FCMCredentialsJSON  string
 	FCMEndpoint         string
 	NotifyConcurrency   int
 	FCMProjectID        string
 	PushClaimTimeout    time.Duration
+
+	OutboxRelayInterval time.Duration
+	OutboxRelayAge      time.Duration
+	// FaultExitAfterStore makes the process exit right after storing a message, before
+	// publishing it: what a crash there does, for the outbox's end-to-end test.
+	FaultExitAfterStore bool
+
+	// unknownEnv are the CHATCHAT_ variables of the environment that no setting reads;
+	// serve names them in a warning.
+	unknownEnv []string
 }
 
 // flagSet registers every setting on a FlagSet with its built-in default; applyEnv then
@@ -92,10 +112,12 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	str(&s.DataDir, "data-dir", "./data", "embedded storage, local media and generated secrets")
 	str(&s.Roles, "roles", "api,ws,notify", "comma list of roles this process runs: api, ws, notify")
 	str(&s.RedisURL, "redis-url", "", "use Redis for events and presence, e.g. redis://host:6379/0 (default in-process)")
+	str(&s.RedisPassword, "redis-password", "", "Redis AUTH password (the ElastiCache auth token), added to --redis-url (prefer the environment variable)")
 	str(&s.MongoURI, "mongo-uri", "", "use MongoDB / DocumentDB for storage (default embedded SQLite)")
 	str(&s.MongoDatabase, "mongo-database", "chatchat", "MongoDB database name")
 	str(&s.MongoUsername, "mongo-username", "", "MongoDB user, added to --mongo-uri (on AWS from the DocumentDB secret)")
 	str(&s.MongoPassword, "mongo-password", "", "MongoDB password, added to --mongo-uri (prefer the environment variable)")
+	str(&s.MongoSecretARN, "mongo-secret-arn", "", "AWS Secrets Manager secret (JSON with username and password) read again when a login is refused, so that a rotated password needs no restart; also the first login when --mongo-username and --mongo-password are unset")
 	str(&s.JWTSecret, "jwt-secret", "", "token signing key; required with any external service (default generated once in the data dir)")
 	str(&s.PublicURL, "public-url", "", "the URL clients use to reach this server, put before signed media links (default: links relative to this server)")
 	str(&s.WSPublicURL, "ws-public-url", "", "where the web client opens its WebSocket, when chat servers have another host than the API (e.g. wss://chat.example.com/ws; default the page's own origin)")
@@ -115,12 +137,17 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	num(&s.GzipMinBytes, "gzip-min-bytes", 1024, "gzip API JSON answers of at least this many bytes for clients that accept gzip (negative = never)")
 	dur(&s.WSPingInterval, "ws-ping-interval", 25*time.Second, "a WebSocket silent this long is pinged")
 	dur(&s.WSIdleTimeout, "ws-idle-timeout", 60*time.Second, "a WebSocket silent this long (no frame, no pong) is closed as dead")
+	dur(&s.HTTPReadTimeout, "http-read-timeout", 2*time.Minute, "longest time to read one request, body included (a 20 MiB upload at 175 kB/s); a body trickled slower is cut")
+	dur(&s.HTTPWriteTimeout, "http-write-timeout", 2*time.Minute, "longest time to write one answer (not WebSockets, which bound each write themselves)")
+	dur(&s.HTTPIdleTimeout, "http-idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open")
 	dur(&s.WSSweepInterval, "ws-sweep-interval", 5*time.Second, "how often idle and dead WebSockets are looked for")
 	num(&s.MaxRoomSize, "max-room-members", 10000, "largest group room")
 
 	flt(&s.SignupPerMinute, "rate-signup", 20, "sign-ups per minute per client address (0 = unlimited)")
 	flt(&s.LoginPerMinute, "rate-login", 30, "login and refresh attempts per minute per client address and per username (0 = unlimited)")
 	flt(&s.SendPerSecond, "rate-send", 20, "messages per second per user (0 = unlimited)")
+	flt(&s.RoomsPerMinute, "rate-rooms", 30, "rooms created plus member additions per minute per user, per API process (0 = unlimited)")
+	num(&s.MaxDevices, "max-devices", 20, "push tokens kept per user; registering one more drops the oldest")
 	flt(&s.FramesPerSecond, "rate-frames", 20, "WebSocket frames per second per connection (0 = unlimited)")
 	num(&s.Argon2MemoryKiB, "argon2-memory", 19*1024, "argon2id memory per password hash, KiB")
 	num(&s.Argon2Iterations, "argon2-iterations", 2, "argon2id iterations per password hash")
@@ -142,10 +169,14 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	num64(&s.MediaMaxUserBytes, "media-max-user-bytes", media.DefaultMaxUserBytes, "bytes of all the media one user keeps; 413 storage_quota over it (0 = unlimited)")
 	num64(&s.MediaDecodeBytes, "media-max-decode-bytes", media.DefaultMaxDecodeBytes, "memory that decoding one image and making its thumbnail may take, estimated from its header (bigger ones are refused before decoding); at most two images are decoded at once")
 	str(&s.FCMCredentials, "fcm-credentials", "", "Firebase service-account JSON file; enables FCM push (default: pushes are logged)")
+	str(&s.FCMCredentialsJSON, "fcm-credentials-json", "", "the Firebase service-account JSON itself, instead of --fcm-credentials (a secret store's variable; prefer the environment variable)")
 	str(&s.FCMEndpoint, "fcm-endpoint", "", "FCM API base URL instead of https://fcm.googleapis.com/v1 (an emulator or test server; without --fcm-credentials requests are unauthenticated)")
 	num(&s.NotifyConcurrency, "notify-concurrency", 8, "pushes sent at once by a notification process")
 	str(&s.FCMProjectID, "fcm-project-id", "", "Firebase project of the pushes (default the credentials file's project_id)")
 	dur(&s.PushClaimTimeout, "push-claim-timeout", 2*time.Minute, "how long a push job may stay unacknowledged before another notification process takes it over")
+	dur(&s.OutboxRelayInterval, "outbox-relay-interval", 2*time.Second, "how often an API process publishes stored messages whose publishing did not finish (the outbox)")
+	dur(&s.OutboxRelayAge, "outbox-relay-age", 5*time.Second, "how long a stored message may stay unpublished before the outbox relay publishes it")
+	boolean(&s.FaultExitAfterStore, "fault-exit-after-store", false, "testing only: exit at once after storing a message, before publishing it, as a crash there would")
 	return fs
 }
 
@@ -153,6 +184,31 @@ func envNote(flagName string) string { return " [$" + envName(flagName) + "]" }
 
 func envName(flagName string) string {
 	return "CHATCHAT_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// envNames returns the environment variable of every setting.
+func (s *settings) envNames() []string {
+	var names []string
+	s.flagSet("").VisitAll(func(f *flag.Flag) { names = append(names, envName(f.Name)) })
+	return names
+}
+
+// unknownEnv returns, sorted, the CHATCHAT_ variables of env that no flag of fs reads: a
+// typo, or a deployment ahead of (or behind) the binary, which would otherwise go unseen.
+func unknownEnv(fs *flag.FlagSet, env map[string]string) []string {
+	var out []string
+	for k := range env {
+		if strings.HasPrefix(k, "CHATCHAT_") && fs.Lookup(flagName(k)) == nil {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// flagName is envName's inverse.
+func flagName(env string) string {
+	return strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(env, "CHATCHAT_"), "_", "-"))
 }
 
 // applyEnv sets every flag whose environment variable is set, with the flag's own parser,

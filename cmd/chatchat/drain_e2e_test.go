@@ -56,8 +56,8 @@ func startProc(t *testing.T, bin string, args ...string) *proc {
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if m := urlLine.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
+			if u, ok := servedURL(sc.Text()); ok {
+				found <- u
 			}
 		}
 		p.done <- cmd.Wait()

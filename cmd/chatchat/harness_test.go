@@ -21,11 +21,29 @@ type node struct {
 	done    chan error
 }
 
-var urlLine = regexp.MustCompile(`open (http://\S+)/`)
+// urlLine finds the address in the line serve prints: "open http://ADDR/" with the api
+// role, "WebSocket on ws://ADDR/ws" or "health on http://ADDR/readyz" without it.
+var urlLine = regexp.MustCompile(`(?:open|on) (?:http|ws)://([^/\s]+)/`)
+
+// servedURL returns the server's base URL (http://ADDR) when line is the one serve prints
+// once it listens.
+func servedURL(line string) (string, bool) {
+	m := urlLine.FindStringSubmatch(line)
+	if m == nil {
+		return "", false
+	}
+	return "http://" + m[1], true
+}
 
 // startNode runs `chatchat serve` on a free port with a temporary (or given) data dir and
 // the extra args, and stops it when the test ends.
 func startNode(tb testing.TB, dataDir string, env map[string]string, args ...string) *node {
+	tb.Helper()
+	return startNodeLogs(tb, testLogWriter{tb}, dataDir, env, args...)
+}
+
+// startNodeLogs is startNode with the server's logs written to logs.
+func startNodeLogs(tb testing.TB, logs io.Writer, dataDir string, env map[string]string, args ...string) *node {
 	tb.Helper()
 	if dataDir == "" {
 		dataDir = tb.TempDir()
@@ -36,7 +54,7 @@ func startNode(tb testing.TB, dataDir string, env map[string]string, args ...str
 		"--argon2-memory", "1024", "--argon2-iterations", "1"}, args...)
 	n := &node{DataDir: dataDir, cancel: cancel, done: make(chan error, 1)}
 	go func() {
-		err := run(ctx, all, env, pw, testLogWriter{tb})
+		err := run(ctx, all, env, pw, logs)
 		pw.CloseWithError(io.EOF)
 		n.done <- err
 	}()
@@ -44,8 +62,8 @@ func startNode(tb testing.TB, dataDir string, env map[string]string, args ...str
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
-			if m := urlLine.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
+			if u, ok := servedURL(sc.Text()); ok {
+				found <- u
 			}
 		}
 		close(found)

@@ -41,7 +41,9 @@ const usage = `ChatChat: a real-time chat server.
 
 Usage:
   chatchat serve [flags]          run the server (every role by default; --help lists settings)
-  chatchat backup --out FILE      write a consistent copy of the embedded database (safe while serving)
+  chatchat backup --out-dir DIR   copy the embedded database, the media and the JWT secret (safe while serving)
+  chatchat backup --out FILE      copy the embedded database only
+  chatchat tail --token TOKEN     print the WebSocket events a user receives, one JSON object per line
   chatchat version                print the version
 
 With no flags, serve listens on 127.0.0.1:8080 with embedded storage in ./data.
@@ -58,6 +60,8 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 		return serve(ctx, args[1:], env, stdout, stderr)
 	case "backup":
 		return backup(ctx, args[1:], env, stdout, stderr)
+	case "tail":
+		return tail(ctx, args[1:], env, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "chatchat", version)
 		return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	goredis "github.com/redis/go-redis/v9"
@@ -41,11 +42,16 @@ func (a *app) wireNotify(ctx context.Context, svc *chat.Service, reg prometheus.
 	var consumer chat.PushConsumer
 	switch {
 	case s.RedisURL != "":
-		opts, err := goredis.ParseURL(s.RedisURL)
+		opts, err := redisOptions(s)
 		if err != nil {
-			return nil, fmt.Errorf("--redis-url: %w", err)
+			return nil, err
 		}
-		// A client of its own: the worker's blocking reads hold a connection each.
+		// A client of its own: the worker's blocking reads hold a connection each. It
+		// fails fast like the bus's: a hung Redis must not hold a send for the client's
+		// default retries (go-redis adds a blocking read's own wait to its timeout).
+		opts.DialTimeout = time.Second
+		opts.DialerRetries = 1
+		opts.MaxRetries = 1
 		client := goredis.NewClient(opts)
 		a.cleanup = append(a.cleanup, func() { _ = client.Close() })
 		q := redis.NewQueue(client, redis.QueueConfig{Prefix: s.RedisKeyPrefix, ClaimIdle: s.PushClaimTimeout, Logger: log})
@@ -62,15 +68,18 @@ func (a *app) wireNotify(ctx context.Context, svc *chat.Service, reg prometheus.
 
 	if roles["notify"] && consumer != nil {
 		var pusher chat.Pusher
-		if s.FCMCredentials != "" || s.FCMEndpoint != "" {
-			sender, err := fcm.New(ctx, fcm.Config{CredentialsFile: s.FCMCredentials, ProjectID: s.FCMProjectID, Endpoint: s.FCMEndpoint})
+		if s.FCMCredentials != "" || s.FCMCredentialsJSON != "" || s.FCMEndpoint != "" {
+			sender, err := fcm.New(ctx, fcm.Config{
+				CredentialsFile: s.FCMCredentials, CredentialsJSON: []byte(s.FCMCredentialsJSON),
+				ProjectID: s.FCMProjectID, Endpoint: s.FCMEndpoint,
+			})
 			if err != nil {
-				return nil, fmt.Errorf("--fcm-credentials: %w", err)
+				return nil, fmt.Errorf("--fcm-credentials / --fcm-credentials-json: %w", err)
 			}
 			pusher = sender
 			log.Info("push notifications through FCM", "project", sender.Project())
 		} else {
-			log.Info("push notifications are logged and kept in the history: no --fcm-credentials")
+			log.Info("push notifications are logged and kept in the history: no --fcm-credentials or --fcm-credentials-json")
 		}
 		w := notify.NewWorker(notify.Config{
 			Concurrency: s.NotifyConcurrency, Logger: log, Registerer: reg,

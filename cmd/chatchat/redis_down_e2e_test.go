@@ -94,3 +94,36 @@ func TestRedisOutage(t *testing.T) {
 	alice.SendMessage(ctx, room.ID, client.NewMessage{Text: "5"})
 	expect(t, bc, "MESSAGE_CREATED", isMessage(5))
 }
+
+// TestRedisHung: with Redis hung (SIGSTOP: connections open, nothing answered) a send is
+// stored and answered after the bus's short timeout, not after the client libraries'
+// retries (it took 20-25 s); once Redis is back, the outbox relay publishes what the hung
+// Redis did not take, and the member's socket receives it.
+func TestRedisHung(t *testing.T) {
+	r := testenv.StartRedis(t) // private: this test hangs it
+	dir := t.TempDir()
+	args := []string{"--redis-url", r.URL(), "--jwt-secret", testSecret, "--rate-send", "0",
+		"--outbox-relay-interval", "200ms", "--outbox-relay-age", "500ms"}
+	api := startNode(t, dir, nil, append(args, "--roles", "api,notify")...)
+	chatNode := startNode(t, dir, nil, append(args, "--roles", "ws")...)
+	ctx := context.Background()
+	alice, _ := newUser(t, api, "alice")
+	bob, bobA := newUser(t, api, "bob")
+	room, _, _ := alice.CreateRoom(ctx, client.NewRoom{Type: "direct", MemberIDs: []string{bobA.User.ID}})
+	bc := connect(t, wsClient(chatNode, bob))
+
+	r.Pause()
+	defer r.Resume()
+	// Bounded by the test's deadline, not measured: the time is logged.
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	m, created, err := alice.SendMessage(sctx, room.ID, client.NewMessage{Text: "1"})
+	if err != nil || !created || m.Seq != 1 {
+		t.Fatalf("send with Redis hung: %+v %v %v after %v", m, created, err, time.Since(start))
+	}
+	t.Logf("send with Redis hung took %v", time.Since(start))
+
+	r.Resume()
+	expect(t, bc, "MESSAGE_CREATED", isMessage(1))
+}

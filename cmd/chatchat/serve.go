@@ -37,6 +37,7 @@ func parseServe(args []string, env map[string]string, stdout io.Writer) (*settin
 	if err := applyEnv(fs, env); err != nil {
 		return nil, err
 	}
+	s.unknownEnv = unknownEnv(fs, env)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, flag.ErrHelp
@@ -88,6 +89,10 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 		s.NodeID = chat.NewID()
 	}
 	log = log.With("node", s.NodeID)
+	if len(s.unknownEnv) > 0 {
+		// Names only: a value may be a secret.
+		log.Warn("environment variables that no setting reads are ignored", "names", s.unknownEnv)
+	}
 	if err := os.MkdirAll(s.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
@@ -114,10 +119,17 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 		Name: "chatchat_publish_failures_total", Help: "Events that could not be published on the bus, by type.",
 	}, []string{"type"})
 	reg.MustRegister(publishFailed)
-	svc := chat.NewService(chat.ServiceConfig{
+	svcCfg := chat.ServiceConfig{
 		NodeID: s.NodeID, MaxTextRunes: s.MaxTextRunes, MaxRoomMembers: s.MaxRoomSize, Logger: log,
 		OnPublishFailed: func(t string, _ error) { publishFailed.WithLabelValues(t).Inc() },
-	}, b.store, b.bus, b.presence)
+	}
+	if s.FaultExitAfterStore {
+		svcCfg.AfterStore = func(m chat.Message) {
+			log.Error("fault injection: exiting after storing a message, before publishing it", "message", m.ID)
+			os.Exit(70)
+		}
+	}
+	svc := chat.NewService(svcCfg, b.store, b.bus, b.presence)
 	// The service caches room membership for the API and chat roles; ROOM_UPDATED events
 	// from every node keep it current.
 	if roles["api"] || roles["ws"] {
@@ -138,7 +150,7 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 
 	a.router = api.NewRouter(log, reg)
 	a.router.HandleFunc("GET /healthz", api.Health)
-	a.router.HandleFunc("GET /readyz", api.Ready(b.checks))
+	a.router.HandleFunc("GET /readyz", api.Ready(log, b.checks))
 	a.router.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 
 	if roles["api"] {
@@ -149,12 +161,23 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 			LoginPerIP:   perMinute(s.LoginPerMinute),
 			LoginPerUser: perMinute(s.LoginPerMinute),
 			SendPerUser:  perSecond(s.SendPerSecond),
+			RoomsPerUser: perMinute(s.RoomsPerMinute),
+			MaxDevices:   s.MaxDevices,
 			Media:        mediaSvc,
 			// Both nil when push is off: a nil interface converts to a nil interface.
 			Devices:       devices,
 			Notifications: devices,
 		}, svc, authSvc)
 		apiSrv.Register(a.router)
+	}
+	if roles["api"] {
+		// Any API process publishes what another stored and could not (the outbox).
+		rctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			svc.RunOutboxRelay(rctx, chat.OutboxRelayConfig{Interval: s.OutboxRelayInterval, Age: s.OutboxRelayAge})
+		})
+		a.cleanup = append(a.cleanup, func() { cancel(); wg.Wait() })
 	}
 	if roles["ws"] {
 		a.chatSrv = ws.New(ws.Config{
@@ -192,7 +215,10 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	srv := &http.Server{
 		Handler:           a.router,
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadTimeout:       s.HTTPReadTimeout,
+		WriteTimeout:      s.HTTPWriteTimeout,
+		IdleTimeout:       s.HTTPIdleTimeout,
+		MaxHeaderBytes:    64 << 10, // a token and cookies, not megabytes
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	served := make(chan error, 1)
@@ -209,8 +235,8 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	if a.chatSrv != nil {
 		sweeping.Go(func() { _ = a.chatSrv.Run(runCtx) })
 	}
-	url := "http://" + ln.Addr().String() + "/"
-	fmt.Fprintf(stdout, "ChatChat is running (roles %s): open %s\n", s.Roles, url)
+	roles, _ := s.roles() // checked by newApp
+	fmt.Fprintf(stdout, "ChatChat is running (roles %s): %s\n", s.Roles, servingLine(roles, ln.Addr().String()))
 	log.Info("serving", "addr", ln.Addr().String(), "roles", s.Roles, "store", a.b.storeName, "bus", a.b.busName)
 
 	select {

@@ -24,3 +24,18 @@ func registerWeb(rt *api.Router, roles map[string]bool, wsURL string) error {
 	rt.Handle("/", h)
 	return nil
 }
+
+// servingLine says what a process serves at addr, for the line `chatchat serve` prints
+// once it listens: the web app's URL where the api role runs (scripts/browser-test.sh and
+// the tests read that "open http://…/"), and otherwise what is there instead, so that no
+// one opens a page a chat or notification process does not serve.
+func servingLine(roles map[string]bool, addr string) string {
+	switch {
+	case roles["api"]:
+		return "open http://" + addr + "/"
+	case roles["ws"]:
+		return "WebSocket on ws://" + addr + "/ws (no web app here: processes with the api role serve it)"
+	default:
+		return "no web app or WebSocket here; health on http://" + addr + "/readyz"
+	}
+}

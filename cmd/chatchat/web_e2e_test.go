@@ -62,3 +62,40 @@ func TestWebClientOnlyWithAPIRole(t *testing.T) {
 		t.Fatalf("GET / on a ws-only node: %d, want 404", resp.StatusCode)
 	}
 }
+
+// TestServingLine checks what serve says it serves: the web app's URL only where the api
+// role runs, since only there is a page to open.
+func TestServingLine(t *testing.T) {
+	for _, tc := range []struct {
+		roles, want string
+	}{
+		{"api,ws,notify", "open http://127.0.0.1:8080/"},
+		{"api,notify", "open http://127.0.0.1:8080/"},
+		{"ws", "WebSocket on ws://127.0.0.1:8080/ws (no web app here"},
+		{"ws,notify", "WebSocket on ws://127.0.0.1:8080/ws (no web app here"},
+		{"notify", "no web app or WebSocket here; health on http://127.0.0.1:8080/readyz"},
+	} {
+		t.Run(tc.roles, func(t *testing.T) {
+			roles, err := (&settings{Roles: tc.roles}).roles()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := servingLine(roles, "127.0.0.1:8080"); !strings.HasPrefix(got, tc.want) {
+				t.Errorf("servingLine(%s) = %q, want it to start %q", tc.roles, got, tc.want)
+			}
+		})
+	}
+
+	// A chat-only node indeed serves no page, and the harness finds its address.
+	n := startNode(t, "", nil, "--roles", "ws")
+	for path, want := range map[string]int{"/": 404, "/readyz": 200} {
+		resp, err := http.Get(n.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s on a ws node: %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+}

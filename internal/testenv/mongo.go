@@ -43,22 +43,17 @@ type MongoServer struct {
 	// URI is the server as a mongodb:// URI, with retryWrites=false as DocumentDB needs.
 	URI string
 
-	cmd  *exec.Cmd     // nil when the server came from the environment
-	done chan struct{} // closed when cmd has exited
+	process // zero when the server came from the environment
 }
 
 // Mongo returns the server named by CHATCHAT_TEST_MONGO_URI, or else a private
 // ferret-server started for tb and stopped by tb.Cleanup.
 func Mongo(tb testing.TB) *MongoServer {
 	tb.Helper()
-	if uri := os.Getenv(MongoURIEnv); uri != "" {
-		s := &MongoServer{URI: uri}
-		if err := s.waitPing(10 * time.Second); err != nil {
-			tb.Fatalf("testenv: %s=%s does not answer: %v", MongoURIEnv, uri, err)
-		}
-		return s
-	}
-	return StartMongo(tb)
+	return envOrStart(tb, MongoURIEnv,
+		func(uri string) *MongoServer { return &MongoServer{URI: uri} },
+		func(s *MongoServer) error { return s.waitPing(10 * time.Second) },
+		StartMongo)
 }
 
 // StartMongo always starts a private ferret-server for tb, whatever the environment says:
@@ -88,22 +83,19 @@ func startFerret(bin, dir string) (*MongoServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stdout pipe: %w", err)
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("run %s: %w", bin, err)
-	}
-	s := &MongoServer{cmd: cmd, done: make(chan struct{})}
 	addrc := make(chan string, 1)
-	go func() {
-		// Reads the address line, then drains stdout until the child exits (so that it
-		// never blocks on a full pipe), then reaps it; Stop waits on done, so this
-		// goroutine never outlives the test.
+	proc, err := startProcess(cmd, func() {
+		// The address line, then the rest until the child exits, so that it never blocks
+		// on a full pipe.
 		rd := bufio.NewReader(stdout)
 		line, _ := rd.ReadString('\n')
 		addrc <- strings.TrimSpace(line)
 		_, _ = io.Copy(io.Discard, rd)
-		_ = cmd.Wait()
-		close(s.done)
-	}()
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &MongoServer{process: proc}
 	select {
 	case addr := <-addrc:
 		if _, _, err := net.SplitHostPort(addr); err != nil {
@@ -120,40 +112,6 @@ func startFerret(bin, dir string) (*MongoServer, error) {
 		return nil, fmt.Errorf("%w; log:\n%s", err, tail(logPath))
 	}
 	return s, nil
-}
-
-// Stop stops a private server and waits for it to exit. It does nothing to a server that
-// came from the environment. Tests call it to see how the store behaves when the database
-// is gone.
-func (s *MongoServer) Stop() {
-	if s.cmd == nil {
-		return
-	}
-	select {
-	case <-s.done:
-		return
-	default:
-	}
-	_ = s.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
-}
-
-// stopped reports whether a private server has exited.
-func (s *MongoServer) stopped() bool {
-	if s.cmd == nil {
-		return false
-	}
-	select {
-	case <-s.done:
-		return true
-	default:
-		return false
-	}
 }
 
 // Database returns a database name that no other test uses, and drops that database when
@@ -178,7 +136,7 @@ func (s *MongoServer) Database(tb testing.TB) string {
 	}
 	db := "t" + hex.EncodeToString(b[:]) + "_" + name
 	tb.Cleanup(func() {
-		if s.stopped() {
+		if s.exited() {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -199,29 +157,12 @@ func (s *MongoServer) Database(tb testing.TB) string {
 // waitPing waits until the server answers a ping, or the private server exits, or the time
 // is up.
 func (s *MongoServer) waitPing(limit time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
 	c, err := mongo.Connect(options.Client().ApplyURI(s.URI).SetServerSelectionTimeout(limit))
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
 	defer c.Disconnect(context.Background())
-	for {
-		if s.stopped() {
-			return errors.New("ferret-server exited")
-		}
-		pctx, pcancel := context.WithTimeout(ctx, time.Second)
-		err := c.Ping(pctx, nil)
-		pcancel()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("no answer to ping within %s: %w", limit, err)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	return s.waitReady(limit, func(ctx context.Context) error { return c.Ping(ctx, nil) })
 }
 
 // FerretBinary returns the path of the ferret-server binary, building it from tools/ferret

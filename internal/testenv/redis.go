@@ -1,7 +1,3 @@
-// Package testenv gives tests the real servers they run against. A server comes from the
-// environment when the test command started one for the whole run, and is otherwise started
-// privately for the test and stopped when it ends. A missing server binary is a failure,
-// never a skip: tests that silently skip hide broken adapters.
 package testenv
 
 import (
@@ -9,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -38,22 +33,17 @@ type RedisServer struct {
 	// Addr is the server's host:port.
 	Addr string
 
-	cmd  *exec.Cmd     // nil when the server came from the environment
-	done chan struct{} // closed when cmd has exited
+	process // zero when the server came from the environment
 }
 
 // Redis returns the Redis named by CHATCHAT_TEST_REDIS_ADDR, or else a private redis-server
 // started for tb and stopped by tb.Cleanup.
 func Redis(tb testing.TB) *RedisServer {
 	tb.Helper()
-	if addr := os.Getenv(RedisAddrEnv); addr != "" {
-		s := &RedisServer{Addr: addr}
-		if err := s.waitPing(10 * time.Second); err != nil {
-			tb.Fatalf("testenv: %s=%s does not answer: %v", RedisAddrEnv, addr, err)
-		}
-		return s
-	}
-	return StartRedis(tb)
+	return envOrStart(tb, RedisAddrEnv,
+		func(addr string) *RedisServer { return &RedisServer{Addr: addr} },
+		func(s *RedisServer) error { return s.waitReady(10*time.Second, s.ping) },
+		StartRedis)
 }
 
 // StartRedis always starts a private redis-server for tb, whatever the environment says:
@@ -102,40 +92,16 @@ func startRedis(bin, dir string) (*RedisServer, error) {
 	)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("run %s: %w", bin, err)
+	proc, err := startProcess(cmd, nil)
+	if err != nil {
+		return nil, err
 	}
-	s := &RedisServer{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd, done: make(chan struct{})}
-	go func() {
-		// Reaps the child; Stop waits on done, so this goroutine never outlives the test.
-		_ = cmd.Wait()
-		close(s.done)
-	}()
-	if err := s.waitPing(redisStartTimeout); err != nil {
+	s := &RedisServer{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), process: proc}
+	if err := s.waitReady(redisStartTimeout, s.ping); err != nil {
 		s.Stop()
 		return nil, fmt.Errorf("redis-server on port %d: %w; log:\n%s", port, err, tail(logPath))
 	}
 	return s, nil
-}
-
-// Stop stops a private server and waits for it to exit. It does nothing to a server that
-// came from the environment. Tests call it to see how adapters behave when Redis is gone.
-func (s *RedisServer) Stop() {
-	if s.cmd == nil {
-		return
-	}
-	select {
-	case <-s.done:
-		return
-	default:
-	}
-	_ = s.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
 }
 
 // URL is the server as a redis:// URL, the form of the --redis-url flag.
@@ -160,12 +126,8 @@ func (s *RedisServer) Prefix(tb testing.TB) string {
 	prefix := "test:" + sanitize(tb.Name()) + ":" + hex.EncodeToString(b[:]) + ":"
 	tb.Cleanup(func() {
 		// A test may have stopped its private server; then there is nothing to delete.
-		if s.cmd != nil {
-			select {
-			case <-s.done:
-				return
-			default:
-			}
+		if s.exited() {
+			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -192,36 +154,18 @@ func (s *RedisServer) Prefix(tb testing.TB) string {
 	return prefix
 }
 
-// waitPing polls the server until it answers PING, or the private server exits, or the time
-// is up.
-func (s *RedisServer) waitPing(limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	var lastErr error
-	for time.Now().Before(deadline) {
-		if s.done != nil {
-			select {
-			case <-s.done:
-				return errors.New("redis-server exited")
-			default:
-			}
-		}
-		if lastErr = ping(s.Addr); lastErr == nil {
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return fmt.Errorf("no answer to PING within %s: %w", limit, lastErr)
-}
-
 // ping speaks the protocol by hand so that a server's readiness does not depend on the
 // client library's retry and pooling behaviour.
-func ping(addr string) error {
-	conn, err := net.DialTimeout("tcp", addr, time.Second)
+func (s *RedisServer) ping(ctx context.Context) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", s.Addr)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(time.Second))
+	if deadline, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(deadline)
+	}
 	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
 		return err
 	}
@@ -233,26 +177,6 @@ func ping(addr string) error {
 		return fmt.Errorf("PING answered %q", strings.TrimSpace(line))
 	}
 	return nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func tail(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "(no log: " + err.Error() + ")"
-	}
-	if len(b) > 2000 {
-		b = b[len(b)-2000:]
-	}
-	return string(b)
 }
 
 // sanitize keeps a test name readable in a key while dropping what MATCH patterns or

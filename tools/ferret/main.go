@@ -11,7 +11,9 @@
 // (FerretDB issue 2168), so concurrent $inc loses increments and concurrent upserts fail
 // with E11000. MongoDB and Amazon DocumentDB apply each single-document write atomically,
 // and ChatChat's store relies on that; serializing writes at the wire makes the test server
-// keep the same promise. Reads are not held back.
+// keep the same promise. Reads are not held back. The relay also sends a createIndexes that
+// names several indexes one index at a time, because FerretDB 1.24 panics when several of
+// them exist already, as they do when processes start together (indexes.go).
 //
 // Why embedded: built with `go install` from the module proxy, FerretDB's own binary panics
 // at start (build/version embeds a version.txt that the module zip lacks); the library

@@ -134,6 +134,13 @@ func (r *relay) exchange(req []byte, upstream net.Conn, ur *bufio.Reader, client
 	if r.serialize && isWrite(req) {
 		r.writes.Lock()
 		defer r.writes.Unlock()
+		parts, err := splitCreateIndexes(req)
+		if err != nil {
+			r.logger.Warn("relay: createIndexes forwarded as it is", "err", err)
+		}
+		if parts != nil {
+			return createEach(parts, upstream, ur, client)
+		}
 	}
 	if _, err := upstream.Write(req); err != nil {
 		return fmt.Errorf("forward request: %w", err)

@@ -1,4 +1,4 @@
-package image_test
+package ociimage_test
 
 import (
 	"os"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chatchat/chatchat/internal/image"
+	"github.com/chatchat/chatchat/internal/ociimage"
 )
 
 // TestReproducible builds the same inputs twice: the digests must match, so that a rebuild
@@ -18,11 +18,11 @@ func TestReproducible(t *testing.T) {
 	}
 	digest := func(created time.Time) string {
 		t.Helper()
-		b, err := image.NewBuilder(image.Config{Binary: bin, Created: created})
+		b, err := ociimage.NewBuilder(ociimage.Config{Binary: bin, Created: created})
 		if err != nil {
 			t.Fatal(err)
 		}
-		img, err := b.Image(image.Roles()[0])
+		img, err := b.Image(ociimage.Roles()[0])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -46,15 +46,15 @@ func TestNewBuilderErrors(t *testing.T) {
 	if err := os.WriteFile(bin, []byte("x"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for name, cfg := range map[string]image.Config{
+	for name, cfg := range map[string]ociimage.Config{
 		"no binary":         {},
 		"missing binary":    {Binary: bin + ".missing"},
 		"missing CA bundle": {Binary: bin, CABundle: bin + ".missing"},
-		"relative extra":    {Binary: bin, Extra: []image.File{{Source: bin, Path: "etc/x"}}},
-		"duplicate path":    {Binary: bin, Extra: []image.File{{Source: bin, Path: image.CABundlePath}}},
+		"relative extra":    {Binary: bin, Extra: []ociimage.File{{Source: bin, Path: "etc/x"}}},
+		"duplicate path":    {Binary: bin, Extra: []ociimage.File{{Source: bin, Path: ociimage.CABundlePath}}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := image.NewBuilder(cfg); err == nil {
+			if _, err := ociimage.NewBuilder(cfg); err == nil {
 				t.Error("NewBuilder succeeded, want an error")
 			}
 		})

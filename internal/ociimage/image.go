@@ -1,9 +1,9 @@
-// Package image builds ChatChat's container images without a container engine. The three
+// Package ociimage builds ChatChat's container images without a container engine. The three
 // images of the seed (chat-chat-http, chat-chat-ws, chat-chat-notification) are the same
 // static binary with a different role in the entrypoint; each has two layers, a base of CA
 // certificates, user accounts and directories, and the binary, so the registry stores the
 // big layer once. Builds are reproducible: the same inputs give the same digests.
-package image
+package ociimage
 
 import (
 	"archive/tar"
