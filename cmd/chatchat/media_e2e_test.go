@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image"
 	_ "image/jpeg" // decodes the thumbnails
 	"io"
@@ -296,6 +297,10 @@ func TestMediaQuotas(t *testing.T) {
 	}
 	_, err := r.alice.UploadMedia(ctx, r.room.ID, "a.txt", strings.NewReader("hello"))
 	wantAPIError(t, err, 429, "upload_quota")
+	// The oldest upload leaves the hour within it: Retry-After says when.
+	if apiErr := (*client.APIError)(nil); !errors.As(err, &apiErr) || apiErr.RetryAfter < 59*time.Minute || apiErr.RetryAfter > time.Hour {
+		t.Errorf("Retry-After of upload_quota: %v, want about an hour", err)
+	}
 	if _, err := r.bob.UploadMedia(ctx, r.room.ID, "b.txt", bytes.NewReader(bytes.Repeat([]byte("b"), 6000))); err != nil {
 		t.Fatal(err)
 	}
