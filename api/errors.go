@@ -32,6 +32,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="chatchat"`)
 	}
+	if e := (*chat.Error)(nil); errors.As(err, &e) && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(e.RetryAfter)))
+	}
 	writeJSON(w, status, httperr.BodyOf(err))
 }
 
@@ -55,10 +58,14 @@ func clientGone(r *http.Request, err error) bool {
 }
 
 func writeRateLimited(w http.ResponseWriter, r *http.Request, log *slog.Logger, retryAfter time.Duration) {
-	secs := int(math.Ceil(retryAfter.Seconds()))
-	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
-	writeError(w, r, log, chat.Errorf(chat.RateLimited, "rate_limited", "too many requests; retry in %d s", max(secs, 1)))
+	e := chat.Errorf(chat.RateLimited, "rate_limited", "too many requests; retry in %d s", retrySeconds(retryAfter))
+	e.RetryAfter = max(retryAfter, time.Nanosecond) // always a Retry-After, of at least 1 s
+	writeError(w, r, log, e)
 }
+
+// retrySeconds is a Retry-After in whole seconds, rounded up and at least 1: a moment too
+// early would be refused again.
+func retrySeconds(d time.Duration) int { return max(int(math.Ceil(d.Seconds())), 1) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")

@@ -91,7 +91,7 @@ func (s *Server) signedOr(next http.Handler) http.Handler {
 	})
 }
 
-// downloadMedia serves a room member with a token.
+// downloadMedia serves a caller with a token whom the media service lets open it.
 func (s *Server) downloadMedia(w http.ResponseWriter, r *http.Request) {
 	variant := media.Original
 	if q := r.URL.Query(); q.Get("thumb") == "1" || q.Get("variant") == media.Thumbnail {
@@ -135,8 +135,10 @@ func (s *Server) sendMedia(w http.ResponseWriter, r *http.Request, d media.Downl
 	}
 }
 
-// limitedPart reports a file that runs past the request body's limit as media's own
-// error, so that the service need not know that its bytes came over HTTP.
+// limitedPart reports the request body's faults as client errors, so that the service
+// need not know that its bytes came over HTTP: a file that runs past the body's limit is
+// media's own TooLarge, and a body that ends (or breaks off) before the file's closing
+// boundary is bad input, not a server error.
 type limitedPart struct {
 	r        io.Reader
 	maxBytes int64
@@ -145,8 +147,12 @@ type limitedPart struct {
 func (p limitedPart) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
 	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
+	switch {
+	case err == nil || errors.Is(err, io.EOF):
+	case errors.As(err, &tooBig):
 		err = media.TooLarge(p.maxBytes)
+	default: // io.ErrUnexpectedEOF, a malformed part, a read that failed or timed out
+		err = chat.Errorf(chat.Invalid, "bad_request", "the multipart body ended before the file did")
 	}
 	return n, err
 }

@@ -195,6 +195,12 @@ func TestUploadMedia(t *testing.T) {
 			body, ct := multipartBody(t, "file", strings.Repeat("a", max+64<<10))
 			return io.MultiReader(body), ct
 		}, "ann", http.StatusRequestEntityTooLarge, "media_too_large", false},
+		{"file cut short", func(t *testing.T) (io.Reader, string) {
+			// The client stopped sending in the middle of the file: no closing boundary.
+			body, ct := multipartBody(t, "file", strings.Repeat("a", 600))
+			b, _ := io.ReadAll(body)
+			return bytes.NewReader(b[:len(b)-300]), ct
+		}, "ann", http.StatusBadRequest, "bad_request", false},
 		{"JSON with an unknown field", func(t *testing.T) (io.Reader, string) {
 			return strings.NewReader(`{"filename":"a","size":1,"owner":"x"}`), "application/json"
 		}, "ann", http.StatusBadRequest, "bad_request", false},
@@ -221,6 +227,19 @@ func TestUploadMedia(t *testing.T) {
 		h := handler(t, api.Config{Media: f}, nil, "ann")
 		body, ct := multipartBody(t, "file", "hello")
 		wantError(t, serve(t, h, "POST", path, "ann", body, "Content-Type", ct), http.StatusNotFound, "room_not_found")
+	})
+	t.Run("a quota's Retry-After is sent", func(t *testing.T) {
+		f := newFake()
+		e := chat.Errorf(chat.RateLimited, "upload_quota", "at most 3 uploads an hour")
+		e.RetryAfter = 1799500 * time.Millisecond
+		f.err = fmt.Errorf("media: %w", e)
+		h := handler(t, api.Config{Media: f}, nil, "ann")
+		body, ct := multipartBody(t, "file", "hello")
+		resp := serve(t, h, "POST", path, "ann", body, "Content-Type", ct)
+		if got := resp.Header.Get("Retry-After"); got != "1800" {
+			t.Errorf("Retry-After = %q, want 1800", got)
+		}
+		wantError(t, resp, http.StatusTooManyRequests, "upload_quota")
 	})
 }
 

@@ -94,8 +94,8 @@ type MediaUploads interface {
 
 // MediaDownloads opens stored media for the people who may see it (media.Service).
 type MediaDownloads interface {
-	// Open returns a variant for userID, a member of the media's room; anyone else gets
-	// media_not_found.
+	// Open returns a variant for userID: an upload no message uses yet for its uploader
+	// only, attached media for the members of its room; anyone else gets media_not_found.
 	Open(ctx context.Context, userID, mediaID, variant string) (media.Download, error)
 	// OpenSigned returns the variant a signed URL names, once its signature and expiry
 	// are checked.

@@ -3,6 +3,7 @@ package chat
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an error for the edges: the API maps it to an HTTP status and the chat
@@ -29,6 +30,9 @@ type Error struct {
 	Kind    Kind
 	Code    string
 	Message string
+	// RetryAfter, when positive, is how long the caller should wait before trying again
+	// (a quota that frees up over time); the API sends it as Retry-After.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }

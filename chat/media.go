@@ -27,6 +27,25 @@ type MediaStore interface {
 	DeleteUnattachedMedia(ctx context.Context, id string) (bool, error)
 }
 
+// MediaUsage is how much one user has uploaded, for the upload quotas.
+type MediaUsage struct {
+	// Recent counts the user's media created at or after the time asked about, and
+	// OldestRecent is when the oldest of them was created (zero when Recent is 0).
+	Recent       int
+	OldestRecent time.Time
+	// Bytes is the total Size of all the user's media, attached or not.
+	Bytes int64
+}
+
+// MediaUsageStore counts what a user has uploaded, across every process that shares the
+// store. Each adapter implements it and passes chattest.TestMediaUsageStore.
+type MediaUsageStore interface {
+	// MediaUsage returns the usage of uploaderID, counting as recent their media created
+	// at or after since. It reads an index on (uploader, creation time), so that it costs
+	// one index range however the store grows.
+	MediaUsage(ctx context.Context, uploaderID string, since time.Time) (MediaUsage, error)
+}
+
 // BlobInfo describes a stored blob.
 type BlobInfo struct {
 	Size int64

@@ -1,13 +1,6 @@
 package chattest
 
 import (
-	"bytes"
-	"encoding/binary"
-	"hash/crc32"
-	"image"
-	"image/color"
-	"image/jpeg"
-	"image/png"
 	"reflect"
 	"sync"
 	"testing"
@@ -239,72 +232,97 @@ func mediaIDs(ms []chat.Media) []string {
 	return ids
 }
 
-// Files for media tests, made in code so that no test depends on fixtures on disk.
+// MediaUsageStore is what TestMediaUsageStore holds to its contract: the usage it reports
+// of the records a chat.MediaStore keeps.
+type MediaUsageStore interface {
+	chat.MediaStore
+	chat.MediaUsageStore
+}
 
-// JPEG returns a w×h JPEG whose left half is red and right half blue, with an EXIF
-// orientation tag when orientation is 1–8 (none otherwise).
-func JPEG(tb testing.TB, w, h, orientation int) []byte {
+// TestMediaUsageStore runs the contract of chat.MediaUsageStore, as documented in
+// chat/media.go. Each subtest gets a fresh, empty store from newStore.
+func TestMediaUsageStore(t *testing.T, newStore func(t *testing.T) MediaUsageStore) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, s MediaUsageStore)
+	}{
+		{"Nothing", testUsageNothing},
+		{"CountsAndBytes", testUsageCounts},
+		{"FollowsChanges", testUsageFollowsChanges},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
+	}
+}
+
+func usage(tb testing.TB, s MediaUsageStore, uploaderID string, since time.Time) chat.MediaUsage {
 	tb.Helper()
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, halves(w, h), &jpeg.Options{Quality: 90}); err != nil {
-		tb.Fatalf("encode JPEG: %v", err)
+	u, err := s.MediaUsage(tb.Context(), uploaderID, since)
+	if err != nil {
+		tb.Fatalf("MediaUsage(%s): %v", uploaderID, err)
 	}
-	b := buf.Bytes()
-	if orientation < 1 || orientation > 8 {
-		return b
-	}
-	// APP1 "Exif": a big-endian TIFF header and IFD0 with the one Orientation entry.
-	tiff := []byte{'M', 'M', 0, 42, 0, 0, 0, 8, 0, 1,
-		0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, byte(orientation), 0, 0,
-		0, 0, 0, 0}
-	payload := append([]byte("Exif\x00\x00"), tiff...)
-	seg := []byte{0xFF, 0xE1, 0, 0}
-	binary.BigEndian.PutUint16(seg[2:], uint16(len(payload)+2))
-	seg = append(seg, payload...)
-	out := append([]byte{}, b[:2]...) // SOI
-	out = append(out, seg...)
-	return append(out, b[2:]...)
+	return u
 }
 
-// PNG returns a w×h PNG, left half red and right half blue.
-func PNG(tb testing.TB, w, h int) []byte {
-	tb.Helper()
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, halves(w, h)); err != nil {
-		tb.Fatalf("encode PNG: %v", err)
+func testUsageNothing(t *testing.T, s MediaUsageStore) {
+	if u := usage(t, s, chat.NewID(), storeAt(0)); u != (chat.MediaUsage{}) {
+		t.Errorf("usage of a user who uploaded nothing = %+v, want zero", u)
 	}
-	return buf.Bytes()
 }
 
-// PNGBomb returns a small, valid-looking PNG whose header claims w×h pixels: a
-// decompression bomb to whoever decodes it without looking at the header first.
-func PNGBomb(tb testing.TB, w, h uint32) []byte {
-	tb.Helper()
-	b := PNG(tb, 1, 1)
-	// The IHDR chunk: length at 8, type at 12, width at 16, height at 20, CRC at 29.
-	binary.BigEndian.PutUint32(b[16:], w)
-	binary.BigEndian.PutUint32(b[20:], h)
-	binary.BigEndian.PutUint32(b[29:], crc32.ChecksumIEEE(b[12:29]))
-	return b
-}
-
-// Executable returns the start of a Linux ELF executable: what a disguised program
-// named "cat.png" looks like.
-func Executable() []byte {
-	b := []byte{0x7F, 'E', 'L', 'F', 2, 1, 1, 0}
-	return append(b, make([]byte, 120)...)
-}
-
-func halves(w, h int) *image.RGBA {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			c := color.RGBA{R: 255, A: 255}
-			if x >= w/2 {
-				c = color.RGBA{B: 255, A: 255}
-			}
-			img.SetRGBA(x, y, c)
-		}
+func testUsageCounts(t *testing.T, s MediaUsageStore) {
+	ctx := t.Context()
+	user, other := chat.NewID(), chat.NewID()
+	var mine []chat.Media
+	for i, at := range []int{0, 10, 50, 70} {
+		m := mediaAt(at)
+		m.UploaderID, m.Size = user, int64(100*(i+1))
+		mine = append(mine, createMedia(t, s, m))
 	}
-	return img
+	theirs := mediaAt(20)
+	theirs.UploaderID, theirs.Size = other, 5000
+	createMedia(t, s, theirs)
+	if err := s.AttachMedia(ctx, mine[1].ID); err != nil { // attached or not, it counts
+		t.Fatal(err)
+	}
+	p := mediaAt(60) // a presigned upload counts with the size the client declared
+	p.UploaderID, p.Size, p.Pending = user, 1000, true
+	createMedia(t, s, p)
+
+	got := usage(t, s, user, storeAt(10)) // since is inclusive
+	want := chat.MediaUsage{Recent: 4, OldestRecent: storeAt(10), Bytes: 2000}
+	if got.Recent != want.Recent || !got.OldestRecent.Equal(want.OldestRecent) || got.Bytes != want.Bytes {
+		t.Errorf("usage since 10 = %+v, want %+v", got, want)
+	}
+	got = usage(t, s, user, storeAt(71))
+	if got.Recent != 0 || !got.OldestRecent.IsZero() || got.Bytes != 2000 {
+		t.Errorf("usage since after the last = %+v, want no recent, 2000 bytes", got)
+	}
+	got = usage(t, s, other, storeAt(0))
+	if got.Recent != 1 || !got.OldestRecent.Equal(storeAt(20)) || got.Bytes != 5000 {
+		t.Errorf("other user's usage = %+v", got)
+	}
+}
+
+func testUsageFollowsChanges(t *testing.T, s MediaUsageStore) {
+	ctx := t.Context()
+	user := chat.NewID()
+	a, b := mediaAt(0), mediaAt(5)
+	a.UploaderID, b.UploaderID, a.Size, b.Size, b.Pending = user, user, 300, 700, true
+	createMedia(t, s, a)
+	createMedia(t, s, b)
+	b.Size, b.Pending = 650, false // the bytes put were checked: their real size
+	if err := s.UpdateMedia(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if got := usage(t, s, user, storeAt(0)); got.Recent != 2 || got.Bytes != 950 {
+		t.Errorf("after UpdateMedia = %+v, want 2 recent, 950 bytes", got)
+	}
+	if deleted, err := s.DeleteUnattachedMedia(ctx, a.ID); err != nil || !deleted {
+		t.Fatalf("DeleteUnattachedMedia = %v, %v", deleted, err)
+	}
+	got := usage(t, s, user, storeAt(0))
+	if got.Recent != 1 || !got.OldestRecent.Equal(storeAt(5)) || got.Bytes != 650 {
+		t.Errorf("after the collector deleted one = %+v, want 1 recent from 5, 650 bytes", got)
+	}
 }

@@ -3,12 +3,18 @@ package media
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
+	"fmt"
 	"image"
 	"image/gif"
 	"image/jpeg"
 	"image/png"
 	"io"
+	"os"
+	"runtime"
+
+	"github.com/chatchat/chatchat/chat"
 
 	"golang.org/x/image/draw"
 	"golang.org/x/image/webp"
@@ -26,6 +32,85 @@ var codecs = map[string]codec{
 	"image/png":  {png.DecodeConfig, png.Decode},
 	"image/gif":  {gif.DecodeConfig, gif.Decode}, // the first frame
 	"image/webp": {webp.DecodeConfig, webp.Decode},
+}
+
+// image reads the image's header first and refuses one whose pixels, or the memory its
+// decoding would take, would not fit the limits (a decompression bomb: a small file that
+// decodes to gigabytes) before decoding it for the thumbnail.
+func (s *Service) image(ctx context.Context, f *os.File, m *chat.Media, c codec) ([]byte, error) {
+	notImage := chat.Errorf(chat.UnsupportedMedia, "unsupported_media_type", "the file is not a valid %s image", m.ContentType)
+	cfg, err := c.config(io.NewSectionReader(f, 0, m.Size))
+	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
+		return nil, notImage
+	}
+	if px := int64(cfg.Width) * int64(cfg.Height); px > s.cfg.MaxPixels {
+		return nil, chat.Errorf(chat.TooLarge, "image_too_large",
+			"the image is %d×%d pixels; at most %d megapixels are accepted", cfg.Width, cfg.Height, s.cfg.MaxPixels/1_000_000)
+	}
+	cost, err := decodeCost(m.ContentType, cfg, f, m.Size, s.cfg.ThumbSize)
+	if err != nil {
+		return nil, notImage
+	}
+	if cost > s.cfg.MaxDecodeBytes {
+		return nil, chat.Errorf(chat.TooLarge, "image_too_large",
+			"decoding this %d×%d image would take about %d MiB; at most %d MiB is allowed",
+			cfg.Width, cfg.Height, (cost+1<<20-1)>>20, s.cfg.MaxDecodeBytes>>20)
+	}
+	select {
+	case s.decodes <- struct{}{}:
+		defer func() { <-s.decodes }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	thumb, err := s.decodeThumbnail(f, m, c, cfg)
+	if cost >= s.cfg.MaxDecodeBytes/4 {
+		// The decoded image is garbage now, and the collector's pacing would let the
+		// next decodes grow the heap to twice what was live (sustained uploads then
+		// peak far above MaxDecodes budgets). Collecting it before this decode's slot
+		// is free keeps the peak at the budgets; it costs a collection per large image.
+		runtime.GC()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return thumb, nil
+}
+
+// decodeThumbnail decodes the image and returns its encoded thumbnail; when it returns, all
+// that the decoding allocated is garbage.
+func (s *Service) decodeThumbnail(f *os.File, m *chat.Media, c codec, cfg image.Config) ([]byte, error) {
+	img, err := c.decode(io.NewSectionReader(f, 0, m.Size))
+	if err != nil {
+		return nil, chat.Errorf(chat.UnsupportedMedia, "unsupported_media_type", "the file is not a valid %s image", m.ContentType)
+	}
+	orientation := 1
+	if m.ContentType == "image/jpeg" {
+		orientation = exifOrientation(io.NewSectionReader(f, 0, m.Size))
+	}
+	m.Width, m.Height = cfg.Width, cfg.Height
+	if orientation >= 5 { // shown turned a quarter
+		m.Width, m.Height = cfg.Height, cfg.Width
+	}
+	t := thumbnail(img, orientation, s.cfg.ThumbSize)
+	var buf bytes.Buffer
+	if thumbType(*m) == "image/jpeg" {
+		err = jpeg.Encode(&buf, t, &jpeg.Options{Quality: 80})
+	} else {
+		err = png.Encode(&buf, t) // keeps transparency
+	}
+	if err != nil {
+		return nil, fmt.Errorf("media: encode thumbnail: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// thumbType is the content type of m's thumbnail: JPEG for photos, PNG for the formats
+// that may be transparent.
+func thumbType(m chat.Media) string {
+	if m.ContentType == "image/jpeg" {
+		return "image/jpeg"
+	}
+	return "image/png"
 }
 
 // thumbnail scales img to fit a size×size box (never up), then applies the EXIF

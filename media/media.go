@@ -1,7 +1,7 @@
 // Package media lets people send images and files: uploads (multipart, or presigned PUTs
 // straight to S3), content sniffing against an allow-list, thumbnails, short-lived signed
-// URLs, who may open a file, and the collection of uploads no message used. It keeps
-// metadata in a chat.MediaStore and bytes in a chat.BlobStore, and is the chat.Service's
+// URLs, who may open a file, per-user upload quotas, and the collection of uploads no
+// message used. It keeps metadata in a Store and bytes in a chat.BlobStore, and is the chat.Service's
 // chat.MediaResolver. It speaks no HTTP: api's upload and download endpoints call it.
 package media
 
@@ -10,8 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"image/jpeg"
-	"image/png"
 	"io"
 	"log/slog"
 	"mime"
@@ -29,7 +27,11 @@ var _ chat.MediaResolver = (*Service)(nil)
 type Config struct {
 	MaxBytes  int64 // largest upload; default 20 MiB
 	MaxPixels int64 // largest image, width×height, refused before decoding; default 50 megapixels
-	ThumbSize int   // longest side of a thumbnail; default 320
+	// MaxDecodeBytes bounds the memory that decoding one image and making its thumbnail
+	// take, estimated from the image's header (see decodeCost); a larger image is refused
+	// before decoding. Default DefaultMaxDecodeBytes.
+	MaxDecodeBytes int64
+	ThumbSize      int // longest side of a thumbnail; default 320
 	// URLTTL is how long the signed URLs in messages work; default 1 h.
 	URLTTL time.Duration
 	// UploadURLTTL is how long a presigned upload URL works; default 15 min.
@@ -40,6 +42,13 @@ type Config struct {
 	// OrphanAge is how long an upload may wait for a message before it is collected;
 	// default 24 h.
 	OrphanAge time.Duration
+	// UploadsPerHour bounds one user's uploads (multipart and presigned) in any hour;
+	// default DefaultUploadsPerHour, negative for no limit.
+	UploadsPerHour int
+	// MaxUserBytes bounds the bytes of all the media one user keeps (uploads no message
+	// used stop counting when they are collected); default DefaultMaxUserBytes, negative
+	// for no limit.
+	MaxUserBytes int64
 	// BaseURL is put before the signed URLs this server serves itself (local storage),
 	// e.g. "https://chat.example.com"; empty gives URLs relative to this server.
 	BaseURL string
@@ -47,8 +56,8 @@ type Config struct {
 	SigningKey []byte
 	// TempDir holds uploads while they are checked; default os.TempDir().
 	TempDir string
-	// MaxDecodes is how many images are decoded at once; a decoded image can take
-	// hundreds of MiB. Default 2.
+	// MaxDecodes is how many images are decoded at once, each within MaxDecodeBytes.
+	// Default 2.
 	MaxDecodes int
 	Now        func() time.Time // default time.Now
 	Logger     *slog.Logger     // default slog.Default()
@@ -63,7 +72,7 @@ type Members interface {
 // Service stores, checks, describes and serves media. It is safe for concurrent use.
 type Service struct {
 	cfg     Config
-	store   chat.MediaStore
+	store   Store
 	blobs   chat.BlobStore
 	presign chat.BlobPresigner // nil when the blob store cannot be reached by clients
 	members Members
@@ -74,7 +83,7 @@ type Service struct {
 
 // New returns a Service. Blob stores that implement chat.BlobPresigner (S3) get presigned
 // uploads and downloads; the others are served through this server with signed URLs.
-func New(cfg Config, store chat.MediaStore, blobs chat.BlobStore, members Members) (*Service, error) {
+func New(cfg Config, store Store, blobs chat.BlobStore, members Members) (*Service, error) {
 	if len(cfg.SigningKey) < 32 {
 		return nil, errors.New("media: the URL signing key must be at least 32 bytes")
 	}
@@ -83,6 +92,9 @@ func New(cfg Config, store chat.MediaStore, blobs chat.BlobStore, members Member
 	}
 	if cfg.MaxPixels <= 0 {
 		cfg.MaxPixels = 50_000_000
+	}
+	if cfg.MaxDecodeBytes <= 0 {
+		cfg.MaxDecodeBytes = DefaultMaxDecodeBytes
 	}
 	if cfg.ThumbSize <= 0 {
 		cfg.ThumbSize = 320
@@ -98,6 +110,12 @@ func New(cfg Config, store chat.MediaStore, blobs chat.BlobStore, members Member
 	}
 	if cfg.OrphanAge <= 0 {
 		cfg.OrphanAge = 24 * time.Hour
+	}
+	if cfg.UploadsPerHour == 0 {
+		cfg.UploadsPerHour = DefaultUploadsPerHour
+	}
+	if cfg.MaxUserBytes == 0 {
+		cfg.MaxUserBytes = DefaultMaxUserBytes
 	}
 	if cfg.TempDir == "" {
 		cfg.TempDir = os.TempDir()
@@ -137,11 +155,18 @@ func (s *Service) Upload(ctx context.Context, userID, roomID, filename string, r
 	if err := s.checkMember(ctx, roomID, userID); err != nil {
 		return chat.Media{}, err
 	}
+	kept, err := s.quotaBefore(ctx, userID, 0)
+	if err != nil {
+		return chat.Media{}, err
+	}
 	f, size, err := s.spool(ctx, r)
 	if err != nil {
 		return chat.Media{}, err
 	}
 	defer s.removeTemp(f)
+	if err := s.overQuota(chat.MediaUsage{Bytes: kept}, 0, size); err != nil {
+		return chat.Media{}, err
+	}
 	m := chat.Media{
 		ID: chat.NewID(), RoomID: roomID, UploaderID: userID, Filename: cleanName(filename),
 		Size: size, CreatedAt: chat.At(s.cfg.Now()),
@@ -152,6 +177,9 @@ func (s *Service) Upload(ctx context.Context, userID, roomID, filename string, r
 	if err := s.store.CreateMedia(ctx, m); err != nil {
 		s.deleteBlobs(ctx, m.ID)
 		return chat.Media{}, fmt.Errorf("media: upload: %w", err)
+	}
+	if err := s.quotaAfter(ctx, m); err != nil {
+		return chat.Media{}, err
 	}
 	s.describe(ctx, &m)
 	return m, nil
@@ -194,12 +222,18 @@ func (s *Service) Presign(ctx context.Context, userID, roomID string, in Presign
 	if !s.allowed[ct] {
 		return Presigned{}, unsupported(ct)
 	}
+	if _, err := s.quotaBefore(ctx, userID, in.Size); err != nil {
+		return Presigned{}, err
+	}
 	m := chat.Media{
 		ID: chat.NewID(), RoomID: roomID, UploaderID: userID, Filename: cleanName(in.Filename),
 		ContentType: ct, Size: in.Size, Pending: true, CreatedAt: chat.At(s.cfg.Now()),
 	}
 	if err := s.store.CreateMedia(ctx, m); err != nil {
 		return Presigned{}, fmt.Errorf("media: presign: %w", err)
+	}
+	if err := s.quotaAfter(ctx, m); err != nil {
+		return Presigned{}, err
 	}
 	u, headers, err := s.presign.PresignPut(ctx, blobKey(m.ID, Original), s.cfg.UploadURLTTL, ct, in.Size)
 	if err != nil {
@@ -396,59 +430,6 @@ func (s *Service) inspectAndStore(ctx context.Context, f *os.File, m *chat.Media
 		m.HasThumb = true
 	}
 	return nil
-}
-
-// image reads the image's header first and refuses one whose pixels would not fit the
-// limit (a decompression bomb: a small file that decodes to gigabytes) before decoding
-// it for the thumbnail.
-func (s *Service) image(ctx context.Context, f *os.File, m *chat.Media, c codec) ([]byte, error) {
-	notImage := chat.Errorf(chat.UnsupportedMedia, "unsupported_media_type", "the file is not a valid %s image", m.ContentType)
-	cfg, err := c.config(io.NewSectionReader(f, 0, m.Size))
-	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, notImage
-	}
-	if px := int64(cfg.Width) * int64(cfg.Height); px > s.cfg.MaxPixels {
-		return nil, chat.Errorf(chat.TooLarge, "image_too_large",
-			"the image is %d×%d pixels; at most %d megapixels are accepted", cfg.Width, cfg.Height, s.cfg.MaxPixels/1_000_000)
-	}
-	select {
-	case s.decodes <- struct{}{}:
-		defer func() { <-s.decodes }()
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	img, err := c.decode(io.NewSectionReader(f, 0, m.Size))
-	if err != nil {
-		return nil, notImage
-	}
-	orientation := 1
-	if m.ContentType == "image/jpeg" {
-		orientation = exifOrientation(io.NewSectionReader(f, 0, m.Size))
-	}
-	m.Width, m.Height = cfg.Width, cfg.Height
-	if orientation >= 5 { // shown turned a quarter
-		m.Width, m.Height = cfg.Height, cfg.Width
-	}
-	t := thumbnail(img, orientation, s.cfg.ThumbSize)
-	var buf bytes.Buffer
-	if thumbType(*m) == "image/jpeg" {
-		err = jpeg.Encode(&buf, t, &jpeg.Options{Quality: 80})
-	} else {
-		err = png.Encode(&buf, t) // keeps transparency
-	}
-	if err != nil {
-		return nil, fmt.Errorf("media: encode thumbnail: %w", err)
-	}
-	return buf.Bytes(), nil
-}
-
-// thumbType is the content type of m's thumbnail: JPEG for photos, PNG for the formats
-// that may be transparent.
-func thumbType(m chat.Media) string {
-	if m.ContentType == "image/jpeg" {
-		return "image/jpeg"
-	}
-	return "image/png"
 }
 
 func (s *Service) deleteBlobs(ctx context.Context, id string) {

@@ -218,6 +218,42 @@ func TestUploadLimits(t *testing.T) {
 	wantKind(t, err, chat.NotFound, "room_not_found")
 }
 
+// TestUploadDecodeBudget checks that an image whose decoding would take more memory than
+// the budget is refused before it is decoded, though its pixels are within the pixel
+// limit: a progressive JPEG keeps every DCT coefficient until its last scan.
+func TestUploadDecodeBudget(t *testing.T) {
+	e := newEnv(t, nil, media.Config{MaxDecodeBytes: 32 << 20})
+	for _, tc := range []struct {
+		name string
+		data func() []byte
+		fits bool
+	}{
+		// 4 megapixels at 15 bytes each: the image and its coefficients.
+		{"progressive 4:4:4", func() []byte { return chattest.ProgressiveJPEG(2048, 2048, 3, 0x11, false) }, false},
+		// The same pixels, baseline 4:2:0: 1.5 bytes each and the thumbnail's scaling.
+		{"baseline 4:2:0", func() []byte { return chattest.JPEG(t, 2048, 2048, 0) }, true},
+		{"small progressive", func() []byte { return chattest.ProgressiveJPEG(1024, 1024, 3, 0x11, false) }, true},
+		{"16-bit RGBA PNG", func() []byte {
+			var b bytes.Buffer
+			if err := chattest.WriteFlatPNG(&b, chattest.PNGSpec{W: 2048, H: 2048, Colour: 6, Depth: 16}); err != nil {
+				t.Fatal(err)
+			}
+			return b.Bytes()
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := e.upload(t, "a", tc.data())
+			if !tc.fits {
+				wantKind(t, err, chat.TooLarge, "image_too_large")
+				return
+			}
+			if err != nil || !m.HasThumb {
+				t.Fatalf("Upload = %+v, %v; want a thumbnail", m, err)
+			}
+		})
+	}
+}
+
 func TestAttach(t *testing.T) {
 	e := newEnv(t, nil, media.Config{})
 	ctx := t.Context()
@@ -291,20 +327,7 @@ func TestRunCollectorStops(t *testing.T) {
 // TestPresigned runs the S3 flow against an in-process S3 server: presign, PUT, and the
 // check of the bytes when a message refers to the media.
 func TestPresigned(t *testing.T) {
-	for k, v := range map[string]string{"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
-		"AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"} {
-		t.Setenv(k, v)
-	}
-	backend := s3mem.New()
-	if err := backend.CreateBucket("b"); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	t.Cleanup(srv.Close)
-	blobs, err := s3.New(t.Context(), s3.Config{Bucket: "b", Prefix: "m/", Endpoint: srv.URL, PathStyle: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	blobs, srvURL := fakeS3(t)
 	e := newEnv(t, blobs, media.Config{MaxBytes: 1 << 20})
 	ctx := t.Context()
 
@@ -341,7 +364,7 @@ func TestPresigned(t *testing.T) {
 	}
 	msg := chat.Message{MediaID: m.ID}
 	e.svc.DescribeMedia(ctx, &msg)
-	if !strings.HasPrefix(msg.Media.URL, srv.URL+"/b/m/"+m.ID+"/orig?") || !strings.Contains(msg.Media.ThumbURL, "/thumb?") {
+	if !strings.HasPrefix(msg.Media.URL, srvURL+"/b/m/"+m.ID+"/orig?") || !strings.Contains(msg.Media.ThumbURL, "/thumb?") {
 		t.Errorf("URLs = %s, %s; want presigned S3 URLs", msg.Media.URL, msg.Media.ThumbURL)
 	}
 
@@ -367,6 +390,26 @@ func TestPresigned(t *testing.T) {
 	wantKind(t, err, chat.TooLarge, "media_too_large")
 	_, err = e.svc.Presign(ctx, e.user, e.other, media.PresignRequest{Filename: "a.zip", ContentType: "application/zip", Size: 10})
 	wantKind(t, err, chat.NotFound, "room_not_found")
+}
+
+// fakeS3 is an S3 blob store (bucket b, prefix m/) on an in-process S3 server at url.
+func fakeS3(t *testing.T) (blobs chat.BlobStore, url string) {
+	t.Helper()
+	for k, v := range map[string]string{"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
+		"AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"} {
+		t.Setenv(k, v)
+	}
+	backend := s3mem.New()
+	if err := backend.CreateBucket("b"); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	t.Cleanup(srv.Close)
+	st, err := s3.New(t.Context(), s3.Config{Bucket: "b", Prefix: "m/", Endpoint: srv.URL, PathStyle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, srv.URL
 }
 
 func TestPresignNeedsS3(t *testing.T) {

@@ -37,18 +37,34 @@ func (s *Service) MaxUploadBytes() int64 { return s.cfg.MaxBytes }
 // handing it to Upload.
 func TooLarge(limit int64) error { return tooLarge(limit) }
 
-// Open returns a variant of a media item for userID, who may open it only as a member of
-// the room it was uploaded to. Anyone else gets media_not_found, as for an id that does
+// Open returns a variant of a media item for userID. An upload that no message uses yet
+// is its uploader's alone; once a message of its room refers to it (AttachMedia), it is
+// for the members of that room. Anyone else gets media_not_found, as for an id that does
 // not exist: they learn nothing, not even that it does.
 func (s *Service) Open(ctx context.Context, userID, mediaID, variant string) (Download, error) {
 	m, err := s.store.Media(ctx, mediaID)
 	if err != nil {
 		return Download{}, mediaNotFound(err)
 	}
-	if _, err := s.members.Member(ctx, m.RoomID, userID); err != nil {
-		return Download{}, mediaNotFound(err)
+	if err := s.mayOpen(ctx, m, userID); err != nil {
+		return Download{}, err
 	}
 	return s.open(ctx, m, variant)
+}
+
+// mayOpen is the rule of Open. An unattached upload is not the room's yet: a member
+// could otherwise read what another member uploaded and then decided not to send.
+func (s *Service) mayOpen(ctx context.Context, m chat.Media, userID string) error {
+	if !m.Attached {
+		if m.UploaderID != userID {
+			return mediaNotFound(chat.ErrNotFound)
+		}
+		return nil
+	}
+	if _, err := s.members.Member(ctx, m.RoomID, userID); err != nil {
+		return mediaNotFound(err)
+	}
+	return nil
 }
 
 // OpenSigned returns the variant of a media item that a signed URL (the exp and sig

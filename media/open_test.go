@@ -72,11 +72,19 @@ func TestSignedURLs(t *testing.T) {
 	wantKind(t, err, chat.Forbidden, "url_expired")
 }
 
-// TestOpen checks who may open a media item with a token: members of its room, and no
+// TestOpen checks who may open a media item with a token: an upload no message uses yet
+// its uploader only; once a message of its room refers to it, the room's members; and no
 // one else learns that it exists.
 func TestOpen(t *testing.T) {
 	e := newEnv(t, nil, media.Config{})
 	ctx := t.Context()
+	mate := chat.User{ID: chat.NewID(), Username: "cat", DisplayName: "cat", CreatedAt: chat.At(e.now)}
+	if err := e.store.CreateUser(ctx, mate, "h"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.AddMembers(ctx, e.room, []string{mate.ID}, e.now); err != nil {
+		t.Fatal(err)
+	}
 	img, err := e.upload(t, "a.png", chattest.PNG(t, 10, 10))
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +93,37 @@ func TestOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := e.svc.Open(ctx, e.user, img.ID, media.Thumbnail)
+	mayOpen := func(user, id, variant string) bool {
+		t.Helper()
+		d, err := e.svc.Open(ctx, user, id, variant)
+		if err != nil {
+			wantKind(t, err, chat.NotFound, "media_not_found")
+			return false
+		}
+		d.Body.Close()
+		return true
+	}
+
+	// Unattached: the uploader only, though the others are members of its room.
+	if !mayOpen(e.user, img.ID, media.Thumbnail) || !mayOpen(e.user, txt.ID, media.Original) {
+		t.Fatal("the uploader cannot open an upload of theirs that no message uses yet")
+	}
+	if mayOpen(mate.ID, img.ID, media.Original) || mayOpen(mate.ID, txt.ID, media.Original) {
+		t.Error("a member of the room opens an upload that no message uses")
+	}
+
+	for _, id := range []string{img.ID, txt.ID} {
+		if _, err := e.svc.AttachMedia(ctx, e.room, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Attached: the members of its room.
+	for _, user := range []string{e.user, mate.ID} {
+		if !mayOpen(user, img.ID, media.Original) || !mayOpen(user, txt.ID, media.Original) {
+			t.Errorf("member %s cannot open media a message of the room uses", user)
+		}
+	}
+	d, err := e.svc.Open(ctx, mate.ID, img.ID, media.Thumbnail)
 	if err != nil {
 		t.Fatalf("member opens the thumbnail: %v", err)
 	}
@@ -93,7 +131,7 @@ func TestOpen(t *testing.T) {
 	if d.Media.ID != img.ID || d.Headers.ContentType != "image/png" || !strings.HasPrefix(d.Headers.ContentDisposition, "inline") {
 		t.Errorf("thumbnail = %+v", d)
 	}
-	d, err = e.svc.Open(ctx, e.user, txt.ID, media.Original)
+	d, err = e.svc.Open(ctx, mate.ID, txt.ID, media.Original)
 	if err != nil {
 		t.Fatalf("member opens a file: %v", err)
 	}
@@ -101,17 +139,20 @@ func TestOpen(t *testing.T) {
 	if !strings.HasPrefix(d.Headers.ContentDisposition, "attachment") {
 		t.Errorf("a text file is not downloaded: %q", d.Headers.ContentDisposition)
 	}
+	// The uploader leaves: attached media is the room's, no longer theirs.
+	if err := e.store.RemoveMember(ctx, e.room, e.user); err != nil {
+		t.Fatal(err)
+	}
 	for name, tc := range map[string]struct{ user, id, variant string }{
-		"not a member":      {chat.NewID(), img.ID, media.Original},
-		"no such media":     {e.user, chat.NewID(), media.Original},
-		"no thumbnail":      {e.user, txt.ID, media.Thumbnail},
-		"no such variant":   {e.user, img.ID, "x"},
-		"member of another": {e.other, img.ID, media.Original},
+		"not a member":           {chat.NewID(), img.ID, media.Original},
+		"uploader who left":      {e.user, img.ID, media.Original},
+		"no such media":          {mate.ID, chat.NewID(), media.Original},
+		"no thumbnail":           {mate.ID, txt.ID, media.Thumbnail},
+		"no such variant":        {mate.ID, img.ID, "x"},
+		"member of another room": {e.stranger, img.ID, media.Original},
 	} {
-		_, err := e.svc.Open(ctx, tc.user, tc.id, tc.variant)
-		wantKind(t, err, chat.NotFound, "media_not_found")
-		if t.Failed() {
-			t.Fatalf("%s", name)
+		if mayOpen(tc.user, tc.id, tc.variant) {
+			t.Errorf("%s opens it", name)
 		}
 	}
 }

@@ -86,11 +86,12 @@ func cleanName(name string) string {
 		}
 		return r
 	}, strings.ToValidUTF8(name, ""))
-	name = strings.TrimSpace(name)
 	for len(name) > 255 {
 		_, size := lastRune(name)
 		name = name[:len(name)-size]
 	}
+	// After cutting: a cut may end the name in spaces (FuzzSniff found it).
+	name = strings.TrimSpace(name)
 	if name == "" || name == "." || name == ".." {
 		return "file"
 	}

@@ -2,6 +2,7 @@ package mongo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -12,7 +13,10 @@ import (
 	"github.com/chatchat/chatchat/chat"
 )
 
-var _ chat.MediaStore = (*Store)(nil)
+var (
+	_ chat.MediaStore      = (*Store)(nil)
+	_ chat.MediaUsageStore = (*Store)(nil)
+)
 
 const colMedia = "media"
 
@@ -121,4 +125,48 @@ func (s *Store) DeleteUnattachedMedia(ctx context.Context, id string) (bool, err
 		return false, s.fail(ctx, "delete media "+id, err)
 	}
 	return res.DeletedCount == 1, nil
+}
+
+// MediaUsage implements chat.MediaUsageStore: three reads of the uploader's range of the
+// index uploaderId_1_createdAt_1 (the recent count, the oldest recent, the bytes of all).
+// One aggregation would need $cond or $min in $group, which FerretDB does not implement.
+func (s *Store) MediaUsage(ctx context.Context, uploaderID string, since time.Time) (chat.MediaUsage, error) {
+	what := "media usage of " + uploaderID
+	mine := bson.D{{Key: "uploaderId", Value: uploaderID}}
+	recent := bson.D{{Key: "uploaderId", Value: uploaderID}, {Key: "createdAt", Value: bson.D{{Key: "$gte", Value: date(since)}}}}
+	var u chat.MediaUsage
+	n, err := s.media().CountDocuments(ctx, recent)
+	if err != nil {
+		return chat.MediaUsage{}, s.fail(ctx, what, err)
+	}
+	if n > 0 {
+		var d struct {
+			CreatedAt bson.DateTime `bson:"createdAt"`
+		}
+		err := s.media().FindOne(ctx, recent, options.FindOne().
+			SetSort(bson.D{{Key: "createdAt", Value: 1}}).SetProjection(bson.D{{Key: "createdAt", Value: 1}})).Decode(&d)
+		if err != nil && !errors.Is(err, mongo.ErrNoDocuments) { // deleted meanwhile: none
+			return chat.MediaUsage{}, s.fail(ctx, what, err)
+		}
+		if err == nil {
+			u.Recent, u.OldestRecent = int(n), fromDate(d.CreatedAt)
+		}
+	}
+	cur, err := s.media().Aggregate(ctx, mongo.Pipeline{
+		{{Key: "$match", Value: mine}},
+		{{Key: "$group", Value: bson.D{{Key: "_id", Value: nil}, {Key: "bytes", Value: bson.D{{Key: "$sum", Value: "$size"}}}}}},
+	})
+	if err != nil {
+		return chat.MediaUsage{}, s.fail(ctx, what, err)
+	}
+	var total []struct {
+		Bytes int64 `bson:"bytes"`
+	}
+	if err := cur.All(ctx, &total); err != nil {
+		return chat.MediaUsage{}, s.fail(ctx, what, err)
+	}
+	if len(total) == 1 {
+		u.Bytes = total[0].Bytes
+	}
+	return u, nil
 }

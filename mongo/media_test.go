@@ -12,3 +12,8 @@ func TestMediaStore(t *testing.T) {
 	srv := testenv.Mongo(t)
 	chattest.TestMediaStore(t, func(t *testing.T) chat.MediaStore { return open(t, srv) })
 }
+
+func TestMediaUsageStore(t *testing.T) {
+	srv := testenv.Mongo(t)
+	chattest.TestMediaUsageStore(t, func(t *testing.T) chattest.MediaUsageStore { return open(t, srv) })
+}

@@ -233,8 +233,12 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 			plain("pendingAt_1", "pendingAt"),
 		}},
 		{s.claims(), []index{unique("senderId_1_clientMsgId_1", "senderId", "clientMsgId")}},
-		// The orphan collector's scan of media no message refers to (media.go).
-		{s.db().Collection(colMedia), []index{plain("attached_1_createdAt_1", "attached", "createdAt")}},
+		// The orphan collector's scan of media no message refers to, and the upload
+		// quotas' count of a user's uploads (media.go).
+		{s.db().Collection(colMedia), []index{
+			plain("attached_1_createdAt_1", "attached", "createdAt"),
+			plain("uploaderId_1_createdAt_1", "uploaderId", "createdAt"),
+		}},
 		// Push devices by owner; the history's key de-duplicates pushes (devices.go).
 		{s.db().Collection(colDevices), []index{plain("userId_1", "userId")}},
 		{s.db().Collection(colNotifications), []index{

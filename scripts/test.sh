@@ -63,6 +63,17 @@ go test -race -count=1 -timeout 20m ./... 2>&1 | tee "$work/go-test.log"
 status=${PIPESTATUS[0]}
 [ "$status" = 0 ] || exit "$status"
 
+# The slow suite also runs every fuzz target (func FuzzXxx) for a bounded time each,
+# CHATCHAT_FUZZTIME (default 30s), one at a time as `go test -fuzz` wants.
+if [ "${CHATCHAT_SLOW:-0}" = 1 ]; then
+  echo "== fuzz targets, ${CHATCHAT_FUZZTIME:-30s} each"
+  for pkg in $(go list ./...); do
+    for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+      go test -run XXX -fuzz "^${target}\$" -fuzztime "${CHATCHAT_FUZZTIME:-30s}" "$pkg"
+    done
+  done
+fi
+
 if [ "${CHATCHAT_SKIP_BROWSER:-0}" != 1 ]; then
   echo "== browser tests (headless Chromium)"
   bash scripts/browser-test.sh

@@ -2,13 +2,17 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
 	"github.com/chatchat/chatchat/chat"
 )
 
-var _ chat.MediaStore = (*Store)(nil)
+var (
+	_ chat.MediaStore      = (*Store)(nil)
+	_ chat.MediaUsageStore = (*Store)(nil)
+)
 
 const mediaColumns = `id, room_id, uploader_id, filename, content_type, size, width, height,
 	has_thumb, pending, attached, created_at`
@@ -85,6 +89,26 @@ func (s *Store) DeleteUnattachedMedia(ctx context.Context, id string) (bool, err
 		return false, fmt.Errorf("sqlite: delete media %s: %w", id, err)
 	}
 	return n == 1, nil
+}
+
+// MediaUsage implements chat.MediaUsageStore, from the index media_uploader alone.
+func (s *Store) MediaUsage(ctx context.Context, uploaderID string, since time.Time) (chat.MediaUsage, error) {
+	var (
+		u      chat.MediaUsage
+		oldest sql.NullInt64
+	)
+	err := s.r.QueryRowContext(ctx, `SELECT
+		coalesce(sum(CASE WHEN created_at >= ?1 THEN 1 END), 0),
+		min(CASE WHEN created_at >= ?1 THEN created_at END),
+		coalesce(sum(size), 0)
+		FROM media WHERE uploader_id = ?2`, millis(since), uploaderID).Scan(&u.Recent, &oldest, &u.Bytes)
+	if err != nil {
+		return chat.MediaUsage{}, fmt.Errorf("sqlite: media usage of %s: %w", uploaderID, err)
+	}
+	if oldest.Valid {
+		u.OldestRecent = fromMillis(oldest.Int64)
+	}
+	return u, nil
 }
 
 func scanMedia(row interface{ Scan(...any) error }) (chat.Media, error) {

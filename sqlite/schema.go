@@ -168,6 +168,11 @@ CREATE TABLE revocations (
 ) STRICT;
 CREATE INDEX revocations_expiry ON revocations (expires_at);
 `,
+	// 7: the upload quotas' question, a user's uploads of the last hour and the bytes of
+	// all of them, answered from one range of this index without reading the table.
+	`
+CREATE INDEX media_uploader ON media (uploader_id, created_at, size);
+`,
 }
 
 // migrate brings the schema up to date, one transaction per migration, so that a failed

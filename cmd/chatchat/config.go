@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/chatchat/chatchat/media"
 )
 
 // settings collects every setting of `chatchat serve`. Each is a flag and an environment
@@ -48,34 +50,37 @@ type settings struct {
 	WSIdleTimeout   time.Duration
 	WSSweepInterval time.Duration
 
-	SignupPerMinute    float64
-	LoginPerMinute     float64
-	SendPerSecond      float64
-	RoomsPerMinute     float64
-	MaxDevices         int
-	FramesPerSecond    float64
-	Argon2MemoryKiB    int
-	Argon2Iterations   int
-	AccessTokenTTL     time.Duration
-	RefreshTokenTTL    time.Duration
-	PresenceTTL        time.Duration
-	RedisKeyPrefix     string
-	NodeID             string
-	BodyLimitMedia     int64
-	S3Bucket           string
-	S3Prefix           string
-	S3Region           string
-	S3Endpoint         string
-	S3PathStyle        bool
-	MediaURLTTL        time.Duration
-	MediaTypes         string
-	MediaMaxPixels     int64
-	FCMCredentials     string
-	FCMCredentialsJSON string
-	FCMEndpoint        string
-	NotifyConcurrency  int
-	FCMProjectID       string
-	PushClaimTimeout   time.Duration
+	SignupPerMinute     float64
+	LoginPerMinute      float64
+	SendPerSecond       float64
+	RoomsPerMinute      float64
+	MaxDevices          int
+	FramesPerSecond     float64
+	Argon2MemoryKiB     int
+	Argon2Iterations    int
+	AccessTokenTTL      time.Duration
+	RefreshTokenTTL     time.Duration
+	PresenceTTL         time.Duration
+	RedisKeyPrefix      string
+	NodeID              string
+	BodyLimitMedia      int64
+	S3Bucket            string
+	S3Prefix            string
+	S3Region            string
+	S3Endpoint          string
+	S3PathStyle         bool
+	MediaURLTTL         time.Duration
+	MediaTypes          string
+	MediaMaxPixels      int64
+	MediaDecodeBytes    int64
+	MediaUploadsPerHour int
+	MediaMaxUserBytes   int64
+	FCMCredentials      string
+	FCMCredentialsJSON  string
+	FCMEndpoint         string
+	NotifyConcurrency   int
+	FCMProjectID        string
+	PushClaimTimeout    time.Duration
 
 	OutboxRelayInterval time.Duration
 	OutboxRelayAge      time.Duration
@@ -160,6 +165,9 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	dur(&s.MediaURLTTL, "media-url-ttl", time.Hour, "lifetime of signed media URLs")
 	str(&s.MediaTypes, "media-types", "", "comma list of accepted media content types, as sniffed from the bytes (default images, PDF, text, zip and office documents)")
 	num64(&s.MediaMaxPixels, "media-max-pixels", 50_000_000, "largest image accepted, width × height (bigger ones are refused before decoding)")
+	num(&s.MediaUploadsPerHour, "media-uploads-per-hour", media.DefaultUploadsPerHour, "uploads per user in any hour, counted in the store across API processes; 429 upload_quota over it (0 = unlimited)")
+	num64(&s.MediaMaxUserBytes, "media-max-user-bytes", media.DefaultMaxUserBytes, "bytes of all the media one user keeps; 413 storage_quota over it (0 = unlimited)")
+	num64(&s.MediaDecodeBytes, "media-max-decode-bytes", media.DefaultMaxDecodeBytes, "memory that decoding one image and making its thumbnail may take, estimated from its header (bigger ones are refused before decoding); at most two images are decoded at once")
 	str(&s.FCMCredentials, "fcm-credentials", "", "Firebase service-account JSON file; enables FCM push (default: pushes are logged)")
 	str(&s.FCMCredentialsJSON, "fcm-credentials-json", "", "the Firebase service-account JSON itself, instead of --fcm-credentials (a secret store's variable; prefer the environment variable)")
 	str(&s.FCMEndpoint, "fcm-endpoint", "", "FCM API base URL instead of https://fcm.googleapis.com/v1 (an emulator or test server; without --fcm-credentials requests are unauthenticated)")

@@ -22,7 +22,7 @@ import (
 // the media service for the API server, or nil when media is off or there is no api role.
 func (a *app) wireMedia(ctx context.Context, svc *chat.Service, tokenSecret []byte) (api.Media, error) {
 	s, log := a.s, a.log
-	store, ok := a.b.store.(chat.MediaStore)
+	store, ok := a.b.store.(media.Store)
 	if !ok {
 		log.Warn("media disabled: the store keeps no media", "store", a.b.storeName)
 		return nil, nil
@@ -55,8 +55,10 @@ func (a *app) wireMedia(ctx context.Context, svc *chat.Service, tokenSecret []by
 		return nil, fmt.Errorf("media temporary directory: %w", err)
 	}
 	msvc, err := media.New(media.Config{
-		MaxBytes: s.BodyLimitMedia, MaxPixels: s.MediaMaxPixels, URLTTL: s.MediaURLTTL,
+		MaxBytes: s.BodyLimitMedia, MaxPixels: s.MediaMaxPixels, MaxDecodeBytes: s.MediaDecodeBytes,
+		URLTTL:       s.MediaURLTTL,
 		AllowedTypes: splitList(s.MediaTypes), BaseURL: strings.TrimRight(s.PublicURL, "/"),
+		UploadsPerHour: unlimitedIfZero(s.MediaUploadsPerHour), MaxUserBytes: unlimitedIfZero(s.MediaMaxUserBytes),
 		SigningKey: key, TempDir: tmp, Logger: log,
 	}, store, blobs, a.b.store)
 	if err != nil {
@@ -76,4 +78,13 @@ func (a *app) wireMedia(ctx context.Context, svc *chat.Service, tokenSecret []by
 	wg.Go(func() { msvc.RunCollector(cctx, time.Hour) })
 	a.cleanup = append(a.cleanup, func() { cancel(); wg.Wait() })
 	return msvc, nil
+}
+
+// unlimitedIfZero maps a flag's 0 (no limit, as for the rate flags) to media.Config's -1
+// (its 0 takes the default).
+func unlimitedIfZero[T int | int64](v T) T {
+	if v == 0 {
+		return -1
+	}
+	return v
 }

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image"
 	_ "image/jpeg" // decodes the thumbnails
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -64,6 +66,12 @@ func TestMediaImageMessage(t *testing.T) {
 	}
 	if up.ContentType != "image/jpeg" || up.Width != 480 || up.Height != 640 || up.Size != int64(len(photo)) || up.RoomID != r.room.ID {
 		t.Fatalf("uploaded = %+v", up)
+	}
+	// Until a message uses it, the upload is alice's alone.
+	_, err = r.bob.Media(ctx, up.ID, false)
+	wantAPIError(t, err, 404, "media_not_found")
+	if _, err := r.alice.Media(ctx, up.ID, true); err != nil {
+		t.Errorf("alice opens her own upload's thumbnail: %v", err)
 	}
 	sent, _, err := r.alice.SendMessage(ctx, r.room.ID, client.NewMessage{Type: "image", MediaID: up.ID, Text: "look"})
 	if err != nil {
@@ -238,6 +246,66 @@ func TestMediaRefused(t *testing.T) {
 	if _, err := r.alice.Media(ctx, up.ID, false); err != nil {
 		t.Errorf("with a token after the URL expired: %v", err)
 	}
+}
+
+// TestMediaUploadsClientFaults covers uploads that are the client's fault, through the
+// real binary: the reported 293 KB progressive 7071×7071 JPEG (within the pixel limit,
+// over the decoding memory budget) and a multipart body cut off inside the file.
+func TestMediaUploadsClientFaults(t *testing.T) {
+	ctx := context.Background()
+	n := startNode(t, "", nil)
+	r := newMediaRoom(t, n)
+	probe := chattest.ProgressiveJPEG(7071, 7071, 3, 0x11, false)
+	_, err := r.alice.UploadMedia(ctx, r.room.ID, "probe.jpg", bytes.NewReader(probe))
+	wantAPIError(t, err, 413, "image_too_large")
+
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, err := mw.CreateFormFile("file", "notes.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write(bytes.Repeat([]byte("a"), 4000))
+	mw.Close()
+	cut := body.Bytes()[:body.Len()-1000] // no closing boundary
+	req, err := http.NewRequestWithContext(ctx, "POST", n.URL+"/api/v1/rooms/"+r.room.ID+"/media", bytes.NewReader(cut))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+r.alice.Tokens().AccessToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if b, _ := io.ReadAll(resp.Body); resp.StatusCode != 400 || !strings.Contains(string(b), `"bad_request"`) {
+		t.Errorf("a multipart body cut off in the file: %d %s, want 400 bad_request", resp.StatusCode, b)
+	}
+}
+
+// TestMediaQuotas runs the upload quotas through the binary's flags: uploads per user per
+// hour (429) and the bytes a user keeps (413), each user with their own.
+func TestMediaQuotas(t *testing.T) {
+	ctx := context.Background()
+	n := startNode(t, "", nil, "--media-uploads-per-hour", "2", "--media-max-user-bytes", "10000")
+	r := newMediaRoom(t, n)
+	for range 2 {
+		if _, err := r.alice.UploadMedia(ctx, r.room.ID, "a.txt", strings.NewReader("hello")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := r.alice.UploadMedia(ctx, r.room.ID, "a.txt", strings.NewReader("hello"))
+	wantAPIError(t, err, 429, "upload_quota")
+	// The oldest upload leaves the hour within it: Retry-After says when.
+	if apiErr := (*client.APIError)(nil); !errors.As(err, &apiErr) || apiErr.RetryAfter < 59*time.Minute || apiErr.RetryAfter > time.Hour {
+		t.Errorf("Retry-After of upload_quota: %v, want about an hour", err)
+	}
+	if _, err := r.bob.UploadMedia(ctx, r.room.ID, "b.txt", bytes.NewReader(bytes.Repeat([]byte("b"), 6000))); err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.bob.UploadMedia(ctx, r.room.ID, "b.txt", bytes.NewReader(bytes.Repeat([]byte("b"), 5000)))
+	wantAPIError(t, err, 413, "storage_quota")
 }
 
 // TestMediaS3 runs the same binary with --s3-bucket against an in-process S3 server:
