@@ -29,6 +29,10 @@ func TestFullBackupWhileServing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Sent in a message, so that bob, a member of the room, may open it.
+	if _, _, err := alice.SendMessage(ctx, room.ID, client.NewMessage{Type: "file", MediaID: m.ID}); err != nil {
+		t.Fatal(err)
+	}
 	// An upload in progress leaves a temporary file; it is not a blob and stays behind.
 	if err := os.WriteFile(filepath.Join(n.DataDir, "media", ".put-123"), []byte("partial"), 0o600); err != nil {
 		t.Fatal(err)
