@@ -29,6 +29,9 @@ const (
 	// EventAuth renews a WebSocket session with a fresh access token; EventAuthOK answers.
 	EventAuth   = "AUTH"
 	EventAuthOK = "AUTH_OK"
+	// EventResumeOK follows a RESUME's catch-up: where the replay of each room stopped,
+	// and whether it is complete (else the client pages the rest with history).
+	EventResumeOK = "RESUME_OK"
 )
 
 // Topic is the audience of a bus event. Each topic travels apart (a Redis channel of its
@@ -74,6 +77,15 @@ type Event struct {
 	UserIDs []string `json:"userIds,omitempty"`
 	// Exclude: do not deliver to this user's sessions (TYPING's author).
 	Exclude string `json:"exclude,omitempty"`
+}
+
+// ResumeOK is the data of RESUME_OK. Rooms holds, for each room of the RESUME that the
+// user is in, the seq up to which the replay went (the asked seq when nothing came);
+// Complete is false when the replay's limits cut it, and the client fetches the rest with
+// GET /rooms/{roomId}/messages?afterSeq=<rooms[id]>.
+type ResumeOK struct {
+	Rooms    map[string]int64 `json:"rooms"`
+	Complete bool             `json:"complete"`
 }
 
 // MessageCreated is the data of MESSAGE_CREATED.

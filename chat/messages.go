@@ -237,56 +237,93 @@ func (s *Service) History(ctx context.Context, callerID, roomID string, q Histor
 }
 
 // Resume returns, for each named room the user is a member of, the messages after the
-// given seq, ascending per room, oldest rooms' ids first, MaxResumeCount messages in all: a
-// client that was away longer pages the rest with history (PROTOCOL.md's GET messages).
-// Rooms the user is not in are skipped silently: a RESUME must not tell a stranger which
-// rooms exist.
-func (s *Service) Resume(ctx context.Context, userID string, rooms map[string]int64) ([]Message, error) {
+// given seq, ascending per room, oldest rooms' ids first, at most MaxResumeCount messages
+// and about MaxResumeBytes of them in all; complete is false when a limit cut the replay,
+// and the client pages the rest with history (GET messages?afterSeq=). Rooms the user is
+// not in are skipped silently: a RESUME must not tell a stranger which rooms exist.
+func (s *Service) Resume(ctx context.Context, userID string, rooms map[string]int64) (msgs []Message, complete bool, err error) {
 	if len(rooms) > s.cfg.MaxResumeRooms {
-		return nil, Errorf(Invalid, "bad_request", "RESUME names at most %d rooms", s.cfg.MaxResumeRooms)
+		return nil, false, Errorf(Invalid, "bad_request", "RESUME names at most %d rooms", s.cfg.MaxResumeRooms)
 	}
 	ids := make([]string, 0, len(rooms))
 	for id := range rooms {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	var out []Message
+	budget := replayBudget{count: s.cfg.MaxResumeCount, bytes: s.cfg.MaxResumeBytes}
 	for _, id := range ids {
-		if len(out) >= s.cfg.MaxResumeCount {
-			break
+		if budget.spent() {
+			return msgs, false, nil
 		}
 		if err := s.may(ctx, id, userID, mayRead); IsNotFound(err) {
 			continue
 		} else if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		msgs, err := s.messagesAfter(ctx, id, rooms[id], s.cfg.MaxResumeCount-len(out))
+		page, err := s.messagesAfter(ctx, id, rooms[id], &budget)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		out = append(out, msgs...)
+		msgs = append(msgs, page...)
 	}
-	return out, nil
+	return msgs, !budget.cut, nil
 }
 
-// MessagesAfter returns a room's messages after seq, MaxResumeCount at most. It checks no
-// membership: the chat server uses it to re-sync sessions it already routes.
+// MessagesAfter returns a room's messages after seq, within the replay limits
+// (MaxResumeCount, MaxResumeBytes). It checks no membership: the chat server uses it to
+// re-sync sessions it already routes.
 func (s *Service) MessagesAfter(ctx context.Context, roomID string, afterSeq int64) ([]Message, error) {
-	return s.messagesAfter(ctx, roomID, afterSeq, s.cfg.MaxResumeCount)
+	return s.messagesAfter(ctx, roomID, afterSeq, &replayBudget{count: s.cfg.MaxResumeCount, bytes: s.cfg.MaxResumeBytes})
 }
 
-func (s *Service) messagesAfter(ctx context.Context, roomID string, afterSeq int64, limit int) ([]Message, error) {
+// replayBudget is what is left of a replay's limits: messages, and bytes as they will be
+// encoded (about: the text plus a fixed allowance for the other fields).
+type replayBudget struct {
+	count, bytes int
+	cut          bool // a limit stopped the replay
+}
+
+// replayOverhead is the encoded size of a message's fields but its text, about.
+const replayOverhead = 300
+
+func (b *replayBudget) spent() bool {
+	if b.count <= 0 || b.bytes <= 0 {
+		b.cut = true
+	}
+	return b.cut
+}
+
+// take charges m and reports whether it still fits; the first message always does, so that
+// a replay makes progress even past a huge one.
+func (b *replayBudget) take(m *Message, first bool) bool {
+	size := len(m.Text) + replayOverhead
+	if !first && (b.count <= 0 || size > b.bytes) {
+		b.cut = true
+		return false
+	}
+	b.count--
+	b.bytes -= size
+	return true
+}
+
+func (s *Service) messagesAfter(ctx context.Context, roomID string, afterSeq int64, budget *replayBudget) ([]Message, error) {
 	if afterSeq < 0 {
 		afterSeq = 0
 	}
 	var out []Message
-	for len(out) < limit {
-		page, more, err := s.messages.Messages(ctx, roomID, HistoryQuery{AfterSeq: afterSeq, Forward: true, Limit: min(100, limit-len(out))})
+	for !budget.spent() {
+		page, more, err := s.messages.Messages(ctx, roomID, HistoryQuery{AfterSeq: afterSeq, Forward: true, Limit: min(100, budget.count)})
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, page...)
-		if !more || len(page) == 0 {
+		for i := range page {
+			if !budget.take(&page[i], len(out) == 0) {
+				more = true
+				break
+			}
+			out = append(out, page[i])
+		}
+		if !more || len(page) == 0 || budget.cut {
 			break
 		}
 		afterSeq = page[len(page)-1].Seq

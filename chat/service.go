@@ -13,8 +13,9 @@ type ServiceConfig struct {
 	NodeID          string           // origin of published events; default a new id
 	MaxTextRunes    int              // longest message text; default 4000
 	MaxRoomMembers  int              // largest group; default 10000
-	MaxResumeRooms  int              // rooms one RESUME may name; default 1000
+	MaxResumeRooms  int              // rooms one RESUME may name (a frame holds about 1,500); default 5000
 	MaxResumeCount  int              // messages one RESUME or re-sync replays in all; default 5000
+	MaxResumeBytes  int              // about the bytes one RESUME or re-sync replays; default 1 MiB
 	Now             func() time.Time // default time.Now
 	Logger          *slog.Logger     // default slog.Default()
 	OnPublishFailed func(eventType string, err error)
@@ -74,10 +75,13 @@ func NewService(cfg ServiceConfig, store Store, bus Bus, presence PresenceServic
 		cfg.MaxRoomMembers = 10000
 	}
 	if cfg.MaxResumeRooms <= 0 {
-		cfg.MaxResumeRooms = 1000
+		cfg.MaxResumeRooms = 5000
 	}
 	if cfg.MaxResumeCount <= 0 {
 		cfg.MaxResumeCount = 5000
+	}
+	if cfg.MaxResumeBytes <= 0 {
+		cfg.MaxResumeBytes = 1 << 20
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -221,11 +221,11 @@ func TestResumeSkipsForeignRooms(t *testing.T) {
 	for _, s := range []string{"1", "2", "3"} {
 		f.svc.SendMessage(ctx, a, r.ID, chat.NewMessage{Text: s})
 	}
-	got, err := f.svc.Resume(ctx, b, map[string]int64{r.ID: 1, "nope": 0})
+	got, _, err := f.svc.Resume(ctx, b, map[string]int64{r.ID: 1, "nope": 0})
 	if err != nil || len(got) != 2 || got[0].Seq != 2 || got[1].Seq != 3 {
 		t.Fatalf("resume: %+v %v", got, err)
 	}
-	got, err = f.svc.Resume(ctx, c, map[string]int64{r.ID: 0})
+	got, _, err = f.svc.Resume(ctx, c, map[string]int64{r.ID: 0})
 	if err != nil || len(got) != 0 {
 		t.Fatalf("a stranger resumed %d messages (%v)", len(got), err)
 	}
@@ -271,9 +271,9 @@ func TestResumeFromZeroReplaysFromTheFirstMessage(t *testing.T) {
 		}
 	}
 	for _, after := range []int64{0, 1} {
-		got, err := f.svc.Resume(ctx, b, map[string]int64{r.ID: after})
-		if err != nil {
-			t.Fatal(err)
+		got, complete, err := f.svc.Resume(ctx, b, map[string]int64{r.ID: after})
+		if err != nil || !complete {
+			t.Fatalf("resume after %d: complete %t, %v", after, complete, err)
 		}
 		if len(got) != n-int(after) || got[0].Seq != after+1 || got[len(got)-1].Seq != n {
 			t.Fatalf("resume after %d: %d messages, seqs %d..%d; want %d..%d",
@@ -284,5 +284,32 @@ func TestResumeFromZeroReplaysFromTheFirstMessage(t *testing.T) {
 				t.Fatalf("resume after %d: seq %d follows %d", after, got[i].Seq, got[i-1].Seq)
 			}
 		}
+	}
+}
+
+// TestResumeIsBoundedInBytes: a replay stops at about MaxResumeBytes (one large message
+// always goes, so that a replay makes progress), says it is incomplete, and the rest is
+// what history pages from where it stopped.
+func TestResumeIsBoundedInBytes(t *testing.T) {
+	f := newFixture(t, 2)
+	ctx := context.Background()
+	a, b := f.users[0], f.users[1]
+	svc := f.withConfig(chat.ServiceConfig{MaxResumeBytes: 3000}, nil)
+	r, _, _ := svc.CreateRoom(ctx, a, chat.NewRoom{Type: "direct", MemberIDs: []string{b}})
+	for i := 0; i < 20; i++ {
+		if _, _, err := svc.SendMessage(ctx, a, r.ID, chat.NewMessage{Text: "0123456789"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, complete, err := svc.Resume(ctx, b, map[string]int64{r.ID: 0})
+	if err != nil || complete {
+		t.Fatalf("resume: %d messages, complete %t, %v; want a cut replay", len(got), complete, err)
+	}
+	if len(got) == 0 || len(got) >= 20 || got[0].Seq != 1 || got[len(got)-1].Seq != int64(len(got)) {
+		t.Fatalf("resume: %d messages, seqs %d..%d", len(got), got[0].Seq, got[len(got)-1].Seq)
+	}
+	rest, _, err := svc.History(ctx, b, r.ID, chat.HistoryQuery{AfterSeq: got[len(got)-1].Seq, Limit: 100})
+	if err != nil || len(got)+len(rest) != 20 {
+		t.Fatalf("history after the replay: %d more, %v", len(rest), err)
 	}
 }

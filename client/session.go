@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -331,6 +332,17 @@ func (s *Session) handle(ctx context.Context, ev Event) {
 				s.rooms[r.ID] = &cursor{last: r.LastSeq}
 			}
 			s.mu.Unlock()
+		}
+		s.emit(ctx, ev)
+	case chat.EventResumeOK:
+		var ok chat.ResumeOK
+		if err := json.Unmarshal(ev.Data, &ok); err == nil && !ok.Complete {
+			// The replay was cut at the server's bound: the rest is history.
+			for roomID, seq := range ok.Rooms {
+				if err := s.fill(ctx, roomID, seq, math.MaxInt64); err != nil {
+					s.log.Warn("chatchat session: page the rest of a RESUME", "room", roomID, "after", seq, "err", err)
+				}
+			}
 		}
 		s.emit(ctx, ev)
 	default:

@@ -123,14 +123,38 @@ func (s *session) heartbeat(ctx context.Context) error {
 	})
 }
 
+// resumeSlack is how many more rooms than the session is in a RESUME may name: a client
+// may still list a room it left moments ago. More is not a client's honest state.
+const resumeSlack = 64
+
 // resume sends the messages the client missed, as MESSAGE_CREATED frames packed into one
-// catch-up queue entry: a long catch-up must not look like a slow consumer.
+// catch-up queue entry (a long catch-up must not look like a slow consumer), then
+// RESUME_OK. Only rooms the session is in are looked up, so made-up ids cost nothing; one
+// RESUME's catch-up is in flight at a time, and each is bounded in bytes by the service.
 func (s *session) resume(ctx context.Context, data json.RawMessage) error {
 	var d resumeData
 	if len(data) == 0 || json.Unmarshal(data, &d) != nil || d.Rooms == nil {
 		return chat.Errorf(chat.Invalid, "bad_request", "data.rooms is required: {roomId: lastSeq}")
 	}
-	msgs, err := s.srv.chat.Resume(ctx, s.userID, d.Rooms)
+	s.mu.Lock()
+	busy, mine := s.resumes > 0, make(map[string]bool, len(s.rooms))
+	for _, id := range s.rooms {
+		mine[id] = true
+	}
+	s.mu.Unlock()
+	if busy {
+		return chat.Errorf(chat.Conflict, "resume_in_progress", "the catch-up of the previous RESUME is still being sent; RESUME again after its RESUME_OK")
+	}
+	if len(d.Rooms) > len(mine)+resumeSlack {
+		return chat.Errorf(chat.Invalid, "bad_request", "RESUME names %d rooms; the user is in %d", len(d.Rooms), len(mine))
+	}
+	rooms := make(map[string]int64, len(d.Rooms))
+	for id, seq := range d.Rooms {
+		if mine[id] {
+			rooms[id] = max(seq, 0)
+		}
+	}
+	msgs, complete, err := s.srv.chat.Resume(ctx, s.userID, rooms)
 	if err != nil {
 		return err
 	}
@@ -138,9 +162,14 @@ func (s *session) resume(ctx context.Context, data json.RawMessage) error {
 	if err != nil {
 		return err
 	}
-	if len(b) > 0 {
-		s.enqueue(outFrame{b: b, catchUp: true})
+	for _, m := range msgs {
+		rooms[m.RoomID] = max(rooms[m.RoomID], m.Seq)
 	}
+	ok, err := chat.MarshalJSON(chat.ResumeOK{Rooms: rooms, Complete: complete})
+	if err != nil {
+		return err
+	}
+	s.enqueue(outFrame{b: appendEventFrame(b, chat.EventResumeOK, ok), catchUp: true, resume: true})
 	return nil
 }
 

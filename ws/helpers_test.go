@@ -37,6 +37,7 @@ type testChat struct {
 	heartbeats []chat.Heartbeat
 	closed     []string // session ids
 	after      []string // rooms MessagesAfter was asked about
+	resumed    []int    // how many rooms each Resume was asked about
 	// publish stands in for the bus: Typing publishes through it.
 	publish func(chat.Event)
 }
@@ -132,7 +133,10 @@ func (c *testChat) Typing(_ context.Context, userID, roomID string) error {
 	return nil
 }
 
-func (c *testChat) Resume(ctx context.Context, userID string, rooms map[string]int64) ([]chat.Message, error) {
+func (c *testChat) Resume(ctx context.Context, userID string, rooms map[string]int64) ([]chat.Message, bool, error) {
+	c.mu.Lock()
+	c.resumed = append(c.resumed, len(rooms))
+	c.mu.Unlock()
 	var out []chat.Message
 	for id, seq := range rooms {
 		if !c.isMember(userID, id) {
@@ -141,7 +145,7 @@ func (c *testChat) Resume(ctx context.Context, userID string, rooms map[string]i
 		msgs, _ := c.MessagesAfter(ctx, id, seq)
 		out = append(out, msgs...)
 	}
-	return out, nil
+	return out, true, nil
 }
 
 func (c *testChat) MessagesAfter(_ context.Context, roomID string, afterSeq int64) ([]chat.Message, error) {

@@ -38,7 +38,7 @@ type Chat interface {
 	Typing(ctx context.Context, userID, roomID string) error
 	// Resume returns the messages after the given seqs, of member rooms only, ascending
 	// per room.
-	Resume(ctx context.Context, userID string, rooms map[string]int64) ([]chat.Message, error)
+	Resume(ctx context.Context, userID string, rooms map[string]int64) (msgs []chat.Message, complete bool, err error)
 	// MessagesAfter returns a room's messages after afterSeq, with no membership check: the
 	// server re-syncs sessions it already routes.
 	MessagesAfter(ctx context.Context, roomID string, afterSeq int64) ([]chat.Message, error)

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -292,7 +294,76 @@ func TestResumeSendsMissedMessages(t *testing.T) {
 			t.Fatalf("got %s/%d, want r1/%d", m.RoomID, m.Seq, want)
 		}
 	}
+	var ok chat.ResumeOK
+	if err := json.Unmarshal(alice.expect(chat.EventResumeOK), &ok); err != nil || !ok.Complete ||
+		len(ok.Rooms) != 1 || ok.Rooms["r1"] != 3 {
+		t.Fatalf("RESUME_OK %+v, %v; want r1 at 3, complete (r9 is not hers: not named)", ok, err)
+	}
 	alice.expectNothingQueued()
+	// A room she is not in was never looked up.
+	e.chat.mu.Lock()
+	asked := slices.Clone(e.chat.after)
+	e.chat.mu.Unlock()
+	if slices.Contains(asked, "r9") {
+		t.Fatalf("the store was asked about a room she is not in: %v", asked)
+	}
+}
+
+// TestResumeRefusesMoreRoomsThanTheUserHas: a RESUME naming far more rooms than the user
+// is in is bad input, refused before any look-up; a huge one costs no store query per id.
+func TestResumeRefusesMoreRoomsThanTheUserHas(t *testing.T) {
+	e := newTestEnv(t, Config{MaxFrameBytes: 1 << 20})
+	e.chat.setRooms("alice", "r1")
+	alice := e.dial(t, "alice")
+	rooms := map[string]int64{"r1": 0}
+	for i := 0; i < resumeSlack+5; i++ {
+		rooms[fmt.Sprint("made-up-", i)] = 0
+	}
+	alice.send(chat.EventResume, map[string]any{"rooms": rooms})
+	alice.expectError("bad_request")
+	e.chat.mu.Lock()
+	defer e.chat.mu.Unlock()
+	if len(e.chat.resumed) != 0 || len(e.chat.after) != 0 {
+		t.Fatalf("the service was asked: resumes %v, rooms %v", e.chat.resumed, e.chat.after)
+	}
+}
+
+// TestOneResumeInFlight: a client that sends RESUME after RESUME without reading gets
+// resume_in_progress while its first catch-up is unsent, instead of the server piling up
+// one catch-up per RESUME (five such sockets once took the server from 63 MiB to 2 GiB).
+func TestOneResumeInFlight(t *testing.T) {
+	e := newTestEnv(t, Config{})
+	e.chat.setRooms("alice", "r1")
+	for seq := int64(1); seq <= 2000; seq++ {
+		e.chat.addMessage(message("r1", seq, strings.Repeat("x", 10000))) // 20 MB: more than socket buffers hold
+	}
+	alice := e.dial(t, "alice")
+	for i := 0; i < 5; i++ {
+		alice.send(chat.EventResume, map[string]any{"rooms": map[string]int64{"r1": 0}})
+	}
+	// The replies are read only now: one catch-up, then an ERROR per refused RESUME
+	// (refusals may come first, as they are not held up behind the catch-up's bytes).
+	created, refused, oks := 0, 0, 0
+	for created < 2000 || oks < 1 || refused+oks < 5 {
+		typ, data, err := alice.read()
+		if err != nil {
+			t.Fatalf("after %d messages, %d refusals, %d RESUME_OK: %v", created, refused, oks, err)
+		}
+		switch typ {
+		case chat.EventMessageCreated:
+			created++
+		case chat.EventResumeOK:
+			oks++
+		case chat.EventError:
+			if !strings.Contains(string(data), "resume_in_progress") {
+				t.Fatalf("error %s", data)
+			}
+			refused++
+		}
+	}
+	if oks != 1 || refused != 4 || created != 2000 {
+		t.Fatalf("%d catch-ups (%d messages), %d refused; want 1 and 4", oks, created, refused)
+	}
 }
 
 func TestProtocolViolationsClose(t *testing.T) {
@@ -633,6 +704,7 @@ func TestLongCatchUpIsNotASlowConsumer(t *testing.T) {
 			t.Fatalf("got seq %d, want %d", m.Seq, want)
 		}
 	}
+	alice.expect(chat.EventResumeOK)
 	alice.send(chat.EventHeartBeat, map[string]any{})
 	alice.expect(chat.EventHeartBeatAck)
 }

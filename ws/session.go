@@ -35,6 +35,8 @@ type outFrame struct {
 	// replay at MaxResumeCount messages) that the slow-consumer limits do not count, since
 	// a long catch-up is not a slow reader, and a dropped one would be asked for again.
 	catchUp bool
+	// resume marks a RESUME reply: counted in session.resumes until written.
+	resume bool
 }
 
 // session is one WebSocket connection of one user.
@@ -78,6 +80,7 @@ type session struct {
 	closeSent  bool   // our close frame is out
 	peerClose  bool   // the peer's close frame came in
 	rooms      []string
+	resumes    int // RESUME replies queued or being written: at most one at a time
 }
 
 // grant is what a session's current access token allows: the session (refresh token
@@ -166,6 +169,9 @@ func (s *session) enqueue(f outFrame) bool {
 	if !f.catchUp {
 		s.queued += len(f.b)
 	}
+	if f.resume {
+		s.resumes++
+	}
 	s.startWriterLocked()
 	s.mu.Unlock()
 	return true
@@ -249,6 +255,11 @@ func (s *session) writeLoop() {
 			s.logger().Debug("write failed", "err", err)
 			return
 		}
+		if n := resumesIn(w.batch); n > 0 {
+			s.mu.Lock()
+			s.resumes -= n
+			s.mu.Unlock()
+		}
 		if d := s.srv.cfg.WriteLinger; d > 0 {
 			// The first frame after a quiet spell went out at once; while events keep
 			// coming, write at most once per linger, so that the frames of several
@@ -258,6 +269,17 @@ func (s *session) writeLoop() {
 			time.Sleep(d)
 		}
 	}
+}
+
+// resumesIn counts the RESUME replies of a batch.
+func resumesIn(batch []outFrame) int {
+	n := 0
+	for i := range batch {
+		if batch[i].resume {
+			n++
+		}
+	}
+	return n
 }
 
 // writeBatch writes the batch with one writev. The write deadline is moved only when

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chatchat/chatchat/client"
+)
+
+// TestResumePastTheByteBound: a RESUME whose replay is more than the server sends at once
+// (about 1 MiB) gets what fits, then RESUME_OK with complete false; the Go client's Session
+// pages the rest with history, and ends with every message once, in order.
+func TestResumePastTheByteBound(t *testing.T) {
+	n := startNode(t, "", nil, "--rate-send", "0")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	alice, _ := newUser(t, n, "alice")
+	bob, ba := newUser(t, n, "bob")
+	room, _, err := alice.CreateRoom(ctx, client.NewRoom{Type: "direct", MemberIDs: []string{ba.User.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const count = 400 // 400 × 4,000 characters: about 1.7 MB of frames
+	text := strings.Repeat("가", 4000)
+	for i := 0; i < count; i++ {
+		if _, _, err := alice.SendMessage(ctx, room.ID, client.NewMessage{Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := bob.NewSession(ctx, client.WithResume(map[string]int64{room.ID: 0}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	next, incomplete, sawOK := int64(1), false, false
+	for next <= count || !sawOK {
+		select {
+		case ev := <-s.Events():
+			switch ev.Type {
+			case "RESUME_OK":
+				sawOK = true
+				incomplete = incomplete || strings.Contains(string(ev.Data), `"complete":false`)
+			case "MESSAGE_CREATED":
+				m, err := ev.Message()
+				if err != nil || m.Seq != next {
+					t.Fatalf("got seq %d (%v), want %d", m.Seq, err, next)
+				}
+				next++
+			}
+		case <-ctx.Done():
+			t.Fatalf("got %d of %d messages", next-1, count)
+		}
+	}
+	if !incomplete {
+		t.Fatal("the replay was not cut: the test did not reach the bound it is about")
+	}
+}
