@@ -775,3 +775,23 @@ func TestLeftRoomIsNoLongerViewed(t *testing.T) {
 		t.Fatalf("focused after leaving r1: %v, want [r2]", got)
 	}
 }
+
+// TestWriteTimeoutCountsAsASlowConsumer: a client that stops reading is dropped by the write
+// timeout when its queue limits are far off, and that drop is counted like a full queue's
+// (a loaded machine reaches either first; the metric and the log must say the same).
+func TestWriteTimeoutCountsAsASlowConsumer(t *testing.T) {
+	e := newTestEnv(t, Config{WriteTimeout: 200 * time.Millisecond, SendQueue: 1 << 20, SendQueueBytes: 1 << 30})
+	e.chat.setRooms("slow", "r1")
+	slow := e.dial(t, "slow")
+	_ = slow // never reads
+	big := strings.Repeat("x", 16<<10)
+	for seq := int64(1); seq <= 2000 && e.metric(t, "chatchat_ws_send_queue_drops_total") == 0; seq++ {
+		e.srv.HandleEvent(messageEvent(t, "r1", seq, big))
+		if seq%100 == 0 {
+			time.Sleep(50 * time.Millisecond) // let the writer block and its deadline pass
+		}
+	}
+	eventually(t, "the write timeout counted as a drop", func() bool {
+		return e.metric(t, "chatchat_ws_send_queue_drops_total") == 1
+	})
+}

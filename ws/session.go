@@ -2,6 +2,7 @@ package ws
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"sync"
@@ -252,6 +253,15 @@ func (s *session) writeLoop() {
 			// Closing wakes the reader, which cleans up; a half-written frame leaves
 			// nothing else worth sending.
 			_ = s.conn.Close()
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				// A client that did not take a write within WriteTimeout is a slow
+				// consumer as much as one whose queue filled: counted as one, whichever
+				// limit a loaded machine hits first.
+				s.srv.metrics.drops.Inc()
+				s.logger().Warn("slow consumer dropped: a write timed out", "err", err)
+				return
+			}
 			s.logger().Debug("write failed", "err", err)
 			return
 		}
