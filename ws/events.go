@@ -35,7 +35,7 @@ func (s *Server) HandleEvent(ev chat.Event) {
 		f := s.fanout(outFrame{b: eventFrame(ev.Type, ev.Data), at: ev.At})
 		n := s.rooms.deliver(ev.RoomID, &f, ev.Exclude, 0)
 		if ev.Seq > 0 {
-			s.rooms.noteSeq(ev.RoomID, ev.Seq)
+			s.rooms.noteSeq(ev.RoomID, ev.Seq, true)
 		}
 		s.metrics.delivered.Add(float64(n))
 	}
@@ -210,6 +210,11 @@ func (s *Server) resyncOnce(ctx context.Context, snap []roomSeq) {
 			s.log.Warn("re-sync failed", "room", rs.roomID, "after", rs.seq, "err", err)
 			continue
 		}
+		// What the subscription has delivered since the gap it delivers in full from its
+		// first message on: the re-sync sends only what came before that.
+		if fl := s.rooms.firstLive(rs.roomID); fl > 0 {
+			msgs = slices.DeleteFunc(msgs, func(m chat.Message) bool { return m.Seq >= fl })
+		}
 		if len(msgs) == 0 {
 			continue
 		}
@@ -223,7 +228,7 @@ func (s *Server) resyncOnce(ctx context.Context, snap []roomSeq) {
 		// need compressing one by one, for a rare event.
 		f := fanout{srv: s, plain: outFrame{b: b, catchUp: true}, deflated: outFrame{b: b, catchUp: true}}
 		n := s.rooms.deliver(rs.roomID, &f, "", 0)
-		s.rooms.noteSeq(rs.roomID, msgs[len(msgs)-1].Seq)
+		s.rooms.noteSeq(rs.roomID, msgs[len(msgs)-1].Seq, false)
 		s.metrics.delivered.Add(float64(n * len(msgs)))
 		s.log.Info("re-synced room after bus gap", "room", rs.roomID, "messages", len(msgs), "sessions", n)
 	}

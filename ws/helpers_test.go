@@ -38,6 +38,8 @@ type testChat struct {
 	closed     []string // session ids
 	after      []string // rooms MessagesAfter was asked about
 	resumed    []int    // how many rooms each Resume was asked about
+	// beforeAfter, when set, runs at the start of MessagesAfter, outside the lock.
+	beforeAfter func(roomID string)
 	// publish stands in for the bus: Typing publishes through it.
 	publish func(chat.Event)
 }
@@ -149,6 +151,12 @@ func (c *testChat) Resume(ctx context.Context, userID string, rooms map[string]i
 }
 
 func (c *testChat) MessagesAfter(_ context.Context, roomID string, afterSeq int64) ([]chat.Message, error) {
+	c.mu.Lock()
+	hook := c.beforeAfter
+	c.mu.Unlock()
+	if hook != nil {
+		hook(roomID)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.after = append(c.after, roomID)

@@ -36,6 +36,10 @@ type roomShard struct {
 type roomEntry struct {
 	sessions map[*session]struct{}
 	maxSeq   atomic.Int64
+	// firstLive is the first seq fanned out live since the last bus gap (0: none yet).
+	// From it on, the subscription delivers every message, so a re-sync stops below it
+	// instead of sending those messages a second time.
+	firstLive atomic.Int64
 }
 
 func newRoomSessionManager() *roomSessionManager {
@@ -157,14 +161,29 @@ func deliverOnce(s *session, f *fanout, stamp uint64) int {
 	return 0
 }
 
-// noteSeq records that message seq of the room was fanned out here.
-func (m *roomSessionManager) noteSeq(roomID string, seq int64) {
+// noteSeq records that message seq of the room was fanned out here; live tells a message
+// from the bus from one a re-sync fetched.
+func (m *roomSessionManager) noteSeq(roomID string, seq int64, live bool) {
 	sh := &m.shards[shardOf(roomID)]
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
 	if e := sh.rooms[roomID]; e != nil {
 		e.noteSeq(seq)
+		if live {
+			e.firstLive.CompareAndSwap(0, seq)
+		}
 	}
+}
+
+// firstLive returns the first seq of the room fanned out live since the last gap, or 0.
+func (m *roomSessionManager) firstLive(roomID string) int64 {
+	sh := &m.shards[shardOf(roomID)]
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	if e := sh.rooms[roomID]; e != nil {
+		return e.firstLive.Load()
+	}
+	return 0
 }
 
 // noteSeq raises the entry's highest known seq to seq.
@@ -183,14 +202,16 @@ type roomSeq struct {
 	seq    int64
 }
 
-// knownSeqs returns the local rooms whose last fanned-out seq is known. Rooms joined since
-// their last message are left out: re-syncing them from seq 0 would replay their history.
+// knownSeqs returns the local rooms whose last fanned-out seq is known, and starts a new
+// gap: each room's firstLive is reset. Rooms joined since their last message are left
+// out: re-syncing them from seq 0 would replay their history.
 func (m *roomSessionManager) knownSeqs() []roomSeq {
 	var out []roomSeq
 	for i := range m.shards {
 		sh := &m.shards[i]
 		sh.mu.RLock()
 		for id, e := range sh.rooms {
+			e.firstLive.Store(0)
 			if seq := e.maxSeq.Load(); seq > 0 {
 				out = append(out, roomSeq{roomID: id, seq: seq})
 			}

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -794,4 +795,44 @@ func TestWriteTimeoutCountsAsASlowConsumer(t *testing.T) {
 	eventually(t, "the write timeout counted as a drop", func() bool {
 		return e.metric(t, "chatchat_ws_send_queue_drops_total") == 1
 	})
+}
+
+// TestResyncSkipsWhatArrivedLive: after a bus gap, messages that reach the node live before
+// the re-sync's fetch returns are not sent again by the re-sync: each client gets the lost
+// ones once from the re-sync and the rest once, live. (A Pub/Sub kill once sent each client
+// 75 messages twice.)
+func TestResyncSkipsWhatArrivedLive(t *testing.T) {
+	e := newTestEnv(t, Config{})
+	e.chat.setRooms("alice", "r1")
+	alice := e.dial(t, "alice")
+	e.chat.addMessage(message("r1", 1, "seen"))
+	e.srv.HandleEvent(messageEvent(t, "r1", 1, "seen"))
+	alice.expect(chat.EventMessageCreated)
+
+	for seq := int64(2); seq <= 6; seq++ { // 2-4 lost in the gap, 5-6 will come live
+		e.chat.addMessage(message("r1", seq, "m"))
+	}
+	var once sync.Once
+	e.chat.mu.Lock()
+	e.chat.beforeAfter = func(string) {
+		once.Do(func() {
+			// The subscription is back and delivers before the re-sync's fetch returns.
+			e.srv.HandleEvent(messageEvent(t, "r1", 5, "m"))
+			e.srv.HandleEvent(messageEvent(t, "r1", 6, "m"))
+		})
+	}
+	e.chat.mu.Unlock()
+	e.srv.HandleGap()
+
+	got := map[int64]int{}
+	for len(got) < 5 {
+		m := decodeMessage(t, alice.expect(chat.EventMessageCreated))
+		got[m.Seq]++
+	}
+	alice.expectNothingQueued()
+	for seq := int64(2); seq <= 6; seq++ {
+		if got[seq] != 1 {
+			t.Fatalf("seq %d arrived %d times (all: %v)", seq, got[seq], got)
+		}
+	}
 }
