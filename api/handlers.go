@@ -58,17 +58,11 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
 	if s.limited(w, r, s.cfg.LoginPerIP, s.clientAddr(r)) {
 		return
 	}
-	var in struct {
-		RefreshToken string `json:"refreshToken"`
-	}
-	if !s.decode(w, r, &in) {
+	token, ok := s.refreshToken(w, r)
+	if !ok {
 		return
 	}
-	if in.RefreshToken == "" {
-		s.fail(w, r, chat.Errorf(chat.Invalid, "bad_request", "refreshToken is required"))
-		return
-	}
-	t, err := s.auth.Refresh(r.Context(), in.RefreshToken)
+	t, err := s.auth.Refresh(r.Context(), token)
 	if err != nil {
 		s.fail(w, r, err)
 		return
