@@ -4,6 +4,9 @@
 import { describeError } from './api.js';
 import { avatar, dayKey, fill, formatDay, formatLastSeen, formatSize, formatTime, h, icon, reconcile } from './dom.js';
 
+// The most member avatars a group's header shows.
+const HEAD_MEMBERS = 12;
+
 const RUN_BREAK_MS = 5 * 60_000; // a new run of bubbles after five quiet minutes
 
 // safeUrl lets through only URLs that cannot run script: http(s) and blob, or relative.
@@ -127,7 +130,11 @@ export function chatView(store, { onBack }) {
       const n = others.filter(online).length;
       subtitle.textContent = `${r.memberIds.length} members · ${n} online`;
       subtitle.classList.remove('is-online');
-      reconcile(members, others, (id) => id, (id) => h('li', { class: 'member', dataset: { userId: id } }), (li, id) => {
+      // A large group shows its known and online members first, and a few of them: one
+      // avatar per member would push the title out of the header.
+      const shown = others.length <= HEAD_MEMBERS ? others
+        : [...others].sort((a, b) => (online(b) - online(a)) || (store.users.has(b) - store.users.has(a))).slice(0, HEAD_MEMBERS);
+      reconcile(members, shown, (id) => id, (id) => h('li', { class: 'member', dataset: { userId: id } }), (li, id) => {
         const on = online(id);
         const p = store.presence.get(id) || {};
         const label = `${store.userName(id)}, ${on ? 'online' : formatLastSeen(p.lastActiveAt)}`;

@@ -11,6 +11,10 @@ import { describeError } from './api.js';
 const TYPING_SHOW_MS = 5000;
 const TYPING_SEND_EVERY_MS = 3000;
 const SEND_RETRIES = 3;
+// A room up to this size has every member's profile loaded; a larger one only those shown.
+const SMALL_ROOM = 50;
+// Profiles fetched at once.
+const PROFILE_FETCHES = 8;
 
 // newClientMsgId works outside secure contexts too (crypto.randomUUID does not).
 function newClientMsgId() {
@@ -27,6 +31,7 @@ export class Store extends EventTarget {
     this.me = api.currentUser;
     this.rooms = new Map();
     this.users = new Map();
+    this.loading = new Set(); // profiles being fetched
     this.presence = new Map();
     this.cursors = new Map(); // roomId → {last, ahead: Map seq → id}
     this.timelines = new Map(); // roomId → timeline (see timeline())
@@ -53,21 +58,38 @@ export class Store extends EventTarget {
     }
     for (const id of [...this.rooms.keys()]) if (!seen.has(id)) this.rooms.delete(id);
     this.emit('rooms');
-    await this.loadPeople(rooms.flatMap((r) => r.memberIds));
+    await this.loadPeople(rooms.flatMap((r) => this.peopleShown(r)));
   }
 
+  // peopleShown are the people a room's row or view needs by name: everyone in a small
+  // room, but in a large one only the other member of a direct room and the senders on
+  // screen. A user added to a 10,000-member group must not fetch 10,000 profiles.
+  peopleShown(room, messages) {
+    if (room.memberIds.length <= SMALL_ROOM) return room.memberIds;
+    const ids = (messages || []).map((m) => m.senderId);
+    if (room.lastMessage) ids.push(room.lastMessage.senderId);
+    return ids;
+  }
+
+  // loadPeople fetches the profiles not known yet, a few at a time.
   async loadPeople(ids) {
     const others = [...new Set(ids)].filter((id) => id !== this.me.id);
-    const missing = others.filter((id) => !this.users.has(id));
-    await Promise.all(missing.map(async (id) => {
+    const missing = others.filter((id) => !this.users.has(id) && !this.loading.has(id));
+    for (const id of missing) this.loading.add(id);
+    const fetchOne = async (id) => {
       try {
         const u = await this.api.getUser(id);
         this.users.set(id, u);
         if (u.presence) this.presence.set(id, u.presence);
       } catch {
         /* shown as unknown; a later load tries again */
+      } finally {
+        this.loading.delete(id);
       }
-    }));
+    };
+    for (let i = 0; i < missing.length; i += PROFILE_FETCHES) {
+      await Promise.all(missing.slice(i, i + PROFILE_FETCHES).map(fetchOne));
+    }
     for (let i = 0; i < others.length; i += 100) {
       try {
         const { presence } = await this.api.presence(others.slice(i, i + 100));
@@ -141,7 +163,7 @@ export class Store extends EventTarget {
       t.loaded = true;
     }
     this.emit('timeline', roomId);
-    await this.loadPeople(room.memberIds);
+    await this.loadPeople(this.peopleShown(room, t.messages));
   }
 
   // older loads the page before the oldest message shown (infinite scroll upward).
@@ -155,6 +177,7 @@ export class Store extends EventTarget {
         this.insert(t, page.messages);
         t.hasMore = page.hasMore;
         this.emit('timeline', roomId);
+        this.loadPeople(page.messages.map((m) => m.senderId));
       })
       .finally(() => {
         t.loading = null;
@@ -288,6 +311,8 @@ export class Store extends EventTarget {
   apply(m, fresh) {
     const room = this.rooms.get(m.roomId);
     const mine = m.senderId === this.me.id;
+    // A sender of a large room whose profile is not loaded yet (only those shown are).
+    if (!mine && !this.users.has(m.senderId)) this.loadPeople([m.senderId]);
     if (room) {
       const known = this.timeline(m.roomId).ids.has(m.id) || (room.lastMessage && room.lastMessage.seq >= m.seq);
       room.lastSeq = Math.max(room.lastSeq || 0, m.seq);
@@ -359,7 +384,7 @@ export class Store extends EventTarget {
     this.rooms.set(room.id, { unreadCount: 0, ...known, ...room, members: undefined });
     if (!this.cursors.has(room.id)) this.cursors.set(room.id, { last: room.lastSeq, ahead: new Map() });
     this.emit('rooms');
-    this.loadPeople(room.memberIds);
+    this.loadPeople(this.peopleShown(room));
   }
 
   // setFocus tells the chat server which room is on screen (or none).

@@ -1,0 +1,54 @@
+// A user added to a large group: the app loads the profiles it shows (the senders on
+// screen), not one request per member.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { BASE, bubble, connected, launch, openRoom, person, shot, signUp } from './helpers.js';
+
+let browser;
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+async function call(method, path, body, token) {
+  const headers = { 'Content-Type': 'application/json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(`${BASE}/api/v1${path}`, { method, headers, body: body && JSON.stringify(body) });
+  assert.ok(res.ok, `${method} ${path}: ${res.status}`);
+  return res.status === 204 ? null : res.json();
+}
+
+test('a large group loads only the profiles it shows', async () => {
+  const run = Date.now().toString(36).slice(-6);
+  const members = [];
+  for (let i = 0; i < 120; i++) {
+    const a = await call('POST', '/auth/signup', { username: `big${run}x${i}`, password: 'correct horse battery', displayName: `Big ${i}` });
+    members.push(a);
+  }
+  const viewer = await person(browser, 'Viewer');
+  await signUp(viewer);
+  const token = await viewer.page.evaluate(() => JSON.parse(localStorage.getItem('chatchat.session')).accessToken);
+  const me = await call('GET', '/users/me', null, token);
+  const owner = members[0];
+  const room = await call('POST', '/rooms', {
+    type: 'group', name: `Big ${run}`, memberIds: [...members.slice(1).map((a) => a.user.id), me.id],
+  }, owner.accessToken);
+  await call('POST', `/rooms/${room.id}/messages`, { text: `hello all ${run}` }, owner.accessToken);
+
+  let profiles = 0;
+  viewer.page.on('request', (req) => {
+    const path = new URL(req.url()).pathname;
+    if (/^\/api\/v1\/users\/[^/]+$/.test(path) && !path.endsWith('/me')) profiles++;
+  });
+  await viewer.page.reload();
+  await connected(viewer.page);
+  await viewer.page.locator('.room-link', { hasText: `Big ${run}` }).waitFor();
+  await openRoom(viewer, `Big ${run}`);
+  await bubble(viewer.page, `hello all ${run}`).waitFor();
+  await shot(viewer.page, 'large-room.png');
+  assert.ok(profiles <= 5, `the app fetched ${profiles} profiles for a group of 121 with one sender on screen`);
+  viewer.check();
+});
