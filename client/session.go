@@ -55,7 +55,9 @@ type Session struct {
 	live    string
 	rooms   map[string]*cursor
 	focused map[string]bool
-	err     error
+	// resumeRest are the RESUME chunks still to send, each after the previous RESUME_OK.
+	resumeRest []map[string]int64
+	err        error
 }
 
 // cursor is how far a room's messages have been delivered.
@@ -213,8 +215,10 @@ func (s *Session) resync(ctx context.Context, conn *Conn) error {
 	for id := range s.focused {
 		focused = append(focused, id)
 	}
+	chunks := resumeChunks(resume)
+	s.resumeRest = chunks[1:]
 	s.mu.Unlock()
-	if err := conn.Resume(ctx, resume); err != nil {
+	if err := conn.Resume(ctx, chunks[0]); err != nil {
 		return fmt.Errorf("resync: %w", err)
 	}
 	for _, id := range focused {
@@ -223,6 +227,22 @@ func (s *Session) resync(ctx context.Context, conn *Conn) error {
 		}
 	}
 	return nil
+}
+
+// resumeChunk is how many rooms one RESUME frame names: well inside the server's 64 KiB
+// frame limit.
+const resumeChunk = 500
+
+// resumeChunks splits a RESUME into frames of resumeChunk rooms; there is always one.
+func resumeChunks(rooms map[string]int64) []map[string]int64 {
+	out := []map[string]int64{{}}
+	for id, seq := range rooms {
+		if len(out[len(out)-1]) == resumeChunk {
+			out = append(out, map[string]int64{})
+		}
+		out[len(out)-1][id] = seq
+	}
+	return out
 }
 
 func (s *Session) run(ctx context.Context, conn *Conn) {
@@ -342,6 +362,19 @@ func (s *Session) handle(ctx context.Context, ev Event) {
 				if err := s.fill(ctx, roomID, seq, math.MaxInt64); err != nil {
 					s.log.Warn("chatchat session: page the rest of a RESUME", "room", roomID, "after", seq, "err", err)
 				}
+			}
+		}
+		// The next chunk of a long RESUME: the server takes one at a time.
+		s.mu.Lock()
+		conn := s.conn
+		var next map[string]int64
+		if len(s.resumeRest) > 0 {
+			next, s.resumeRest = s.resumeRest[0], s.resumeRest[1:]
+		}
+		s.mu.Unlock()
+		if next != nil && conn != nil {
+			if err := conn.Resume(ctx, next); err != nil {
+				s.log.Warn("chatchat session: send the next RESUME", "err", err)
 			}
 		}
 		s.emit(ctx, ev)

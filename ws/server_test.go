@@ -330,8 +330,9 @@ func TestResumeRefusesMoreRoomsThanTheUserHas(t *testing.T) {
 }
 
 // TestOneResumeInFlight: a client that sends RESUME after RESUME without reading gets
-// resume_in_progress while its first catch-up is unsent, instead of the server piling up
-// one catch-up per RESUME (five such sockets once took the server from 63 MiB to 2 GiB).
+// resume_in_progress while a catch-up waits in its queue, instead of the server piling up
+// one catch-up per RESUME (five such sockets once took the server from 63 MiB to 2 GiB):
+// at most one is being written and one queued.
 func TestOneResumeInFlight(t *testing.T) {
 	e := newTestEnv(t, Config{})
 	e.chat.setRooms("alice", "r1")
@@ -345,7 +346,7 @@ func TestOneResumeInFlight(t *testing.T) {
 	// The replies are read only now: one catch-up, then an ERROR per refused RESUME
 	// (refusals may come first, as they are not held up behind the catch-up's bytes).
 	created, refused, oks := 0, 0, 0
-	for created < 2000 || oks < 1 || refused+oks < 5 {
+	for created < 2000*oks || oks < 1 || refused+oks < 5 {
 		typ, data, err := alice.read()
 		if err != nil {
 			t.Fatalf("after %d messages, %d refusals, %d RESUME_OK: %v", created, refused, oks, err)
@@ -362,8 +363,9 @@ func TestOneResumeInFlight(t *testing.T) {
 			refused++
 		}
 	}
-	if oks != 1 || refused != 4 || created != 2000 {
-		t.Fatalf("%d catch-ups (%d messages), %d refused; want 1 and 4", oks, created, refused)
+	// One reply may be in the writer's hands and one queued behind it; the rest wait.
+	if oks > 2 || refused != 5-oks || created != 2000*oks {
+		t.Fatalf("%d catch-ups (%d messages), %d refused; want at most 2, the rest refused", oks, created, refused)
 	}
 }
 

@@ -81,7 +81,7 @@ type session struct {
 	closeSent  bool   // our close frame is out
 	peerClose  bool   // the peer's close frame came in
 	rooms      []string
-	resumes    int // RESUME replies queued or being written: at most one at a time
+	resumes    int // RESUME replies queued and not yet handed to the writer
 }
 
 // grant is what a session's current access token allows: the session (refresh token
@@ -240,6 +240,10 @@ func (s *session) writeLoop() {
 		}
 		w.batch, w.queue = w.queue, w.batch[:0]
 		s.queued = 0
+		// A RESUME reply handed to the writer no longer blocks the next RESUME: the
+		// client may answer its RESUME_OK before this write returns. At most one reply
+		// waits in the queue and one is being written.
+		s.resumes -= resumesIn(w.batch)
 		s.mu.Unlock()
 
 		if err := s.writeBatch(w, &deadline); err != nil {
@@ -264,11 +268,6 @@ func (s *session) writeLoop() {
 			}
 			s.logger().Debug("write failed", "err", err)
 			return
-		}
-		if n := resumesIn(w.batch); n > 0 {
-			s.mu.Lock()
-			s.resumes -= n
-			s.mu.Unlock()
 		}
 		if d := s.srv.cfg.WriteLinger; d > 0 {
 			// The first frame after a quiet spell went out at once; while events keep

@@ -57,3 +57,54 @@ func TestResumePastTheByteBound(t *testing.T) {
 		t.Fatal("the replay was not cut: the test did not reach the bound it is about")
 	}
 }
+
+// TestResumeOfThousandsOfRooms: a user in more rooms than one RESUME frame can name (about
+// 1,500 within 64 KiB) resumes all of them: the Go client sends the RESUME in chunks, each
+// after the previous RESUME_OK, and the connection stays (it once closed with 1009, or
+// refused "at most 1000 rooms").
+func TestResumeOfThousandsOfRooms(t *testing.T) {
+	n := startNode(t, "", nil, "--rate-send", "0", "--rate-rooms", "0")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	alice, _ := newUser(t, n, "alice")
+	bob, ba := newUser(t, n, "bob")
+	const rooms = 2100
+	resume := make(map[string]int64, rooms)
+	var last string
+	for i := 0; i < rooms; i++ {
+		r, _, err := alice.CreateRoom(ctx, client.NewRoom{Type: "group", Name: "g", MemberIDs: []string{ba.User.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resume[r.ID], last = 0, r.ID
+	}
+	if _, _, err := alice.SendMessage(ctx, last, client.NewMessage{Text: "missed"}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := bob.NewSession(ctx, client.WithResume(resume))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	oks, got := 0, false
+	for oks < (rooms+499)/500 || !got {
+		select {
+		case ev := <-s.Events():
+			switch ev.Type {
+			case "RESUME_OK":
+				oks++
+			case "MESSAGE_CREATED":
+				if m, err := ev.Message(); err == nil && m.RoomID == last && m.Text == "missed" {
+					got = true
+				}
+			case "ERROR":
+				t.Fatalf("error: %s", ev.Data)
+			}
+		case <-ctx.Done():
+			t.Fatalf("%d RESUME_OK of %d, missed message received: %t", oks, (rooms+499)/500, got)
+		}
+	}
+	if err := s.Err(); err != nil {
+		t.Fatalf("session: %v", err)
+	}
+}

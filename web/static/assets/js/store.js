@@ -15,6 +15,8 @@ const SEND_RETRIES = 3;
 const SMALL_ROOM = 50;
 // Profiles fetched at once.
 const PROFILE_FETCHES = 8;
+// Rooms one RESUME frame names: well inside the server's 64 KiB frame limit.
+const RESUME_CHUNK = 500;
 
 // newClientMsgId works outside secure contexts too (crypto.randomUUID does not).
 function newClientMsgId() {
@@ -105,10 +107,15 @@ export class Store extends EventTarget {
 
   // hello is what the socket sends after each connect: RESUME from the cursors, and the
   // focus of the room on screen.
+  // A user in more rooms than one frame holds resumes in chunks, each sent after the
+  // previous one's RESUME_OK (the server takes one RESUME at a time).
   hello() {
-    const rooms = {};
-    for (const [id, c] of this.cursors) rooms[id] = c.last;
-    const frames = [['RESUME', { rooms }]];
+    const entries = [...this.cursors].map(([id, c]) => [id, c.last]);
+    this.resumeChunks = [];
+    for (let i = RESUME_CHUNK; i < entries.length; i += RESUME_CHUNK) {
+      this.resumeChunks.push(Object.fromEntries(entries.slice(i, i + RESUME_CHUNK)));
+    }
+    const frames = [['RESUME', { rooms: Object.fromEntries(entries.slice(0, RESUME_CHUNK)) }]];
     if (this.focused) frames.push(['ROOM_FOCUSED', { roomId: this.focused }]);
     return frames;
   }
@@ -239,6 +246,33 @@ export class Store extends EventTarget {
     }, 250);
   }
 
+  // onResumed follows a RESUME's replay: the rest of a replay the server cut comes from
+  // history, and the next chunk of a long RESUME goes out.
+  onResumed({ rooms, complete }) {
+    if (!complete) {
+      for (const [roomId, seq] of Object.entries(rooms || {})) {
+        this.chain(roomId, () => this.fillAfter(roomId, seq));
+      }
+    }
+    const next = (this.resumeChunks || []).shift();
+    if (next && this.socket) this.socket.send('RESUME', { rooms: next });
+  }
+
+  // fillAfter pages a room's messages after seq through receive, which drops duplicates.
+  async fillAfter(roomId, seq) {
+    for (let after = seq; ;) {
+      let page;
+      try {
+        page = await this.api.history(roomId, { afterSeq: after, limit: 100 });
+      } catch {
+        return; // the next RESUME asks again from the cursor
+      }
+      for (const m of page.messages) await this.receive(m);
+      if (!page.hasMore || page.messages.length === 0) return;
+      after = page.messages[page.messages.length - 1].seq;
+    }
+  }
+
   // onFrame handles one server event.
   onFrame({ type, data }) {
     switch (type) {
@@ -257,6 +291,9 @@ export class Store extends EventTarget {
         break;
       case 'ROOM_UPDATED':
         this.onRoomUpdated(data.room);
+        break;
+      case 'RESUME_OK':
+        this.onResumed(data);
         break;
       default:
         break;
