@@ -43,7 +43,7 @@ go build -o "$work/chatchat" ./cmd/chatchat
 # Port 0: the server picks a free port and prints the URL to open. Access tokens live 20 s,
 # so that the tests go through silent refreshes (one of them waits for an expiry).
 "$work/chatchat" serve --addr 127.0.0.1:0 --data-dir "$work/data" --log-level warn \
-  --rate-signup 0 --rate-send 0 --rate-login 0 --argon2-memory 1024 --argon2-iterations 1 \
+  --rate-signup 0 --rate-send 0 --rate-login 0 --rate-rooms 0 --argon2-memory 1024 --argon2-iterations 1 \
   --access-token-ttl 20s \
   >"$work/stdout.log" 2>"$work/server.log" &
 server_pid=$!

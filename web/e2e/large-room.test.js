@@ -52,3 +52,35 @@ test('a large group loads only the profiles it shows', async () => {
   assert.ok(profiles <= 5, `the app fetched ${profiles} profiles for a group of 121 with one sender on screen`);
   viewer.check();
 });
+
+test('a user in more rooms than one frame names resumes them in chunks', async () => {
+  const run = Date.now().toString(36).slice(-6);
+  const owner = await call('POST', '/auth/signup', { username: `many${run}`, password: 'correct horse battery', displayName: `Many ${run}` });
+  const viewer = await person(browser, 'Member');
+  await signUp(viewer);
+  const token = await viewer.page.evaluate(() => JSON.parse(localStorage.getItem('chatchat.session')).accessToken);
+  const me = await call('GET', '/users/me', null, token);
+  for (let i = 0; i < 620; i++) {
+    await call('POST', '/rooms', { type: 'group', name: `Many ${run} ${i}`, memberIds: [me.id] }, owner.accessToken);
+  }
+  const frames = { resumes: [], oks: 0, errors: [] };
+  viewer.page.on('websocket', (ws) => {
+    ws.on('framesent', (f) => {
+      const m = JSON.parse(f.payload);
+      if (m.type === 'RESUME') frames.resumes.push(Object.keys(m.data.rooms).length);
+    });
+    ws.on('framereceived', (f) => {
+      const m = JSON.parse(f.payload);
+      if (m.type === 'RESUME_OK') frames.oks++;
+      if (m.type === 'ERROR') frames.errors.push(m.data.code);
+    });
+  });
+  await viewer.page.reload();
+  await connected(viewer.page);
+  for (let i = 0; i < 100 && frames.oks < 2; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(frames.errors, []);
+  assert.ok(frames.resumes.length >= 2 && frames.resumes.every((n) => n <= 500), `RESUME frames of ${frames.resumes} rooms`);
+  assert.equal(frames.resumes.reduce((a, b) => a + b, 0) >= 620, true, `RESUME named ${frames.resumes} rooms in all`);
+  assert.equal(frames.oks, frames.resumes.length, `${frames.oks} RESUME_OK for ${frames.resumes.length} RESUMEs`);
+  viewer.check();
+});
