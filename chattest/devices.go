@@ -25,37 +25,37 @@ func TestPushStore(t *testing.T, newStore func(t *testing.T) (chat.Store, chat.P
 
 // TestDeviceStore runs the contract of chat.DeviceStore.
 func TestDeviceStore(t *testing.T, newStore func(t *testing.T) (chat.Store, chat.DeviceStore)) {
-	for _, tc := range []struct {
-		name string
-		run  func(t *testing.T, s chat.Store, d chat.DeviceStore)
-	}{
+	runPairCases(t, newStore, []pairCase[chat.DeviceStore]{
 		{"RegisterAndList", testRegisterDevices},
 		{"ReRegisterIsNotNew", testReRegisterDevice},
 		{"TokenMovesToNewUser", testDeviceMoves},
 		{"DeleteOwnOnly", testDeleteDevice},
 		{"DeleteToken", testDeleteToken},
 		{"ConcurrentRegister", testConcurrentRegister},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s, d := newStore(t)
-			tc.run(t, s, d)
-		})
-	}
+	})
 }
 
 // TestNotificationLog runs the contract of chat.NotificationLog.
 func TestNotificationLog(t *testing.T, newStore func(t *testing.T) (chat.Store, chat.NotificationLog)) {
-	for _, tc := range []struct {
-		name string
-		run  func(t *testing.T, s chat.Store, n chat.NotificationLog)
-	}{
+	runPairCases(t, newStore, []pairCase[chat.NotificationLog]{
 		{"OnePerMessageAndToken", testNotificationUnique},
 		{"PagesNewestFirst", testNotificationPages},
 		{"RoundTrip", testNotificationRoundTrip},
-	} {
+	})
+}
+
+// pairCase is one behaviour of a suite of an interface S that needs a chat.Store beside it
+// (to create the users and rooms S's records belong to).
+type pairCase[S any] struct {
+	name string
+	run  func(t *testing.T, s chat.Store, x S)
+}
+
+func runPairCases[S any](t *testing.T, newStore func(t *testing.T) (chat.Store, S), cases []pairCase[S]) {
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s, n := newStore(t)
-			tc.run(t, s, n)
+			s, x := newStore(t)
+			tc.run(t, s, x)
 		})
 	}
 }

@@ -62,8 +62,9 @@ type BusConfig struct {
 // called, because Pub/Sub drops what is published meanwhile.
 type Bus struct {
 	client   goredis.UniversalClient
-	channels []string // the channels subscribed to, in cfg.Topics' order
-	topicOf  map[string]chat.Topic
+	channels []string              // the channels subscribed to, in cfg.Topics' order
+	topicOf  map[string]chat.Topic // of the channels subscribed to
+	names    map[chat.Topic]string // every topic's channel, prefix included: made once, not per publish
 	cfg      BusConfig
 	log      *slog.Logger
 
@@ -107,10 +108,14 @@ func NewBus(ctx context.Context, client goredis.UniversalClient, cfg BusConfig) 
 	b := &Bus{
 		client:  client,
 		topicOf: make(map[string]chat.Topic, len(cfg.Topics)),
+		names:   make(map[chat.Topic]string, len(channelNames)),
 		cfg:     cfg,
 		subs:    make(map[chat.Topic][]subscription),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
+	}
+	for t, name := range channelNames {
+		b.names[t] = cfg.Prefix + name
 	}
 	for _, t := range slices.Compact(slices.Sorted(slices.Values(cfg.Topics))) {
 		ch := b.channel(t)
@@ -147,11 +152,10 @@ func (b *Bus) subscribe(ctx context.Context) (*goredis.PubSub, error) {
 
 // channel returns the channel of a topic.
 func (b *Bus) channel(t chat.Topic) string {
-	name, ok := channelNames[t]
-	if !ok {
-		name = fmt.Sprintf("topic%d", t)
+	if name, ok := b.names[t]; ok {
+		return name
 	}
-	return b.cfg.Prefix + name
+	return b.cfg.Prefix + fmt.Sprintf("topic%d", t)
 }
 
 // Publish implements chat.Bus: one PUBLISH of the JSON envelope on its topic's channel.

@@ -243,7 +243,9 @@ func (s *session) writeLoop() {
 		// A RESUME reply handed to the writer no longer blocks the next RESUME: the
 		// client may answer its RESUME_OK before this write returns. At most one reply
 		// waits in the queue and one is being written.
-		s.resumes -= resumesIn(w.batch)
+		if s.resumes > 0 { // the batch is scanned only when a reply is owed: not per event
+			s.resumes -= resumesIn(w.batch)
+		}
 		s.mu.Unlock()
 
 		if err := s.writeBatch(w, &deadline); err != nil {
