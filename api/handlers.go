@@ -124,15 +124,19 @@ func (s *Server) createRoom(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) rooms(w http.ResponseWriter, r *http.Request) {
-	rooms, err := s.chat.Rooms(r.Context(), callerID(r))
+	limit, ok := s.intParam(w, r, "limit")
+	if !ok {
+		return
+	}
+	list, err := s.chat.Rooms(r.Context(), callerID(r), int(limit), r.URL.Query().Get("cursor"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if rooms == nil {
-		rooms = []chat.Room{}
+	if list.Rooms == nil {
+		list.Rooms = []chat.Room{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"rooms": rooms})
+	writeJSON(w, http.StatusOK, list)
 }
 
 func (s *Server) room(w http.ResponseWriter, r *http.Request) {

@@ -51,7 +51,7 @@ type Rooms interface {
 	// CreateRoom creates a group, or returns the existing direct room (created false).
 	CreateRoom(ctx context.Context, callerID string, in chat.NewRoom) (room chat.Room, created bool, err error)
 	// Rooms returns the caller's rooms, most recently active first.
-	Rooms(ctx context.Context, callerID string) ([]chat.Room, error)
+	Rooms(ctx context.Context, callerID string, limit int, cursor string) (chat.RoomList, error)
 	// Room returns one of the caller's rooms.
 	Room(ctx context.Context, callerID, roomID string) (chat.Room, error)
 	// AddMembers adds users to a group the caller is in.

@@ -86,7 +86,32 @@ type UserRoom struct {
 	Room
 	LastReadSeq int64
 	MutedByUser bool
+	// ActiveAt is the time of the room's last message, or of its creation: it orders room
+	// lists and is the key that pages them.
+	ActiveAt time.Time
 }
+
+// RoomPage asks for one page of a user's rooms, most recently active first.
+type RoomPage struct {
+	// Limit is the most rooms the page holds (at least 1).
+	Limit int
+	// MaxMembers ends the page early once its rooms hold this many members together, so
+	// that a user in many large rooms gets bounded pages; a page always holds at least one
+	// room. 0: no member bound.
+	MaxMembers int
+	// After is the last room of the previous page; zero for the first page.
+	After RoomKey
+}
+
+// RoomKey is a room's place in a room list: rooms are ordered by ActiveAt, newest first,
+// then by ID, highest first.
+type RoomKey struct {
+	ActiveAt time.Time
+	ID       string
+}
+
+// IsZero reports whether k names no room (the first page).
+func (k RoomKey) IsZero() bool { return k.ID == "" }
 
 // Message is one message of a room. Seq increases by one per room, starting at 1.
 type Message struct {

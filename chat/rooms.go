@@ -2,6 +2,9 @@ package chat
 
 import (
 	"context"
+	"encoding/base64"
+	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -92,12 +95,40 @@ func (s *Service) rejoinDirect(ctx context.Context, r Room, members []string, no
 	return r, nil
 }
 
-// Rooms returns the caller's rooms, most recently active first, each with the caller's
-// unread count and the last message.
-func (s *Service) Rooms(ctx context.Context, callerID string) ([]Room, error) {
-	urs, err := s.rooms.UserRooms(ctx, callerID)
+// Room list paging: a page holds at most MaxRoomsPage rooms (the default when the caller
+// names no limit, so that a version-1 client that never pages sees every room of a user in
+// up to that many) and ends early once its rooms hold RoomsPageMembers members together.
+const (
+	MaxRoomsPage     = 500
+	RoomsPageMembers = 20000
+)
+
+// RoomList is one page of a user's rooms. NextCursor asks for the next page; nil when this
+// is the last.
+type RoomList struct {
+	Rooms      []Room  `json:"rooms"`
+	NextCursor *string `json:"nextCursor"`
+}
+
+// Rooms returns a page of the caller's rooms, most recently active first, each with the
+// caller's unread count and the last message. limit 0 or above MaxRoomsPage is taken as
+// MaxRoomsPage; cursor is a previous page's NextCursor, or "" for the first page. A room
+// that becomes active while a client pages moves to the front, which the client has read
+// already: it learns of it from the room's live events.
+func (s *Service) Rooms(ctx context.Context, callerID string, limit int, cursor string) (RoomList, error) {
+	if limit < 0 {
+		return RoomList{}, Errorf(Invalid, "bad_request", "limit must not be negative")
+	}
+	if limit == 0 || limit > MaxRoomsPage {
+		limit = MaxRoomsPage
+	}
+	after, err := parseRoomCursor(cursor)
 	if err != nil {
-		return nil, err
+		return RoomList{}, err
+	}
+	urs, more, err := s.rooms.UserRooms(ctx, callerID, RoomPage{Limit: limit, MaxMembers: RoomsPageMembers, After: after})
+	if err != nil {
+		return RoomList{}, err
 	}
 	rooms := make([]Room, 0, len(urs))
 	for _, ur := range urs {
@@ -108,14 +139,46 @@ func (s *Service) Rooms(ctx context.Context, callerID string) ([]Room, error) {
 		if r.LastMessage != nil {
 			last := *r.LastMessage
 			if err := s.setUnreadOne(ctx, &last); err != nil {
-				return nil, err
+				return RoomList{}, err
 			}
 			s.describe(ctx, &last)
 			r.LastMessage = &last
 		}
 		rooms = append(rooms, r)
 	}
-	return rooms, nil
+	list := RoomList{Rooms: rooms}
+	if more && len(urs) > 0 {
+		last := urs[len(urs)-1]
+		next := roomCursor(RoomKey{ActiveAt: last.ActiveAt, ID: last.ID})
+		list.NextCursor = &next
+	}
+	return list, nil
+}
+
+// roomCursor encodes a room list position as an opaque token: clients pass it back and
+// never read it.
+func roomCursor(k RoomKey) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(k.ActiveAt.UnixMilli(), 10) + "." + k.ID))
+}
+
+func parseRoomCursor(c string) (RoomKey, error) {
+	if c == "" {
+		return RoomKey{}, nil
+	}
+	bad := Errorf(Invalid, "bad_cursor", "cursor is not one this server gave")
+	if len(c) > 128 {
+		return RoomKey{}, bad
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return RoomKey{}, bad
+	}
+	ms, id, ok := strings.Cut(string(raw), ".")
+	at, err := strconv.ParseInt(ms, 10, 64)
+	if !ok || err != nil || id == "" || len(id) > 64 {
+		return RoomKey{}, bad
+	}
+	return RoomKey{ActiveAt: time.UnixMilli(at), ID: id}, nil
 }
 
 // Room returns a room the caller is a member of, with every member's cursor.

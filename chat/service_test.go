@@ -139,7 +139,8 @@ func TestUnreadFollowsCursorsAndViewers(t *testing.T) {
 	if m3.UnreadCount != 1 { // a has not read it; c views it
 		t.Fatalf("b's message: unread %d, want 1", m3.UnreadCount)
 	}
-	rooms, _ := f.svc.Rooms(ctx, a)
+	list, _ := f.svc.Rooms(ctx, a, 0, "")
+	rooms := list.Rooms
 	if *rooms[0].UnreadCount != 1 || rooms[0].LastMessage.Seq != 3 || rooms[0].LastMessage.UnreadCount != 1 {
 		t.Fatalf("a's room list: unread %d last %+v", *rooms[0].UnreadCount, rooms[0].LastMessage)
 	}
@@ -311,5 +312,58 @@ func TestResumeIsBoundedInBytes(t *testing.T) {
 	rest, _, err := svc.History(ctx, b, r.ID, chat.HistoryQuery{AfterSeq: got[len(got)-1].Seq, Limit: 100})
 	if err != nil || len(got)+len(rest) != 20 {
 		t.Fatalf("history after the replay: %d more, %v", len(rest), err)
+	}
+}
+
+// TestRoomsPages walks the room list by cursor: every room once, newest first, and a
+// cursor the server did not give is bad input.
+func TestRoomsPages(t *testing.T) {
+	f := newFixture(t, 2)
+	ctx := context.Background()
+	a := f.users[0]
+	var want []string
+	for range 5 {
+		r, _, err := f.svc.CreateRoom(ctx, a, chat.NewRoom{Type: "group", Name: "g"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append([]string{r.ID}, want...)
+	}
+	var got []string
+	cursor := ""
+	for page := 0; ; page++ {
+		list, err := f.svc.Rooms(ctx, a, 2, cursor)
+		if err != nil {
+			t.Fatalf("page %d: %v", page, err)
+		}
+		for _, r := range list.Rooms {
+			got = append(got, r.ID)
+		}
+		if list.NextCursor == nil {
+			break
+		}
+		if page > 5 {
+			t.Fatal("pages never end")
+		}
+		cursor = *list.NextCursor
+	}
+	if len(got) != len(want) {
+		t.Fatalf("paged rooms = %v, want %v", got, want)
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("paged rooms = %v, want %v", got, want)
+		}
+	}
+	for _, bad := range []string{"x", "!!", "bm90LWEtY3Vyc29y", string(make([]byte, 300))} {
+		_, err := f.svc.Rooms(ctx, a, 2, bad)
+		wantCode(t, err, "bad_cursor")
+	}
+	_, err := f.svc.Rooms(ctx, a, -1, "")
+	wantCode(t, err, "bad_request")
+	// No limit: every room, up to the page maximum, and no cursor after them.
+	list, err := f.svc.Rooms(ctx, a, 0, "")
+	if err != nil || len(list.Rooms) != 5 || list.NextCursor != nil {
+		t.Fatalf("Rooms(no limit) = %d rooms, next %v, %v", len(list.Rooms), list.NextCursor, err)
 	}
 }

@@ -85,10 +85,11 @@ type RoomStore interface {
 	Room(ctx context.Context, id string) (Room, error)
 	// DirectRoom returns the direct room with the key, or ErrNotFound.
 	DirectRoom(ctx context.Context, directKey string) (Room, error)
-	// UserRooms returns the rooms userID is a member of, each with MemberIDs, LastMessage
-	// (the message with the highest seq, if any) and the user's cursor and mute setting;
-	// most recently active first.
-	UserRooms(ctx context.Context, userID string) ([]UserRoom, error)
+	// UserRooms returns one page of the rooms userID is a member of (see RoomPage), each
+	// with MemberIDs, ActiveAt, LastMessage (the message with the highest seq, if any) and
+	// the user's cursor and mute setting; most recently active first. more reports that
+	// rooms exist after the page.
+	UserRooms(ctx context.Context, userID string, page RoomPage) (rooms []UserRoom, more bool, err error)
 	// UserRoomIDs returns the ids of the rooms userID is a member of.
 	UserRoomIDs(ctx context.Context, userID string) ([]string, error)
 	// UserRoomSeqs returns, for each room userID is a member of, the room's last seq.

@@ -58,6 +58,7 @@ func TestRoomStore(t *testing.T, newStore func(t *testing.T) chat.Store) {
 		{"CreateDirect", testCreateDirectRoom},
 		{"NotFound", testRoomNotFound},
 		{"UserRooms", testUserRooms},
+		{"UserRoomPages", testUserRoomPages},
 		{"UserRoomIDs", testUserRoomIDs},
 		{"TimesAreUTCMilliseconds", testTimes},
 	})

@@ -182,7 +182,7 @@ func testMessageMediaID(t *testing.T, s chat.Store) {
 	if _, _, err := s.CreateMessage(ctx, fileMsg, nil); err != nil {
 		t.Fatalf("CreateMessage(file): %v", err)
 	}
-	rooms, err := s.UserRooms(ctx, users[0].ID)
+	rooms, err := allUserRooms(ctx, s, users[0].ID)
 	if err != nil || len(rooms) != 1 || rooms[0].LastMessage == nil {
 		t.Fatalf("UserRooms = %+v, %v; want one room with a last message", rooms, err)
 	}
@@ -403,7 +403,7 @@ func testTimes(t *testing.T, s chat.Store) {
 		t.Fatalf("Messages = %v, %v", msgs, err)
 	}
 	check("Message.CreatedAt from history", msgs[0].CreatedAt.Time)
-	rooms, err := s.UserRooms(ctx, u.ID)
+	rooms, err := allUserRooms(ctx, s, u.ID)
 	if err != nil || len(rooms) != 1 || rooms[0].LastMessage == nil {
 		t.Fatalf("UserRooms = %+v, %v", rooms, err)
 	}

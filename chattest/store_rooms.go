@@ -1,6 +1,7 @@
 package chattest
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -103,7 +104,7 @@ func testUserRooms(t *testing.T, s chat.Store) {
 		t.Fatalf("SetMuted: %v", err)
 	}
 
-	got, err := s.UserRooms(ctx, a.ID)
+	got, err := allUserRooms(ctx, s, a.ID)
 	if err != nil {
 		t.Fatalf("UserRooms: %v", err)
 	}
@@ -136,7 +137,7 @@ func testUserRooms(t *testing.T, s chat.Store) {
 	sameIDs(t, "UserRooms[r3].MemberIDs", g3.MemberIDs, []string{a.ID})
 
 	// Another member sees only their rooms, with their own cursor and mute setting.
-	got, err = s.UserRooms(ctx, c.ID)
+	got, err = allUserRooms(ctx, s, c.ID)
 	if err != nil {
 		t.Fatalf("UserRooms(c): %v", err)
 	}
@@ -144,9 +145,86 @@ func testUserRooms(t *testing.T, s chat.Store) {
 		t.Errorf("UserRooms(c) = %+v, want only r1 with cursor 2, not muted", got)
 	}
 
-	got, err = s.UserRooms(ctx, chat.NewID())
+	got, err = allUserRooms(ctx, s, chat.NewID())
 	if err != nil || len(got) != 0 {
 		t.Errorf("UserRooms(no rooms) = %v, %v; want none", got, err)
+	}
+}
+
+// allUserRooms asks for every room in one page.
+func allUserRooms(ctx context.Context, s chat.Store, userID string) ([]chat.UserRoom, error) {
+	rooms, more, err := s.UserRooms(ctx, userID, chat.RoomPage{Limit: 1000})
+	if err == nil && more {
+		err = fmt.Errorf("UserRooms: more after a page of 1000")
+	}
+	return rooms, err
+}
+
+// testUserRoomPages walks a user's rooms page by page: every room once, in order, pages no
+// longer than the limit, and a page ending early once its rooms hold MaxMembers members.
+func testUserRoomPages(t *testing.T, s chat.Store) {
+	ctx := t.Context()
+	users := storeUsers(t, s, 4)
+	a := users[0]
+	var want []string // most recently active first
+	for i := range 7 {
+		members := []chat.User{a}
+		if i == 4 {
+			members = users // a room of four members
+		}
+		r := storeRoom(t, s, storeAt(i), members...)
+		want = append([]string{r.ID}, want...)
+	}
+	// Two rooms created in the same millisecond are ordered by id.
+	same1 := storeRoom(t, s, storeAt(10), a)
+	same2 := storeRoom(t, s, storeAt(10), a)
+	want = append([]string{same2.ID, same1.ID}, want...)
+
+	walk := func(page chat.RoomPage) (got []string, sizes []int) {
+		for range 20 {
+			rooms, more, err := s.UserRooms(ctx, a.ID, page)
+			if err != nil {
+				t.Fatalf("UserRooms(%+v): %v", page, err)
+			}
+			if len(rooms) == 0 || len(rooms) > page.Limit {
+				t.Fatalf("UserRooms(%+v) gave %d rooms, want 1..%d", page, len(rooms), page.Limit)
+			}
+			sizes = append(sizes, len(rooms))
+			for _, r := range rooms {
+				got = append(got, r.ID)
+				if r.ActiveAt.IsZero() {
+					t.Errorf("room %s has no ActiveAt", r.ID)
+				}
+			}
+			if !more {
+				return got, sizes
+			}
+			last := rooms[len(rooms)-1]
+			page.After = chat.RoomKey{ActiveAt: last.ActiveAt, ID: last.ID}
+		}
+		t.Fatalf("UserRooms never ended")
+		return nil, nil
+	}
+	got, sizes := walk(chat.RoomPage{Limit: 2})
+	if !slices.Equal(got, want) {
+		t.Fatalf("pages of 2 = %v, want %v", got, want)
+	}
+	if !slices.Equal(sizes, []int{2, 2, 2, 2, 1}) {
+		t.Errorf("page sizes = %v, want [2 2 2 2 1]", sizes)
+	}
+	// With a bound of 3 members, the four-member room stands on a page of its own (a page
+	// always holds one room), and the other pages hold at most 3 one-member rooms.
+	got, sizes = walk(chat.RoomPage{Limit: 5, MaxMembers: 3})
+	if !slices.Equal(got, want) {
+		t.Fatalf("pages bounded by members = %v, want %v", got, want)
+	}
+	if !slices.Equal(sizes, []int{3, 1, 1, 3, 1}) {
+		t.Errorf("page sizes bounded by 3 members = %v, want [3 1 1 3 1]", sizes)
+	}
+	// The exact last page says no more.
+	rooms, more, err := s.UserRooms(ctx, a.ID, chat.RoomPage{Limit: len(want)})
+	if err != nil || len(rooms) != len(want) || more {
+		t.Errorf("UserRooms(limit = all) = %d rooms, more %v, %v; want %d, false", len(rooms), more, err, len(want))
 	}
 }
 

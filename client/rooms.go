@@ -27,13 +27,42 @@ func (c *Client) CreateRoom(ctx context.Context, nr NewRoom) (room chat.Room, cr
 	return room, status == http.StatusCreated, err
 }
 
-// Rooms returns the caller's rooms, each with its unread count and last message (GET /rooms).
+// Rooms returns all the caller's rooms, most recently active first, each with its unread
+// count and last message: it walks every page of GET /rooms.
 func (c *Client) Rooms(ctx context.Context) ([]chat.Room, error) {
-	var out struct {
-		Rooms []chat.Room `json:"rooms"`
+	var all []chat.Room
+	cursor := ""
+	for {
+		page, err := c.RoomsPage(ctx, 0, cursor)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page.Rooms...)
+		if page.NextCursor == nil || *page.NextCursor == "" {
+			return all, nil
+		}
+		cursor = *page.NextCursor
 	}
-	_, err := c.callJSON(ctx, http.MethodGet, APIPrefix+"/rooms", nil, &out)
-	return out.Rooms, err
+}
+
+// RoomsPage returns one page of the caller's rooms (GET /rooms?limit=&cursor=): limit 0
+// takes the server's page size, cursor "" the first page, else a previous page's
+// NextCursor.
+func (c *Client) RoomsPage(ctx context.Context, limit int, cursor string) (chat.RoomList, error) {
+	q := url.Values{}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	path := APIPrefix + "/rooms"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out chat.RoomList
+	_, err := c.callJSON(ctx, http.MethodGet, path, nil, &out)
+	return out, err
 }
 
 // Room returns a room with its members' read cursors (GET /rooms/{roomId}).

@@ -1,11 +1,9 @@
 package mongo
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -167,46 +165,79 @@ func (s *Store) findMembers(ctx context.Context, what string, filter bson.D) ([]
 	return docs, nil
 }
 
-// UserRooms implements chat.RoomStore: three queries, whatever the number of rooms — the
-// user's memberships, their rooms, and those rooms' memberships.
-func (s *Store) UserRooms(ctx context.Context, userID string) ([]chat.UserRoom, error) {
+// UserRooms implements chat.RoomStore: four queries, whatever the number of rooms — the
+// user's memberships, one page of their rooms, the page's member counts, and the page's
+// memberships (no $lookup, which DocumentDB-safe code avoids).
+func (s *Store) UserRooms(ctx context.Context, userID string, page chat.RoomPage) ([]chat.UserRoom, bool, error) {
+	if page.Limit < 1 {
+		return nil, false, fmt.Errorf("mongo: user rooms: limit %d, want at least 1", page.Limit)
+	}
 	what := "user rooms of " + userID
 	mine, err := s.findMembers(ctx, what, bson.D{{Key: "userId", Value: userID}})
 	if err != nil || len(mine) == 0 {
-		return []chat.UserRoom{}, err
+		return []chat.UserRoom{}, false, err
 	}
+	me := make(map[string]memberDoc, len(mine))
 	ids := make([]string, 0, len(mine))
 	for _, m := range mine {
 		ids = append(ids, m.RoomID)
+		me[m.RoomID] = m
 	}
-	cur, err := s.rooms().Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	// Most recently active first; ties by id, newest first, as ids are time-ordered.
+	filter := bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}
+	if !page.After.IsZero() {
+		at := bson.NewDateTimeFromTime(page.After.ActiveAt)
+		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
+			bson.D{{Key: "activeAt", Value: bson.D{{Key: "$lt", Value: at}}}},
+			bson.D{{Key: "activeAt", Value: at}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: page.After.ID}}}},
+		}})
+	}
+	cur, err := s.rooms().Find(ctx, filter, options.Find().
+		SetSort(bson.D{{Key: "activeAt", Value: -1}, {Key: "_id", Value: -1}}).
+		SetLimit(int64(page.Limit)+1))
 	if err != nil {
-		return nil, s.fail(ctx, what, err)
+		return nil, false, s.fail(ctx, what, err)
 	}
 	var docs []roomDoc
 	if err := cur.All(ctx, &docs); err != nil {
-		return nil, s.fail(ctx, what, err)
+		return nil, false, s.fail(ctx, what, err)
 	}
-	// Most recently active first; ties by id, newest first, as ids are time-ordered.
-	slices.SortFunc(docs, func(a, b roomDoc) int {
-		return cmp.Or(cmp.Compare(b.ActiveAt, a.ActiveAt), cmp.Compare(b.ID, a.ID))
-	})
-	all, err := s.findMembers(ctx, what, bson.D{{Key: "roomId", Value: bson.D{{Key: "$in", Value: ids}}}})
+	more := len(docs) > page.Limit
+	docs = docs[:min(len(docs), page.Limit)]
+	if len(docs) == 0 {
+		return []chat.UserRoom{}, false, nil
+	}
+	pageIDs := make([]string, len(docs))
+	for i, d := range docs {
+		pageIDs[i] = d.ID
+	}
+	if page.MaxMembers > 0 {
+		counts, err := s.memberCounts(ctx, what, pageIDs)
+		if err != nil {
+			return nil, false, err
+		}
+		total := 0
+		for i, d := range docs {
+			if i > 0 && total+counts[d.ID] > page.MaxMembers {
+				docs, pageIDs, more = docs[:i], pageIDs[:i], true
+				break
+			}
+			total += counts[d.ID]
+		}
+	}
+	all, err := s.findMembers(ctx, what, bson.D{{Key: "roomId", Value: bson.D{{Key: "$in", Value: pageIDs}}}})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	memberIDs := map[string][]string{}
 	for _, m := range all {
 		memberIDs[m.RoomID] = append(memberIDs[m.RoomID], m.UserID)
 	}
-	me := map[string]memberDoc{}
-	for _, m := range mine {
-		me[m.RoomID] = m
-	}
-
 	rooms := make([]chat.UserRoom, 0, len(docs))
 	for _, d := range docs {
-		ur := chat.UserRoom{Room: d.room(), LastReadSeq: me[d.ID].LastReadSeq, MutedByUser: me[d.ID].Muted}
+		ur := chat.UserRoom{Room: d.room(), LastReadSeq: me[d.ID].LastReadSeq, MutedByUser: me[d.ID].Muted,
+			ActiveAt: d.ActiveAt.Time()}
+		ur.MemberIDs = []string{}
 		if ids := memberIDs[d.ID]; ids != nil {
 			ur.MemberIDs = ids
 		}
@@ -216,7 +247,30 @@ func (s *Store) UserRooms(ctx context.Context, userID string) ([]chat.UserRoom, 
 		}
 		rooms = append(rooms, ur)
 	}
-	return rooms, nil
+	return rooms, more, nil
+}
+
+// memberCounts returns how many members each of the rooms has, in one query.
+func (s *Store) memberCounts(ctx context.Context, what string, roomIDs []string) (map[string]int, error) {
+	cur, err := s.memberships().Aggregate(ctx, mongo.Pipeline{
+		{{Key: "$match", Value: bson.D{{Key: "roomId", Value: bson.D{{Key: "$in", Value: roomIDs}}}}}},
+		{{Key: "$group", Value: bson.D{{Key: "_id", Value: "$roomId"}, {Key: "n", Value: bson.D{{Key: "$sum", Value: 1}}}}}},
+	})
+	if err != nil {
+		return nil, s.fail(ctx, what+": member counts", err)
+	}
+	var rows []struct {
+		ID string `bson:"_id"`
+		N  int    `bson:"n"`
+	}
+	if err := cur.All(ctx, &rows); err != nil {
+		return nil, s.fail(ctx, what+": member counts", err)
+	}
+	out := make(map[string]int, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.N
+	}
+	return out, nil
 }
 
 // UserRoomIDs implements chat.RoomStore. Memberships whose room was never stored (see

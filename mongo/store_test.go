@@ -101,7 +101,10 @@ func TestDatabaseDown(t *testing.T) {
 			_, _, err := s.Messages(ctx, room.ID, chat.HistoryQuery{})
 			return err
 		}},
-		{"UserRooms", func(ctx context.Context) error { _, err := s.UserRooms(ctx, u.ID); return err }},
+		{"UserRooms", func(ctx context.Context) error {
+			_, _, err := s.UserRooms(ctx, u.ID, chat.RoomPage{Limit: 10})
+			return err
+		}},
 		{"AdvanceReadCursor", func(ctx context.Context) error { _, err := s.AdvanceReadCursor(ctx, room.ID, u.ID, 1); return err }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -168,7 +171,7 @@ func TestStalledSendIsStoredByRetry(t *testing.T) {
 	if err != nil || len(msgs) != 1 || msgs[0].ID != retry.ID {
 		t.Errorf("history = %v, %v; want the one message", msgs, err)
 	}
-	rooms, err := s.UserRooms(ctx, u.ID)
+	rooms, _, err := s.UserRooms(ctx, u.ID, chat.RoomPage{Limit: 10})
 	if err != nil || len(rooms) != 1 || rooms[0].LastMessage == nil || rooms[0].LastMessage.ID != retry.ID {
 		t.Errorf("UserRooms = %+v, %v; want the room with the message as its last", rooms, err)
 	}

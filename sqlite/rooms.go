@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/chatchat/chatchat/chat"
@@ -96,38 +97,62 @@ func memberIDs(ctx context.Context, tx *sql.Tx, roomID string) ([]string, error)
 
 // UserRooms implements chat.RoomStore. The last message is found through the room's
 // last_seq on the (room_id, seq) index, not by scanning the room's messages.
-func (s *Store) UserRooms(ctx context.Context, userID string) ([]chat.UserRoom, error) {
+func (s *Store) UserRooms(ctx context.Context, userID string, page chat.RoomPage) ([]chat.UserRoom, bool, error) {
+	if page.Limit < 1 {
+		return nil, false, fmt.Errorf("sqlite: user rooms: limit %d, want at least 1", page.Limit)
+	}
 	rooms := []chat.UserRoom{}
+	more := false
 	err := s.read(ctx, "user rooms", func(tx *sql.Tx) error {
+		after, args := "", []any{userID}
+		if !page.After.IsZero() {
+			at := page.After.ActiveAt.UnixMilli()
+			after = ` AND (r.active_at < ? OR (r.active_at = ? AND r.id < ?))`
+			args = append(args, at, at, page.After.ID)
+		}
+		// One row beyond the limit says whether more follow. The member count comes from
+		// the room row, so that the page can stop before its members' ids
+		// grow past the bound (member_count is kept by triggers).
+		args = append(args, page.Limit+1)
 		rows, err := tx.QueryContext(ctx, `
 			SELECT `+roomColumns+`, me.last_read_seq, me.muted,
+			       r.member_count, r.active_at,
 			       m.id, m.seq, m.sender_id, m.client_msg_id, m.type, m.text, m.media_id, m.created_at
 			FROM memberships me
 			JOIN rooms r ON r.id = me.room_id
 			LEFT JOIN messages m ON m.room_id = r.id AND m.seq = r.last_seq
-			WHERE me.user_id = ?
-			ORDER BY r.active_at DESC, r.id DESC`, userID)
+			WHERE me.user_id = ?`+after+`
+			ORDER BY r.active_at DESC, r.id DESC
+			LIMIT ?`, args...)
 		if err != nil {
 			return fmt.Errorf("sqlite: user rooms: %w", err)
 		}
 		defer rows.Close()
-		index := map[string]int{}
+		members := 0
 		for rows.Next() {
 			var (
-				ur    chat.UserRoom
-				at    int64
-				msgID sql.NullString
-				m     chat.Message
-				msgAt sql.NullInt64
-				seq   sql.NullInt64
-				cols  [5]sql.NullString
+				ur     chat.UserRoom
+				at     int64
+				count  int
+				active int64
+				msgID  sql.NullString
+				m      chat.Message
+				msgAt  sql.NullInt64
+				seq    sql.NullInt64
+				cols   [5]sql.NullString
 			)
-			if err := rows.Scan(&ur.ID, &ur.Type, &ur.Name, &ur.LastSeq, &at, &ur.LastReadSeq, &ur.MutedByUser,
+			if err := rows.Scan(&ur.ID, &ur.Type, &ur.Name, &ur.LastSeq, &at, &ur.LastReadSeq, &ur.MutedByUser, &count, &active,
 				&msgID, &seq, &cols[0], &cols[1], &cols[2], &cols[3], &cols[4], &msgAt); err != nil {
 				return fmt.Errorf("sqlite: user rooms: %w", err)
 			}
+			if len(rooms) == page.Limit || (len(rooms) > 0 && page.MaxMembers > 0 && members+count > page.MaxMembers) {
+				more = true
+				break
+			}
+			members += count
+			ur.ActiveAt = fromMillis(active)
 			ur.CreatedAt = chat.At(fromMillis(at))
-			ur.MemberIDs = []string{}
+			ur.MemberIDs = make([]string, 0, count)
 			if msgID.Valid {
 				m = chat.Message{
 					ID: msgID.String, RoomID: ur.ID, Seq: seq.Int64, SenderID: cols[0].String,
@@ -136,44 +161,52 @@ func (s *Store) UserRooms(ctx context.Context, userID string) ([]chat.UserRoom, 
 				}
 				ur.LastMessage = &m
 			}
-			index[ur.ID] = len(rooms)
 			rooms = append(rooms, ur)
 		}
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("sqlite: user rooms: %w", err)
 		}
+		rows.Close()
 		if len(rooms) == 0 {
 			return nil
 		}
-
-		// Every room's members in one query rather than one per room.
-		rows, err = tx.QueryContext(ctx, `
-			SELECT o.room_id, o.user_id
-			FROM memberships me JOIN memberships o ON o.room_id = me.room_id
-			WHERE me.user_id = ?
-			ORDER BY o.room_id, o.joined_at, o.user_id`, userID)
-		if err != nil {
-			return fmt.Errorf("sqlite: user rooms: members: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var roomID, uid string
-			if err := rows.Scan(&roomID, &uid); err != nil {
-				return fmt.Errorf("sqlite: user rooms: members: %w", err)
-			}
-			if i, ok := index[roomID]; ok {
-				rooms[i].MemberIDs = append(rooms[i].MemberIDs, uid)
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("sqlite: user rooms: members: %w", err)
-		}
-		return nil
+		return fillMembers(ctx, tx, rooms)
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return rooms, nil
+	return rooms, more, nil
+}
+
+// fillMembers sets each room's MemberIDs: every room's members in one query rather than
+// one per room.
+func fillMembers(ctx context.Context, tx *sql.Tx, rooms []chat.UserRoom) error {
+	index := make(map[string]int, len(rooms))
+	ids := make([]any, len(rooms))
+	for i, r := range rooms {
+		index[r.ID] = i
+		ids[i] = r.ID
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")
+	rows, err := tx.QueryContext(ctx, `
+		SELECT room_id, user_id FROM memberships
+		WHERE room_id IN (`+marks+`)
+		ORDER BY room_id, joined_at, user_id`, ids...)
+	if err != nil {
+		return fmt.Errorf("sqlite: user rooms: members: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var roomID, uid string
+		if err := rows.Scan(&roomID, &uid); err != nil {
+			return fmt.Errorf("sqlite: user rooms: members: %w", err)
+		}
+		rooms[index[roomID]].MemberIDs = append(rooms[index[roomID]].MemberIDs, uid)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlite: user rooms: members: %w", err)
+	}
+	return nil
 }
 
 // UserRoomIDs implements chat.RoomStore.

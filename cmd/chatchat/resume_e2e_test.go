@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chatchat/chatchat/chat"
 	"github.com/chatchat/chatchat/client"
 )
 
@@ -80,6 +82,27 @@ func TestResumeOfThousandsOfRooms(t *testing.T) {
 	}
 	if _, _, err := alice.SendMessage(ctx, last, client.NewMessage{Text: "missed"}); err != nil {
 		t.Fatal(err)
+	}
+	// GET /rooms pages: the first page holds the page maximum and a cursor, and walking
+	// every page gives each room once.
+	first, err := bob.RoomsPage(ctx, 0, "")
+	if err != nil || len(first.Rooms) != chat.MaxRoomsPage || first.NextCursor == nil {
+		t.Fatalf("first page: %d rooms, next %v, %v; want %d and a cursor", len(first.Rooms), first.NextCursor, err, chat.MaxRoomsPage)
+	}
+	if first.Rooms[0].ID != last {
+		t.Errorf("first page starts with %s, want the room with the newest message %s", first.Rooms[0].ID, last)
+	}
+	all, err := bob.Rooms(ctx)
+	seen := map[string]bool{}
+	for _, r := range all {
+		seen[r.ID] = true
+	}
+	if err != nil || len(all) != rooms || len(seen) != rooms {
+		t.Fatalf("all pages: %d rooms (%d distinct), %v; want %d", len(all), len(seen), err, rooms)
+	}
+	var apiErr *client.APIError
+	if _, err := bob.RoomsPage(ctx, 10, "not-a-cursor"); !errors.As(err, &apiErr) || apiErr.Status != 400 || apiErr.Code != "bad_cursor" {
+		t.Errorf("a made-up cursor: %v, want 400 bad_cursor", err)
 	}
 	s, err := bob.NewSession(ctx, client.WithResume(resume))
 	if err != nil {

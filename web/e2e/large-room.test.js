@@ -53,7 +53,7 @@ test('a large group loads only the profiles it shows', async () => {
   viewer.check();
 });
 
-test('a user in more rooms than one frame names resumes them in chunks', async () => {
+test('a user in more rooms than one frame loads the room list in pages and resumes them in chunks', async () => {
   const run = Date.now().toString(36).slice(-6);
   const owner = await call('POST', '/auth/signup', { username: `many${run}`, password: 'correct horse battery', displayName: `Many ${run}` });
   const viewer = await person(browser, 'Member');
@@ -75,8 +75,20 @@ test('a user in more rooms than one frame names resumes them in chunks', async (
       if (m.type === 'ERROR') frames.errors.push(m.data.code);
     });
   });
+  const pages = [];
+  viewer.page.on('response', async (res) => {
+    const u = new URL(res.url());
+    if (u.pathname === '/api/v1/rooms' && res.request().method() === 'GET') {
+      pages.push({ limit: u.searchParams.get('limit'), cursor: u.searchParams.get('cursor'), rooms: (await res.json()).rooms.length });
+    }
+  });
   await viewer.page.reload();
   await connected(viewer.page);
+  // The room list came a page at a time: 620 rooms (and the viewer's own) in pages of 200.
+  assert.ok(pages.length >= 4 && pages.every((p) => p.limit === '200' && p.rooms <= 200), `room list pages ${JSON.stringify(pages)}`);
+  assert.equal(pages[0].cursor, null);
+  assert.ok(pages.slice(1).every((p) => p.cursor), 'later pages name the cursor');
+  assert.ok(pages.reduce((a, p) => a + p.rooms, 0) >= 620, `pages held ${pages.map((p) => p.rooms)} rooms`);
   for (let i = 0; i < 100 && frames.oks < 2; i++) await new Promise((r) => setTimeout(r, 100));
   assert.deepEqual(frames.errors, []);
   assert.ok(frames.resumes.length >= 2 && frames.resumes.every((n) => n <= 500), `RESUME frames of ${frames.resumes} rooms`);

@@ -217,7 +217,13 @@ export class Api extends EventTarget {
   getUser(id) { return this.call('GET', '/users/' + encodeURIComponent(id)); }
   searchUsers(q) { return this.call('GET', '/users?limit=20&q=' + encodeURIComponent(q)); }
   presence(ids) { return this.call('GET', '/presence?userIds=' + ids.map(encodeURIComponent).join(',')); }
-  rooms() { return this.call('GET', '/rooms'); }
+  rooms({ limit, cursor } = {}) {
+    const q = new URLSearchParams();
+    if (limit) q.set('limit', String(limit));
+    if (cursor) q.set('cursor', cursor);
+    const qs = q.toString();
+    return this.call('GET', '/rooms' + (qs ? '?' + qs : ''));
+  }
   room(id) { return this.call('GET', '/rooms/' + encodeURIComponent(id)); }
   createRoom(type, memberIds, name) {
     const body = { type, memberIds };

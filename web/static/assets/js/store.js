@@ -17,6 +17,8 @@ const SMALL_ROOM = 50;
 const PROFILE_FETCHES = 8;
 // Rooms one RESUME frame names: well inside the server's 64 KiB frame limit.
 const RESUME_CHUNK = 500;
+// ROOMS_PAGE is the room list's page size: the first page shows while the rest loads.
+const ROOMS_PAGE = 200;
 
 // newClientMsgId works outside secure contexts too (crypto.randomUUID does not).
 function newClientMsgId() {
@@ -49,18 +51,25 @@ export class Store extends EventTarget {
   }
 
   // load fetches the room list and who is in it; called at start and after reconnects
-  // (events other than messages are not replayed, so state is fetched again).
+  // (events other than messages are not replayed, so state is fetched again). The list
+  // comes a page at a time, newest first, each page shown as it arrives: a user in
+  // thousands of rooms sees the newest at once.
   async load() {
-    const { rooms } = await this.api.rooms();
     const seen = new Set();
-    for (const r of rooms) {
-      seen.add(r.id);
-      this.rooms.set(r.id, r);
-      if (!this.cursors.has(r.id)) this.cursors.set(r.id, { last: r.lastSeq, ahead: new Map() });
-    }
+    let cursor = null;
+    do {
+      const page = await this.api.rooms({ limit: ROOMS_PAGE, cursor });
+      for (const r of page.rooms) {
+        seen.add(r.id);
+        this.rooms.set(r.id, r);
+        if (!this.cursors.has(r.id)) this.cursors.set(r.id, { last: r.lastSeq, ahead: new Map() });
+      }
+      this.emit('rooms');
+      await this.loadPeople(page.rooms.flatMap((r) => this.peopleShown(r)));
+      cursor = page.nextCursor;
+    } while (cursor);
     for (const id of [...this.rooms.keys()]) if (!seen.has(id)) this.rooms.delete(id);
     this.emit('rooms');
-    await this.loadPeople(rooms.flatMap((r) => this.peopleShown(r)));
   }
 
   // peopleShown are the people a room's row or view needs by name: everyone in a small
