@@ -19,6 +19,9 @@ type MediaStore interface {
 	// AttachMedia marks the media as referenced by a message (again is fine). ErrNotFound
 	// when there is no such media.
 	AttachMedia(ctx context.Context, id string) error
+	// DetachMedia undoes AttachMedia for a send that failed after attaching, so that the
+	// upload is again its uploader's only and collected if never sent. Unknown: no error.
+	DetachMedia(ctx context.Context, id string) error
 	// UnattachedMedia returns up to limit media created before the time that no message
 	// references, oldest first.
 	UnattachedMedia(ctx context.Context, before time.Time, limit int) ([]Media, error)

@@ -20,6 +20,9 @@ type NewMessage struct {
 // unread for the viewers, which is better than a send that waits on a hung presence store.
 const presenceTimeout = 500 * time.Millisecond
 
+// detachTimeout bounds giving back the media of a failed send, which outlives the request.
+const detachTimeout = 5 * time.Second
+
 // SendMessage stores a message from the caller and publishes it. A clientMsgId the caller
 // used before returns the stored message with created false, and publishes nothing.
 func (s *Service) SendMessage(ctx context.Context, callerID, roomID string, in NewMessage) (Message, bool, error) {
@@ -30,13 +33,27 @@ func (s *Service) SendMessage(ctx context.Context, callerID, roomID string, in N
 	if err := s.may(ctx, roomID, callerID, mayPost); err != nil {
 		return Message{}, false, err
 	}
+	// The media is attached before the message is stored, so that collection of unsent
+	// uploads can never take media a stored message uses; a send that fails before its
+	// message is stored detaches it again (detach).
 	var media *Media
+	detach := func() {}
 	if in.MediaID != "" {
-		md, err := s.media.AttachMedia(ctx, roomID, in.MediaID)
+		md, was, err := s.media.AttachMedia(ctx, roomID, callerID, in.MediaID)
 		if err != nil {
 			return Message{}, false, err
 		}
+		if !was {
+			detach = func() {
+				dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), detachTimeout)
+				defer cancel()
+				if err := s.media.DetachMedia(dctx, in.MediaID); err != nil {
+					s.log.Warn("detaching the media of a failed send failed; it stays attached", "media", in.MediaID, "err", err)
+				}
+			}
+		}
 		if in.Type == MessageImage && !strings.HasPrefix(md.ContentType, "image/") {
+			detach()
 			return Message{}, false, Errorf(Invalid, "not_an_image", "media %s is not an image", in.MediaID)
 		}
 		media = &md
@@ -55,6 +72,9 @@ func (s *Service) SendMessage(ctx context.Context, callerID, roomID string, in N
 		Type: in.Type, Text: in.Text, MediaID: in.MediaID, CreatedAt: At(s.cfg.Now()),
 	}
 	m, created, err := s.messages.CreateMessage(ctx, m, advance)
+	if err != nil || !created && m.MediaID != in.MediaID {
+		detach()
+	}
 	if err != nil {
 		return Message{}, false, err
 	}

@@ -58,8 +58,43 @@ func mayLeave(a Access) error { return membersOnly(a) }
 // mayChangeOwnSettings: mute or unmute the room for oneself.
 func mayChangeOwnSettings(a Access) error { return membersOnly(a) }
 
-// mayOpenMedia: download media of the room.
-func mayOpenMedia(a Access) error { return membersOnly(a) }
+// The media rules are exported: the media service, which serves and attaches files, asks
+// them rather than keeping rules of its own. Both answer a refusal exactly like media that
+// does not exist, so that nobody can probe which ids are real.
+
+// MayOpenMedia: download an uploaded file. Before a message uses it (unattached) only its
+// uploader may: an upload not sent is not the room's yet (a member could otherwise read
+// what another uploaded and then decided not to send). Once sent it is the room's: its
+// members may, and the uploader only while a member. a is userID's access to the media's
+// room, asked only for attached media.
+func MayOpenMedia(m Media, userID string, a func() (Access, error)) error {
+	if !m.Attached {
+		if m.UploaderID != userID {
+			return mediaNotFound()
+		}
+		return nil
+	}
+	acc, err := a()
+	if err != nil {
+		return err
+	}
+	if !acc.Member {
+		return mediaNotFound()
+	}
+	return nil
+}
+
+// MayAttachMedia: use an uploaded file in a message of roomID. It must have been uploaded
+// to that room, and by the sender, unless a message of the room uses it already (then its
+// members see it anyway): a member must not publish what another uploaded and did not send.
+func MayAttachMedia(m Media, roomID, senderID string) error {
+	if m.RoomID != roomID || !m.Attached && m.UploaderID != senderID {
+		return Errorf(Invalid, "media_not_in_room", "no media %s in this room", m.ID)
+	}
+	return nil
+}
+
+func mediaNotFound() error { return Errorf(NotFound, "media_not_found", "no such media") }
 
 // may asks rule with the cached membership: the hot paths (send, history, focus, typing).
 func (s *Service) may(ctx context.Context, roomID, userID string, r rule) error {

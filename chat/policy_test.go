@@ -31,11 +31,58 @@ func TestPolicy(t *testing.T) {
 		{"leave: stranger", mayLeave, stranger(nil), "room_not_found"},
 		{"own settings: member", mayChangeOwnSettings, member(nil), ""},
 		{"own settings: stranger", mayChangeOwnSettings, stranger(nil), "room_not_found"},
-		{"open media: member", mayOpenMedia, member(nil), ""},
-		{"open media: stranger", mayOpenMedia, stranger(nil), "room_not_found"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			err := c.rule(c.a)
+			if got := ErrorCode(err); (c.want == "" && err != nil) || (c.want != "" && got != c.want) {
+				t.Fatalf("got %v (code %q), want code %q", err, got, c.want)
+			}
+		})
+	}
+}
+
+func TestMediaRules(t *testing.T) {
+	const room, other, uploader, mate = "r1", "r2", "u1", "u2"
+	member := func() (Access, error) { return Access{Member: true}, nil }
+	stranger := func() (Access, error) { return Access{}, nil }
+	unsent := Media{ID: "m1", RoomID: room, UploaderID: uploader}
+	sent := unsent
+	sent.Attached = true
+	for _, c := range []struct {
+		name   string
+		m      Media
+		user   string
+		access func() (Access, error)
+		want   string
+	}{
+		{"open: uploader, not sent", unsent, uploader, stranger, ""},
+		{"open: uploader, sent", sent, uploader, member, ""},
+		{"open: uploader who left the room, sent", sent, uploader, stranger, "media_not_found"},
+		{"open: another member, not sent", unsent, mate, member, "media_not_found"},
+		{"open: another member, sent", sent, mate, member, ""},
+		{"open: stranger, sent", sent, mate, stranger, "media_not_found"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := MayOpenMedia(c.m, c.user, c.access)
+			if got := ErrorCode(err); (c.want == "" && err != nil) || (c.want != "" && got != c.want) {
+				t.Fatalf("got %v (code %q), want code %q", err, got, c.want)
+			}
+		})
+	}
+	for _, c := range []struct {
+		name         string
+		m            Media
+		room, sender string
+		want         string
+	}{
+		{"attach: own upload", unsent, room, uploader, ""},
+		{"attach: another member's unsent upload", unsent, room, mate, "media_not_in_room"},
+		{"attach: another member's sent upload", sent, room, mate, ""},
+		{"attach: own upload to another room", unsent, other, uploader, "media_not_in_room"},
+		{"attach: sent upload to another room", sent, other, mate, "media_not_in_room"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := MayAttachMedia(c.m, c.room, c.sender)
 			if got := ErrorCode(err); (c.want == "" && err != nil) || (c.want != "" && got != c.want) {
 				t.Fatalf("got %v (code %q), want code %q", err, got, c.want)
 			}

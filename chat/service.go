@@ -57,8 +57,13 @@ type Service struct {
 // MediaResolver attaches uploaded media to messages. Optional: without it, image and file
 // messages are refused.
 type MediaResolver interface {
-	// AttachMedia checks that mediaID was uploaded to roomID, marks it used and returns it.
-	AttachMedia(ctx context.Context, roomID, mediaID string) (Media, error)
+	// AttachMedia checks that senderID may use mediaID in a message of roomID (see
+	// MayAttachMedia), marks it used and returns it; wasAttached tells whether a message
+	// used it before this call.
+	AttachMedia(ctx context.Context, roomID, senderID, mediaID string) (m Media, wasAttached bool, err error)
+	// DetachMedia undoes the AttachMedia of a send that failed before its message was
+	// stored, so that an upload nobody sent stays its uploader's and is collected.
+	DetachMedia(ctx context.Context, mediaID string) error
 	// DescribeMedia fills signed URLs into m.Media for the reader.
 	DescribeMedia(ctx context.Context, m *Message)
 }

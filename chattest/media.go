@@ -138,6 +138,21 @@ func testMediaAttach(t *testing.T, s chat.MediaStore) {
 	if !getMedia(t, s, m.ID).Attached {
 		t.Error("media not attached after AttachMedia")
 	}
+	// A send that failed after attaching gives the upload back to its uploader alone, and
+	// to collection when never sent.
+	if err := s.DetachMedia(t.Context(), m.ID); err != nil {
+		t.Fatalf("DetachMedia: %v", err)
+	}
+	if getMedia(t, s, m.ID).Attached {
+		t.Error("media attached after DetachMedia")
+	}
+	got, err := s.UnattachedMedia(t.Context(), storeAt(1), 10)
+	if err != nil || len(got) != 1 || got[0].ID != m.ID {
+		t.Errorf("UnattachedMedia after DetachMedia = %v, %v; want the media", mediaIDs(got), err)
+	}
+	if err := s.DetachMedia(t.Context(), chat.NewID()); err != nil {
+		t.Errorf("DetachMedia(unknown) = %v, want no error", err)
+	}
 }
 
 func testMediaUnattached(t *testing.T, s chat.MediaStore) {

@@ -244,32 +244,41 @@ func (s *Service) Presign(ctx context.Context, userID, roomID string, in Presign
 
 // AttachMedia implements chat.MediaResolver: the media must have been uploaded to the
 // room. A presigned upload is checked now, the first time a message refers to it.
-func (s *Service) AttachMedia(ctx context.Context, roomID, mediaID string) (chat.Media, error) {
+func (s *Service) AttachMedia(ctx context.Context, roomID, senderID, mediaID string) (chat.Media, bool, error) {
 	// One answer for unknown media and another room's, so that a message cannot probe
 	// which ids exist elsewhere.
 	notHere := chat.Errorf(chat.Invalid, "media_not_in_room", "no media %s in this room", mediaID)
 	m, err := s.store.Media(ctx, mediaID)
 	if chat.IsNotFound(err) {
-		return chat.Media{}, notHere
+		return chat.Media{}, false, notHere
 	}
 	if err != nil {
-		return chat.Media{}, fmt.Errorf("media: attach: %w", err)
+		return chat.Media{}, false, fmt.Errorf("media: attach: %w", err)
 	}
-	if m.RoomID != roomID {
-		return chat.Media{}, notHere
+	if err := chat.MayAttachMedia(m, roomID, senderID); err != nil {
+		return chat.Media{}, false, err
 	}
 	if m.Pending {
 		if m, err = s.finishPresigned(ctx, m); err != nil {
-			return chat.Media{}, err
+			return chat.Media{}, false, err
 		}
 	}
 	if err := s.store.AttachMedia(ctx, m.ID); chat.IsNotFound(err) { // collected meanwhile
-		return chat.Media{}, notHere
+		return chat.Media{}, false, notHere
 	} else if err != nil {
-		return chat.Media{}, fmt.Errorf("media: attach: %w", err)
+		return chat.Media{}, false, fmt.Errorf("media: attach: %w", err)
 	}
+	was := m.Attached
 	m.Attached = true
-	return m, nil
+	return m, was, nil
+}
+
+// DetachMedia implements chat.MediaResolver.
+func (s *Service) DetachMedia(ctx context.Context, mediaID string) error {
+	if err := s.store.DetachMedia(ctx, mediaID); err != nil {
+		return fmt.Errorf("media: detach: %w", err)
+	}
+	return nil
 }
 
 // DescribeMedia implements chat.MediaResolver: it loads the message's media if need be

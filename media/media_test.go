@@ -261,16 +261,16 @@ func TestAttach(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.svc.AttachMedia(ctx, e.other, m.ID)
+	_, _, err = e.svc.AttachMedia(ctx, e.other, e.user, m.ID)
 	wantKind(t, err, chat.Invalid, "media_not_in_room")
-	_, err = e.svc.AttachMedia(ctx, e.room, chat.NewID())
+	_, _, err = e.svc.AttachMedia(ctx, e.room, e.user, chat.NewID())
 	wantKind(t, err, chat.Invalid, "media_not_in_room")
-	got, err := e.svc.AttachMedia(ctx, e.room, m.ID)
-	if err != nil || got.ID != m.ID || !got.Attached || got.ContentType != "text/plain; charset=utf-8" {
-		t.Fatalf("AttachMedia = %+v, %v", got, err)
+	got, was, err := e.svc.AttachMedia(ctx, e.room, e.user, m.ID)
+	if err != nil || was || got.ID != m.ID || !got.Attached || got.ContentType != "text/plain; charset=utf-8" {
+		t.Fatalf("AttachMedia = %+v, was attached %v, %v", got, was, err)
 	}
-	if _, err := e.svc.AttachMedia(ctx, e.room, m.ID); err != nil {
-		t.Errorf("attaching again (a second message, or a retried send): %v", err)
+	if _, was, err := e.svc.AttachMedia(ctx, e.room, e.user, m.ID); err != nil || !was {
+		t.Errorf("attaching again (a second message, or a retried send): was attached %v, %v", was, err)
 	}
 
 	msg := chat.Message{ID: chat.NewID(), MediaID: m.ID}
@@ -285,7 +285,7 @@ func TestCollectOrphans(t *testing.T) {
 	ctx := t.Context()
 	used, _ := e.upload(t, "used.png", chattest.PNG(t, 10, 10))
 	orphan, _ := e.upload(t, "orphan.png", chattest.PNG(t, 10, 10))
-	if _, err := e.svc.AttachMedia(ctx, e.room, used.ID); err != nil {
+	if _, _, err := e.svc.AttachMedia(ctx, e.room, e.user, used.ID); err != nil {
 		t.Fatal(err)
 	}
 	e.now = e.now.Add(23 * time.Hour)
@@ -310,7 +310,7 @@ func TestCollectOrphans(t *testing.T) {
 			}
 		}
 	}
-	_, err := e.svc.AttachMedia(ctx, e.room, orphan.ID)
+	_, _, err := e.svc.AttachMedia(ctx, e.room, e.user, orphan.ID)
 	wantKind(t, err, chat.Invalid, "media_not_in_room")
 }
 
@@ -352,10 +352,10 @@ func TestPresigned(t *testing.T) {
 	if p.UploadURL == "" || p.UploadHeaders["Content-Type"] != "image/jpeg" || p.URL != "" {
 		t.Fatalf("presigned = %+v", p)
 	}
-	_, err = e.svc.AttachMedia(ctx, e.room, p.ID)
+	_, _, err = e.svc.AttachMedia(ctx, e.room, e.user, p.ID)
 	wantKind(t, err, chat.Invalid, "media_not_uploaded")
 	put(p, img)
-	m, err := e.svc.AttachMedia(ctx, e.room, p.ID)
+	m, _, err := e.svc.AttachMedia(ctx, e.room, e.user, p.ID)
 	if err != nil {
 		t.Fatalf("AttachMedia: %v", err)
 	}
@@ -375,7 +375,7 @@ func TestPresigned(t *testing.T) {
 		t.Fatal(err)
 	}
 	put(p, exe)
-	_, err = e.svc.AttachMedia(ctx, e.room, p.ID)
+	_, _, err = e.svc.AttachMedia(ctx, e.room, e.user, p.ID)
 	wantKind(t, err, chat.UnsupportedMedia, "unsupported_media_type")
 	if _, err := e.store.Media(ctx, p.ID); !chat.IsNotFound(err) {
 		t.Errorf("refused upload's record: %v", err)

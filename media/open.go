@@ -52,19 +52,15 @@ func (s *Service) Open(ctx context.Context, userID, mediaID, variant string) (Do
 	return s.open(ctx, m, variant)
 }
 
-// mayOpen is the rule of Open. An unattached upload is not the room's yet: a member
-// could otherwise read what another member uploaded and then decided not to send.
+// mayOpen asks the rule of chat.MayOpenMedia, with the membership read only when needed.
 func (s *Service) mayOpen(ctx context.Context, m chat.Media, userID string) error {
-	if !m.Attached {
-		if m.UploaderID != userID {
-			return mediaNotFound(chat.ErrNotFound)
+	return chat.MayOpenMedia(m, userID, func() (chat.Access, error) {
+		_, err := s.members.Member(ctx, m.RoomID, userID)
+		if chat.IsNotFound(err) {
+			return chat.Access{}, nil
 		}
-		return nil
-	}
-	if _, err := s.members.Member(ctx, m.RoomID, userID); err != nil {
-		return mediaNotFound(err)
-	}
-	return nil
+		return chat.Access{Member: err == nil}, err
+	})
 }
 
 // OpenSigned returns the variant of a media item that a signed URL (the exp and sig

@@ -27,7 +27,7 @@ func TestSignedURLs(t *testing.T) {
 	if d := m.URLExpiresAt.Sub(e.now); d <= 45*time.Minute || d > time.Hour {
 		t.Errorf("URLs expire in %v, want within (45m, 1h]", d)
 	}
-	again, _ := e.svc.AttachMedia(t.Context(), e.room, m.ID)
+	again, _, _ := e.svc.AttachMedia(t.Context(), e.room, e.user, m.ID)
 	msg := chat.Message{MediaID: m.ID, Media: &again}
 	e.now = e.now.Add(time.Minute)
 	e.svc.DescribeMedia(t.Context(), &msg)
@@ -113,7 +113,7 @@ func TestOpen(t *testing.T) {
 	}
 
 	for _, id := range []string{img.ID, txt.ID} {
-		if _, err := e.svc.AttachMedia(ctx, e.room, id); err != nil {
+		if _, _, err := e.svc.AttachMedia(ctx, e.room, e.user, id); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -70,7 +70,7 @@ func TestUploadQuotaBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.AttachMedia(ctx, e.room, used.ID); err != nil {
+	if _, _, err := e.svc.AttachMedia(ctx, e.room, e.user, used.ID); err != nil {
 		t.Fatal(err)
 	}
 	_, err = e.upload(t, "b.txt", bytes.Repeat([]byte("b"), 401))

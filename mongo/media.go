@@ -97,6 +97,15 @@ func (s *Store) updateMedia(ctx context.Context, what, id string, set bson.D) er
 	return nil
 }
 
+// DetachMedia implements chat.MediaStore.
+func (s *Store) DetachMedia(ctx context.Context, id string) error {
+	_, err := s.media().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: bson.D{{Key: "attached", Value: false}}}})
+	if err != nil {
+		return s.fail(ctx, "detach media "+id, err)
+	}
+	return nil
+}
+
 // UnattachedMedia implements chat.MediaStore.
 func (s *Store) UnattachedMedia(ctx context.Context, before time.Time, limit int) ([]chat.Media, error) {
 	cur, err := s.media().Find(ctx,

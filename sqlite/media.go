@@ -55,6 +55,14 @@ func (s *Store) AttachMedia(ctx context.Context, id string) error {
 	return affectedOne("attach media "+id, res, err)
 }
 
+// DetachMedia implements chat.MediaStore.
+func (s *Store) DetachMedia(ctx context.Context, id string) error {
+	if _, err := s.w.ExecContext(ctx, `UPDATE media SET attached = 0 WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("sqlite: detach media %s: %w", id, err)
+	}
+	return nil
+}
+
 // UnattachedMedia implements chat.MediaStore.
 func (s *Store) UnattachedMedia(ctx context.Context, before time.Time, limit int) ([]chat.Media, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+mediaColumns+` FROM media
