@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/chatchat/chatchat/api"
 	"github.com/chatchat/chatchat/auth"
 	"github.com/chatchat/chatchat/chat"
@@ -90,6 +91,13 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 		s.NodeID = chat.NewID()
 	}
 	log = log.With("node", s.NodeID)
+	// A container's memory limit (cgroup) becomes the Go runtime's soft limit at 90%, so
+	// that the collector works harder before the kernel kills the task (ECS, Kubernetes);
+	// GOMEMLIMIT in the environment wins, and no limit leaves the runtime as it is.
+	if _, err := memlimit.Set(memlimit.WithRatio(0.9), memlimit.WithProvider(memlimit.FromCgroup),
+		memlimit.WithLogger(log)); err != nil {
+		log.Warn("the container's memory limit is not the Go runtime's", "err", err)
+	}
 	if len(s.unknownEnv) > 0 {
 		// Names only: a value may be a secret.
 		log.Warn("environment variables that no setting reads are ignored", "names", s.unknownEnv)
