@@ -32,7 +32,22 @@ type User struct {
 	DisplayName string    `json:"displayName"`
 	CreatedAt   Time      `json:"createdAt"`
 	Presence    *Presence `json:"presence,omitempty"`
+
+	// Admin: a server administrator. Shown only to the user themself (Profile) and to
+	// administrators (AdminUser), never in another user's view.
+	Admin bool `json:"-"`
+	// SuspendedAt is when an administrator suspended the user; nil when not suspended.
+	SuspendedAt *Time `json:"-"`
 }
+
+// Profile is a user as they see themself: with whether they administer the server.
+type Profile struct {
+	User
+	Admin bool `json:"admin"`
+}
+
+// Own returns u as u sees themself.
+func (u User) Own() Profile { return Profile{User: u, Admin: u.Admin} }
 
 // Presence is a user's online status as the presence service sees it.
 type Presence struct {

@@ -167,6 +167,8 @@ type Store interface {
 	CursorStore
 	MessageStore
 	OutboxStore
+	UserAdminStore
+	AuditStore
 }
 
 // Pinger is implemented by adapters that depend on a server; /readyz calls it.

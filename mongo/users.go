@@ -24,10 +24,19 @@ type userDoc struct {
 	DisplayLower  string        `bson:"displayLower"`
 	PasswordHash  string        `bson:"passwordHash"`
 	CreatedAt     bson.DateTime `bson:"createdAt"`
+	// Admin and SuspendedAt are absent on users stored before administration existed,
+	// which reads as neither.
+	Admin       bool           `bson:"admin,omitempty"`
+	SuspendedAt *bson.DateTime `bson:"suspendedAt,omitempty"`
 }
 
 func (d userDoc) user() chat.User {
-	return chat.User{ID: d.ID, Username: d.Username, DisplayName: d.DisplayName, CreatedAt: chat.At(fromDate(d.CreatedAt))}
+	u := chat.User{ID: d.ID, Username: d.Username, DisplayName: d.DisplayName, CreatedAt: chat.At(fromDate(d.CreatedAt)), Admin: d.Admin}
+	if d.SuspendedAt != nil {
+		t := chat.At(fromDate(*d.SuspendedAt))
+		u.SuspendedAt = &t
+	}
+	return u
 }
 
 // noPasswordHash is the projection of user look-ups that do not need the hash: it stays on

@@ -173,6 +173,22 @@ CREATE INDEX revocations_expiry ON revocations (expires_at);
 	`
 CREATE INDEX media_uploader ON media (uploader_id, created_at, size);
 `,
+	// 8: server administration: who administers, who is suspended, and the audit log of
+	// what administrators did (ids are time-ordered, so the key pages it newest first).
+	`
+ALTER TABLE users ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN suspended_at INTEGER;
+CREATE TABLE audit (
+	id          TEXT PRIMARY KEY,
+	actor_id    TEXT NOT NULL,
+	via         TEXT NOT NULL,
+	action      TEXT NOT NULL,
+	target_type TEXT NOT NULL,
+	target_id   TEXT NOT NULL,
+	detail      TEXT NOT NULL,
+	created_at  INTEGER NOT NULL
+) STRICT;
+`,
 }
 
 // migrate brings the schema up to date, one transaction per migration, so that a failed

@@ -27,7 +27,7 @@ func (s *Store) CreateUser(ctx context.Context, u chat.User, passwordHash string
 	return nil
 }
 
-const userColumns = `id, username, display_name, created_at`
+const userColumns = `id, username, display_name, created_at, admin, suspended_at`
 
 // User implements chat.UserStore.
 func (s *Store) User(ctx context.Context, id string) (chat.User, error) {
@@ -42,18 +42,20 @@ func (s *Store) User(ctx context.Context, id string) (chat.User, error) {
 // UserByUsername implements chat.UserStore.
 func (s *Store) UserByUsername(ctx context.Context, username string) (chat.User, string, error) {
 	var (
-		u    chat.User
-		hash string
-		at   int64
+		u         chat.User
+		hash      string
+		at        int64
+		suspended sql.NullInt64
 	)
 	err := s.r.QueryRowContext(ctx, `
-		SELECT id, username, display_name, created_at, password_hash
+		SELECT `+userColumns+`, password_hash
 		FROM users WHERE username_key = ?`, chat.FoldKey(username)).
-		Scan(&u.ID, &u.Username, &u.DisplayName, &at, &hash)
+		Scan(&u.ID, &u.Username, &u.DisplayName, &at, &u.Admin, &suspended, &hash)
 	if err != nil {
 		return chat.User{}, "", fmt.Errorf("sqlite: user by username %q: %w", username, notFound(err))
 	}
 	u.CreatedAt = chat.At(fromMillis(at))
+	u.SuspendedAt = optionalTime(suspended)
 	return u, hash, nil
 }
 
@@ -114,14 +116,24 @@ type scanner interface{ Scan(dest ...any) error }
 
 func scanUser(row scanner) (chat.User, error) {
 	var (
-		u  chat.User
-		at int64
+		u         chat.User
+		at        int64
+		suspended sql.NullInt64
 	)
-	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &at); err != nil {
+	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &at, &u.Admin, &suspended); err != nil {
 		return chat.User{}, err
 	}
 	u.CreatedAt = chat.At(fromMillis(at))
+	u.SuspendedAt = optionalTime(suspended)
 	return u, nil
+}
+
+func optionalTime(ms sql.NullInt64) *chat.Time {
+	if !ms.Valid {
+		return nil
+	}
+	t := chat.At(fromMillis(ms.Int64))
+	return &t
 }
 
 func scanUsers(rows *sql.Rows) ([]chat.User, error) {
