@@ -10,14 +10,19 @@ import (
 )
 
 type authAnswer struct {
-	User         *chat.User `json:"user,omitempty"`
-	AccessToken  string     `json:"accessToken"`
-	RefreshToken string     `json:"refreshToken"`
-	ExpiresIn    int        `json:"expiresIn"`
+	User         *chat.Profile `json:"user,omitempty"`
+	AccessToken  string        `json:"accessToken"`
+	RefreshToken string        `json:"refreshToken"`
+	ExpiresIn    int           `json:"expiresIn"`
 }
 
 func answer(u *chat.User, t auth.Tokens) authAnswer {
-	return authAnswer{User: u, AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, ExpiresIn: t.ExpiresIn}
+	var own *chat.Profile
+	if u != nil {
+		p := u.Own()
+		own = &p
+	}
+	return authAnswer{User: own, AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, ExpiresIn: t.ExpiresIn}
 }
 
 func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
@@ -71,7 +76,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
-	u, err := s.chat.User(r.Context(), callerID(r))
+	u, err := s.chat.Me(r.Context(), callerID(r))
 	s.reply(w, r, http.StatusOK, u, err)
 }
 

@@ -110,6 +110,11 @@ func (s *Server) Register(rt *Router) {
 
 	// The optional features' routes are not gzipped, as before they moved here: media
 	// files are compressed formats already.
+	rt.Handle("GET /api/v1/admin/users", a(s.adminUsers))
+	rt.Handle("POST /api/v1/admin/users/{userId}/suspend", a(s.suspend))
+	rt.Handle("POST /api/v1/admin/users/{userId}/unsuspend", a(s.unsuspend))
+	rt.Handle("GET /api/v1/admin/audit", a(s.auditLog))
+
 	if s.cfg.Media != nil {
 		rt.Handle("POST /api/v1/rooms/{roomId}/media", s.authed(s.uploadMedia))
 		rt.Handle("GET /api/v1/media/{mediaId}", s.signedOr(s.authed(s.downloadMedia)))

@@ -74,11 +74,23 @@ type Messages interface {
 	MarkRead(ctx context.Context, callerID, roomID string, seq int64) (chat.ReadReceipt, error)
 }
 
+// Administration is what server administrators do (chat.Service). Each checks that the
+// caller administers the server (403 not_admin).
+type Administration interface {
+	// Me returns the caller's own profile, with whether they administer the server.
+	Me(ctx context.Context, callerID string) (chat.Profile, error)
+	AdminUsers(ctx context.Context, callerID, q string, limit int, cursor string) (chat.AdminUserList, error)
+	Suspend(ctx context.Context, callerID, userID string) (chat.AdminUser, error)
+	Unsuspend(ctx context.Context, callerID, userID string) (chat.AdminUser, error)
+	AuditLog(ctx context.Context, callerID string, limit int, cursor string) (chat.AuditList, error)
+}
+
 // Chat is the chat service as the API server uses it (chat.Service).
 type Chat interface {
 	Users
 	Rooms
 	Messages
+	Administration
 }
 
 // MediaUploads takes the files people send to a room (media.Service). Each checks that the

@@ -247,6 +247,10 @@ func (s *Service) Login(ctx context.Context, username, password string) (chat.Us
 	if !ok {
 		return chat.User{}, Tokens{}, errInvalidCredentials()
 	}
+	// Said only to whoever knows the password.
+	if u.SuspendedAt != nil {
+		return chat.User{}, Tokens{}, chat.Errorf(chat.Forbidden, "suspended", "this account is suspended")
+	}
 	t, err := s.issue(ctx, u.ID, chat.NewID())
 	if err != nil {
 		return chat.User{}, Tokens{}, fmt.Errorf("auth: login: %w", err)

@@ -119,7 +119,7 @@ func (s *Service) repeat(ctx context.Context, hash string, rt chat.RefreshToken,
 
 // replayed ends the session of a token used once too often and says so.
 func (s *Service) replayed(ctx context.Context, rt chat.RefreshToken) error {
-	if err := s.endSessions(ctx, rt.UserID, []string{rt.FamilyID}, false); err != nil {
+	if err := s.endSessions(ctx, rt.UserID, []string{rt.FamilyID}, false, 0); err != nil {
 		return fmt.Errorf("auth: refresh: end session %s of user %s after a replay: %w", rt.FamilyID, rt.UserID, err)
 	}
 	s.log.Warn("refresh token replayed: session ended", "user", rt.UserID, "session", rt.FamilyID)

@@ -32,7 +32,7 @@ func (s *Service) Logout(ctx context.Context, userID, refreshToken string) error
 	if err != nil {
 		return fmt.Errorf("auth: logout: %w", err)
 	}
-	if err := s.endSessions(ctx, userID, []string{rt.FamilyID}, false); err != nil {
+	if err := s.endSessions(ctx, userID, []string{rt.FamilyID}, false, 0); err != nil {
 		return fmt.Errorf("auth: logout: %w", err)
 	}
 	return nil
@@ -40,6 +40,13 @@ func (s *Service) Logout(ctx context.Context, userID, refreshToken string) error
 
 // LogoutAll ends every session of userID, as Logout does one.
 func (s *Service) LogoutAll(ctx context.Context, userID string) error {
+	return s.EndUserSessions(ctx, userID, 0)
+}
+
+// EndUserSessions implements chat.SessionEnder: it ends every session of userID as
+// LogoutAll does, and chat servers close the user's sockets with closeCode (0: 4001, as
+// for a logout; 4003 for a suspension).
+func (s *Service) EndUserSessions(ctx context.Context, userID string, closeCode int) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 	defer cancel()
 	// Revoke first, list after: a refresh that slips in between has recorded its new
@@ -52,7 +59,7 @@ func (s *Service) LogoutAll(ctx context.Context, userID string) error {
 	if err != nil {
 		return fmt.Errorf("auth: logout-all: %w", err)
 	}
-	if err := s.endSessions(ctx, userID, families, true); err != nil {
+	if err := s.endSessions(ctx, userID, families, true, closeCode); err != nil {
 		return fmt.Errorf("auth: logout-all: %w", err)
 	}
 	return nil
@@ -70,7 +77,7 @@ func (s *Service) liveFor() time.Duration { return s.cfg.AccessTTL + 2*s.cfg.Lee
 // already), records them as revoked until the last access token issued from them has
 // expired, and tells every process. It runs detached from the caller: a half-ended session
 // is worse than a slow answer.
-func (s *Service) endSessions(ctx context.Context, userID string, families []string, all bool) error {
+func (s *Service) endSessions(ctx context.Context, userID string, families []string, all bool, closeCode int) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 	defer cancel()
 	now := s.cfg.Now()
@@ -94,7 +101,8 @@ func (s *Service) endSessions(ctx context.Context, userID string, families []str
 			}
 		}
 	}
-	s.publish(ctx, chat.SessionsRevoked{UserID: userID, SessionIDs: families, All: all, ExpiresAt: expires.UnixMilli()})
+	s.publish(ctx, chat.SessionsRevoked{UserID: userID, SessionIDs: families, All: all,
+		ExpiresAt: expires.UnixMilli(), CloseCode: closeCode})
 	return nil
 }
 

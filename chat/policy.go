@@ -94,6 +94,15 @@ func MayAttachMedia(m Media, roomID, senderID string) error {
 	return nil
 }
 
+// mayAdminister: act as a server administrator (the admin API). The user is read from the
+// store for every call, so that a revoked grant takes effect at once.
+func mayAdminister(u User) error {
+	if !u.Admin || u.SuspendedAt != nil {
+		return Errorf(Forbidden, "not_admin", "this needs a server administrator")
+	}
+	return nil
+}
+
 func mediaNotFound() error { return Errorf(NotFound, "media_not_found", "no such media") }
 
 // may asks rule with the cached membership: the hot paths (send, history, focus, typing).

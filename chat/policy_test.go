@@ -1,6 +1,9 @@
 package chat
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // TestPolicy holds every rule of policy.go to its table: who may do what, and the error a
 // refused caller sees.
@@ -83,6 +86,26 @@ func TestMediaRules(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			err := MayAttachMedia(c.m, c.room, c.sender)
+			if got := ErrorCode(err); (c.want == "" && err != nil) || (c.want != "" && got != c.want) {
+				t.Fatalf("got %v (code %q), want code %q", err, got, c.want)
+			}
+		})
+	}
+}
+
+func TestAdministerRule(t *testing.T) {
+	at := At(time.Now())
+	for _, c := range []struct {
+		name string
+		u    User
+		want string
+	}{
+		{"administrator", User{Admin: true}, ""},
+		{"user", User{}, "not_admin"},
+		{"suspended administrator", User{Admin: true, SuspendedAt: &at}, "not_admin"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := mayAdminister(c.u)
 			if got := ErrorCode(err); (c.want == "" && err != nil) || (c.want != "" && got != c.want) {
 				t.Fatalf("got %v (code %q), want code %q", err, got, c.want)
 			}

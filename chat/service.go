@@ -45,6 +45,9 @@ type Service struct {
 	cursors  CursorStore
 	messages MessageStore
 	outbox   OutboxStore
+	admins   UserAdminStore
+	audit    AuditStore
+	sessions SessionEnder
 
 	bus        Bus
 	presence   PresenceService
@@ -105,9 +108,14 @@ func NewService(cfg ServiceConfig, store Store, bus Bus, presence PresenceServic
 	}
 	return &Service{cfg: cfg,
 		users: store, rooms: store, members: store, cursors: store, messages: store, outbox: store,
+		admins: store, audit: store,
 		bus: bus, presence: presence, log: cfg.Logger,
 		membership: newMemberCache(cfg.MembershipTTL, cfg.MembershipRooms, cfg.Now)}
 }
+
+// SetSessionEnder lets administrators' suspensions end the suspended user's sessions;
+// without it a suspension only refuses logins.
+func (s *Service) SetSessionEnder(e SessionEnder) { s.sessions = e }
 
 // SetMediaResolver enables image and file messages.
 func (s *Service) SetMediaResolver(m MediaResolver) { s.media = m }

@@ -367,3 +367,53 @@ func TestRoomsPages(t *testing.T) {
 		t.Fatalf("Rooms(no limit) = %d rooms, next %v, %v", len(list.Rooms), list.NextCursor, err)
 	}
 }
+
+// TestAdminPaging: the admin lists page with an opaque cursor and refuse made-up ones.
+func TestAdminPaging(t *testing.T) {
+	f := newFixture(t, 5)
+	ctx := context.Background()
+	boss := f.users[0]
+	if _, err := f.svc.AdminUsers(ctx, boss, "", 0, ""); chat.ErrorCode(err) != "not_admin" {
+		t.Fatalf("before the grant: %v", err)
+	}
+	if err := f.store.SetAdmin(ctx, boss, true); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	cursor := ""
+	for range 10 {
+		list, err := f.svc.AdminUsers(ctx, boss, "user", 2, cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range list.Users {
+			seen[u.ID] = true
+		}
+		if list.NextCursor == nil {
+			break
+		}
+		cursor = *list.NextCursor
+	}
+	if len(seen) != 5 {
+		t.Fatalf("paged %d users, want 5", len(seen))
+	}
+	_, err := f.svc.AdminUsers(ctx, boss, "", 2, "!!")
+	wantCode(t, err, "bad_cursor")
+	_, err = f.svc.AdminUsers(ctx, boss, "", -1, "")
+	wantCode(t, err, "bad_request")
+	_, err = f.svc.AuditLog(ctx, boss, 0, "%%")
+	wantCode(t, err, "bad_cursor")
+	if _, err := f.svc.Suspend(ctx, boss, chat.NewID()); chat.ErrorCode(err) != "user_not_found" {
+		t.Errorf("suspending nobody: %v", err)
+	}
+	// Suspending twice records once.
+	for range 2 {
+		if _, err := f.svc.Suspend(ctx, boss, f.users[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	log, err := f.svc.AuditLog(ctx, boss, 0, "")
+	if err != nil || len(log.Entries) != 1 || log.Entries[0].Action != chat.AuditSuspend {
+		t.Errorf("audit after two suspends = %+v, %v; want one entry", log, err)
+	}
+}

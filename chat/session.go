@@ -37,4 +37,7 @@ type SessionsRevoked struct {
 	All bool `json:"all,omitempty"`
 	// ExpiresAt is when the revocations may be forgotten, in unix milliseconds.
 	ExpiresAt int64 `json:"expiresAt"`
+	// CloseCode is the WebSocket close code of the ended sessions' sockets; 0 means 4001
+	// (signed out). A suspension closes with 4003.
+	CloseCode int `json:"closeCode,omitempty"`
 }

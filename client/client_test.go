@@ -68,7 +68,7 @@ func TestEndpoints(t *testing.T) {
 				a, err := c.Signup(ctx, "ann", "pw", "Ann")
 				return result{V: a}, err
 			},
-			want:   result{V: client.Auth{User: ann, AccessToken: "at1", RefreshToken: "rt1"}},
+			want:   result{V: client.Auth{User: chat.Profile{User: ann}, AccessToken: "at1", RefreshToken: "rt1"}},
 			method: "POST", path: "/api/v1/auth/signup", noAuth: true,
 			body: `{"displayName":"Ann","password":"pw","username":"ann"}`,
 		},
@@ -79,7 +79,7 @@ func TestEndpoints(t *testing.T) {
 				a, err := c.Login(ctx, "ann", "pw")
 				return result{V: a}, err
 			},
-			want:   result{V: client.Auth{User: ann, AccessToken: "at1", RefreshToken: "rt1"}},
+			want:   result{V: client.Auth{User: chat.Profile{User: ann}, AccessToken: "at1", RefreshToken: "rt1"}},
 			method: "POST", path: "/api/v1/auth/login", noAuth: true,
 			body: `{"password":"pw","username":"ann"}`,
 		},
@@ -99,7 +99,7 @@ func TestEndpoints(t *testing.T) {
 				u, err := c.Me(ctx)
 				return result{V: u}, err
 			},
-			want: result{V: ann}, method: "GET", path: "/api/v1/users/me",
+			want: result{V: chat.Profile{User: ann}}, method: "GET", path: "/api/v1/users/me",
 		},
 		{
 			name: "User", pattern: "GET /api/v1/users/{id}", status: 200, answer: bobOnline,

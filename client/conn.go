@@ -28,6 +28,7 @@ const (
 	ClosePolicy       = 1008 // a frame broke the protocol (bad JSON, unknown type)
 	CloseTooBig       = 1009 // a frame over the server's size limit
 	CloseUnauthorized = 4001 // the token expired or was revoked during the session
+	CloseForbidden    = 4003 // an administrator suspended the user
 	CloseSlowConsumer = 4008 // the client did not read fast enough
 	CloseRateLimited  = 4029 // the client sent too many frames
 )

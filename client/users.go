@@ -13,9 +13,9 @@ import (
 
 // Auth is the answer of sign-up and login.
 type Auth struct {
-	User         chat.User `json:"user"`
-	AccessToken  string    `json:"accessToken"`
-	RefreshToken string    `json:"refreshToken"`
+	User         chat.Profile `json:"user"`
+	AccessToken  string       `json:"accessToken"`
+	RefreshToken string       `json:"refreshToken"`
 }
 
 // Signup creates an account (POST /auth/signup) and keeps its tokens.
@@ -95,9 +95,10 @@ func (c *Client) LogoutAll(ctx context.Context) error {
 	return nil
 }
 
-// Me returns the signed-in user (GET /users/me).
-func (c *Client) Me(ctx context.Context) (chat.User, error) {
-	var u chat.User
+// Me returns the signed-in user as they see themself, with whether they administer the
+// server (GET /users/me).
+func (c *Client) Me(ctx context.Context) (chat.Profile, error) {
+	var u chat.Profile
 	_, err := c.callJSON(ctx, http.MethodGet, APIPrefix+"/users/me", nil, &u)
 	return u, err
 }

@@ -72,7 +72,7 @@ func (s *Server) deliverMany(ev chat.Event, roomID string) {
 	s.metrics.delivered.Add(float64(n))
 }
 
-// sessionsRevoked closes, with 4001, the local sockets of the sessions that ended: those
+// sessionsRevoked closes, with 4001 (4003 for a suspension), the local sockets of the sessions that ended: those
 // living on an access token of a listed session, or every socket of the user. The envelope
 // names the user, so a node with no socket of theirs decodes nothing.
 func (s *Server) sessionsRevoked(ev chat.Event) {
@@ -90,8 +90,12 @@ func (s *Server) sessionsRevoked(ev chat.Event) {
 	}
 	for _, ss := range local {
 		if ss.userID == d.UserID && (d.All || slices.Contains(d.SessionIDs, ss.grant.Load().sessionID)) {
-			ss.logger().Debug("closing session: it was revoked")
-			ss.closeWith(CloseUnauthorized)
+			ss.logger().Debug("closing session: it was revoked", "code", d.CloseCode)
+			code := CloseUnauthorized
+			if d.CloseCode == chat.CloseSuspended {
+				code = CloseForbidden
+			}
+			ss.closeWith(code)
 		}
 	}
 }

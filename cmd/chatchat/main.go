@@ -44,6 +44,8 @@ Usage:
   chatchat backup --out-dir DIR   copy the embedded database, the media and the JWT secret (safe while serving)
   chatchat backup --out FILE      copy the embedded database only
   chatchat tail --token TOKEN     print the WebSocket events a user receives, one JSON object per line
+  chatchat admin grant|revoke [flags] USERNAME
+                                  grant or revoke server administration (serve's storage flags)
   chatchat version                print the version
 
 With no flags, serve listens on 127.0.0.1:8080 with embedded storage in ./data.
@@ -62,6 +64,8 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 		return backup(ctx, args[1:], env, stdout, stderr)
 	case "tail":
 		return tail(ctx, args[1:], env, stdout, stderr)
+	case "admin":
+		return admin(ctx, args[1:], env, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "chatchat", version)
 		return nil

@@ -155,6 +155,7 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 		Argon2: auth.Argon2Params{Memory: uint32(s.Argon2MemoryKiB), Time: uint32(s.Argon2Iterations)},
 		Bus:    b.bus, NodeID: s.NodeID, Logger: log, PruneInterval: prune,
 	}, b.store, b.store, b.store)
+	svc.SetSessionEnder(authSvc) // suspensions end the suspended user's sessions
 	if roles["api"] || roles["ws"] {
 		a.auth = authSvc
 		a.cleanup = append(a.cleanup, b.bus.Subscribe(chat.TopicSessions, authSvc))

@@ -1,0 +1,35 @@
+package api
+
+import "net/http"
+
+// The administration API: every handler's service call checks that the caller
+// administers the server.
+
+func (s *Server) adminUsers(w http.ResponseWriter, r *http.Request) {
+	limit, ok := s.intParam(w, r, "limit")
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	list, err := s.chat.AdminUsers(r.Context(), callerID(r), q.Get("q"), int(limit), q.Get("cursor"))
+	s.reply(w, r, http.StatusOK, list, err)
+}
+
+func (s *Server) suspend(w http.ResponseWriter, r *http.Request) {
+	u, err := s.chat.Suspend(r.Context(), callerID(r), r.PathValue("userId"))
+	s.reply(w, r, http.StatusOK, u, err)
+}
+
+func (s *Server) unsuspend(w http.ResponseWriter, r *http.Request) {
+	u, err := s.chat.Unsuspend(r.Context(), callerID(r), r.PathValue("userId"))
+	s.reply(w, r, http.StatusOK, u, err)
+}
+
+func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
+	limit, ok := s.intParam(w, r, "limit")
+	if !ok {
+		return
+	}
+	list, err := s.chat.AuditLog(r.Context(), callerID(r), int(limit), r.URL.Query().Get("cursor"))
+	s.reply(w, r, http.StatusOK, list, err)
+}

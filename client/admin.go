@@ -1,0 +1,57 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/chatchat/chatchat/chat"
+)
+
+// The administration API; each call needs a server administrator (403 not_admin).
+
+// AdminUsers returns a page of users whose username or display name starts with q (""
+// all), with their suspension (GET /admin/users). limit 0 takes the server's page size;
+// cursor is a previous page's NextCursor, or "".
+func (c *Client) AdminUsers(ctx context.Context, q string, limit int, cursor string) (chat.AdminUserList, error) {
+	var out chat.AdminUserList
+	_, err := c.callJSON(ctx, http.MethodGet, APIPrefix+"/admin/users?"+pageQuery(q, limit, cursor), nil, &out)
+	return out, err
+}
+
+// Suspend suspends a user (POST /admin/users/{userId}/suspend): their tokens are refused,
+// their sockets closed with 4003, their login refused.
+func (c *Client) Suspend(ctx context.Context, userID string) (chat.AdminUser, error) {
+	var out chat.AdminUser
+	_, err := c.callJSON(ctx, http.MethodPost, APIPrefix+"/admin/users/"+url.PathEscape(userID)+"/suspend", nil, &out)
+	return out, err
+}
+
+// Unsuspend lifts a suspension (POST /admin/users/{userId}/unsuspend).
+func (c *Client) Unsuspend(ctx context.Context, userID string) (chat.AdminUser, error) {
+	var out chat.AdminUser
+	_, err := c.callJSON(ctx, http.MethodPost, APIPrefix+"/admin/users/"+url.PathEscape(userID)+"/unsuspend", nil, &out)
+	return out, err
+}
+
+// AuditLog returns a page of the administrators' audit log, newest first (GET /admin/audit).
+func (c *Client) AuditLog(ctx context.Context, limit int, cursor string) (chat.AuditList, error) {
+	var out chat.AuditList
+	_, err := c.callJSON(ctx, http.MethodGet, APIPrefix+"/admin/audit?"+pageQuery("", limit, cursor), nil, &out)
+	return out, err
+}
+
+func pageQuery(q string, limit int, cursor string) string {
+	v := url.Values{}
+	if q != "" {
+		v.Set("q", q)
+	}
+	if limit > 0 {
+		v.Set("limit", strconv.Itoa(limit))
+	}
+	if cursor != "" {
+		v.Set("cursor", cursor)
+	}
+	return v.Encode()
+}
