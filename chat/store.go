@@ -169,6 +169,7 @@ type Store interface {
 	OutboxStore
 	UserAdminStore
 	AuditStore
+	BlockStore
 }
 
 // Pinger is implemented by adapters that depend on a server; /readyz calls it.

@@ -239,6 +239,11 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 			plain("attached_1_createdAt_1", "attached", "createdAt"),
 			plain("uploaderId_1_createdAt_1", "uploaderId", "createdAt"),
 		}},
+		// A user's blocks, newest first; who among some users blocks one (blocks.go).
+		{s.blocks(), []index{
+			{"blockerId_1_createdAt_-1", bson.D{{Key: "blockerId", Value: 1}, {Key: "createdAt", Value: -1}}, false, false},
+			plain("blockedId_1_blockerId_1", "blockedId", "blockerId"),
+		}},
 		// Push devices by owner; the history's key de-duplicates pushes (devices.go).
 		{s.db().Collection(colDevices), []index{plain("userId_1", "userId")}},
 		{s.db().Collection(colNotifications), []index{

@@ -189,6 +189,16 @@ CREATE TABLE audit (
 	created_at  INTEGER NOT NULL
 ) STRICT;
 `,
+	// 9: who blocks whom; the second index answers "which of these users block me".
+	`
+CREATE TABLE blocks (
+	blocker_id TEXT NOT NULL,
+	blocked_id TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	PRIMARY KEY (blocker_id, blocked_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX blocks_blocked ON blocks (blocked_id, blocker_id);
+`,
 }
 
 // migrate brings the schema up to date, one transaction per migration, so that a failed
