@@ -94,6 +94,9 @@ func (s *Server) Register(rt *Router) {
 	rt.Handle("POST /api/v1/auth/logout-all", s.authed(s.logoutAll))
 
 	rt.Handle("GET /api/v1/users/me", a(s.me))
+	rt.Handle("POST /api/v1/users/me/blocks", a(s.block))
+	rt.Handle("GET /api/v1/users/me/blocks", a(s.blocks))
+	rt.Handle("DELETE /api/v1/users/me/blocks/{userId}", a(s.unblock))
 	rt.Handle("GET /api/v1/users/{userId}", a(s.user))
 	rt.Handle("GET /api/v1/users", a(s.searchUsers))
 	rt.Handle("GET /api/v1/presence", a(s.presence))

@@ -74,6 +74,13 @@ type Messages interface {
 	MarkRead(ctx context.Context, callerID, roomID string, seq int64) (chat.ReadReceipt, error)
 }
 
+// Blocking is who the caller blocks (chat.Service).
+type Blocking interface {
+	Block(ctx context.Context, callerID, userID string) error
+	Unblock(ctx context.Context, callerID, userID string) error
+	Blocks(ctx context.Context, callerID string) ([]chat.User, error)
+}
+
 // Administration is what server administrators do (chat.Service). Each checks that the
 // caller administers the server (403 not_admin).
 type Administration interface {
@@ -90,6 +97,7 @@ type Chat interface {
 	Users
 	Rooms
 	Messages
+	Blocking
 	Administration
 }
 

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -22,4 +23,54 @@ type BlockStore interface {
 	BlockedBy(ctx context.Context, blockerID string) ([]string, error)
 	// Blockers returns those of candidates who block userID, in no particular order.
 	Blockers(ctx context.Context, userID string, candidates []string) ([]string, error)
+}
+
+// Block makes the caller block userID. Blocking oneself is bad input; blocking someone
+// blocked already changes nothing.
+func (s *Service) Block(ctx context.Context, callerID, userID string) error {
+	if userID == callerID {
+		return Errorf(Invalid, "bad_request", "you cannot block yourself")
+	}
+	if _, err := s.User(ctx, userID); err != nil {
+		return err
+	}
+	blocked, err := s.blocks.BlockedBy(ctx, callerID)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(blocked, userID) {
+		return nil
+	}
+	if len(blocked) >= MaxBlocks {
+		return Errorf(Conflict, "too_many_blocks", "you block %d users already, the most there may be", MaxBlocks)
+	}
+	return s.blocks.Block(ctx, callerID, userID, s.cfg.Now())
+}
+
+// Unblock lifts the caller's block of userID; none is no error.
+func (s *Service) Unblock(ctx context.Context, callerID, userID string) error {
+	return s.blocks.Unblock(ctx, callerID, userID)
+}
+
+// Blocks returns the users the caller blocks, most recently blocked first.
+func (s *Service) Blocks(ctx context.Context, callerID string) ([]User, error) {
+	ids, err := s.blocks.BlockedBy(ctx, callerID)
+	if err != nil || len(ids) == 0 {
+		return []User{}, err
+	}
+	users, err := s.users.UsersByIDs(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]User, len(users))
+	for _, u := range users {
+		byID[u.ID] = u
+	}
+	out := make([]User, 0, len(ids))
+	for _, id := range ids {
+		if u, ok := byID[id]; ok {
+			out = append(out, u)
+		}
+	}
+	return out, nil
 }

@@ -47,6 +47,7 @@ type Service struct {
 	outbox   OutboxStore
 	admins   UserAdminStore
 	audit    AuditStore
+	blocks   BlockStore
 	sessions SessionEnder
 
 	bus        Bus
@@ -108,7 +109,7 @@ func NewService(cfg ServiceConfig, store Store, bus Bus, presence PresenceServic
 	}
 	return &Service{cfg: cfg,
 		users: store, rooms: store, members: store, cursors: store, messages: store, outbox: store,
-		admins: store, audit: store,
+		admins: store, audit: store, blocks: store,
 		bus: bus, presence: presence, log: cfg.Logger,
 		membership: newMemberCache(cfg.MembershipTTL, cfg.MembershipRooms, cfg.Now)}
 }
