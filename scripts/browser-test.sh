@@ -3,6 +3,7 @@
 # playwright-core from web/e2e/package-lock.json), builds the binary, serves it on a free
 # port with a temporary data dir, runs web/e2e with node's test runner, and stops the
 # server. Exits non-zero when a test fails. Screenshots of each step: web/e2e/artifacts/.
+# Arguments name test files of web/e2e to run alone (default: all), e.g. admin.test.js.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,7 +63,9 @@ fi
 echo "== browser tests against $url"
 
 status=0
-(cd web/e2e && CHATCHAT_URL="$url" node --test --test-reporter=spec) || status=$?
+# The binary and its data dir let a test act as the operator (chatchat admin grant).
+(cd web/e2e && CHATCHAT_URL="$url" CHATCHAT_BIN="$work/chatchat" CHATCHAT_DATA_DIR="$work/data" \
+  node --test --test-reporter=spec "$@") || status=$?
 if [ "$status" != 0 ]; then
   echo "== server log" >&2
   tail -n 100 "$work/server.log" >&2

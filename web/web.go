@@ -106,6 +106,7 @@ func newHandler(fsys fs.FS, cfg Config) (*handler, error) {
 		h.files["/"+p] = a
 		if p == "index.html" {
 			h.files["/"] = a
+			h.files["/admin"] = a // the administration page: the same client, another view
 		}
 		return nil
 	})

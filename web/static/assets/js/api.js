@@ -243,6 +243,20 @@ export class Api extends EventTarget {
     form.append('file', file, file.name);
     return this.call('POST', `/rooms/${encodeURIComponent(roomId)}/media`, form);
   }
+  // Administration (server administrators only: 403 not_admin otherwise).
+  adminUsers(q, cursor) {
+    const p = new URLSearchParams({ limit: '50' });
+    if (q) p.set('q', q);
+    if (cursor) p.set('cursor', cursor);
+    return this.call('GET', '/admin/users?' + p);
+  }
+  suspend(userId) { return this.call('POST', `/admin/users/${encodeURIComponent(userId)}/suspend`); }
+  unsuspend(userId) { return this.call('POST', `/admin/users/${encodeURIComponent(userId)}/unsuspend`); }
+  audit(cursor) {
+    const p = new URLSearchParams({ limit: '50' });
+    if (cursor) p.set('cursor', cursor);
+    return this.call('GET', '/admin/audit?' + p);
+  }
   // mediaBlob fetches media with the token, for when a signed URL has expired.
   async mediaBlob(mediaId, thumb) {
     const token = await this.accessToken();

@@ -1,5 +1,7 @@
-// The entry point: the sign-in screen, or the chat app for a signed-in user.
+// The entry point: the sign-in screen, or the chat app for a signed-in user (the
+// administration page at /admin).
 
+import { adminApp } from './admin.js';
 import { Api } from './api.js';
 import { chatApp } from './app.js';
 import { authView } from './auth.js';
@@ -12,7 +14,7 @@ function show() {
   if (current && current.destroy) current.destroy();
   root.replaceChildren();
   if (api.session) {
-    current = chatApp(api);
+    current = location.pathname === '/admin' ? adminApp(api) : chatApp(api);
     root.append(current.el);
   } else {
     current = null;

@@ -1,0 +1,83 @@
+// The administration page: someone who is not an administrator is told so; an operator
+// grants it with `chatchat admin grant`; the administrator finds a user, suspends them
+// (their open page is signed out of its socket with 4003 and cannot sign in again), lifts
+// it, and reads each action in the audit log.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { after, before, test } from 'node:test';
+import { BASE, connected, launch, person, shot, signUp } from './helpers.js';
+
+let browser;
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+// operator runs the server's binary as an operator would: chatchat admin VERB USERNAME.
+function operator(verb, username) {
+  const bin = process.env.CHATCHAT_BIN;
+  const dataDir = process.env.CHATCHAT_DATA_DIR;
+  assert.ok(bin && dataDir, 'CHATCHAT_BIN and CHATCHAT_DATA_DIR are set by scripts/browser-test.sh');
+  return execFileSync(bin, ['admin', verb, '--data-dir', dataDir, username], { encoding: 'utf8' });
+}
+
+test('an administrator suspends and reinstates a user from the administration page', async () => {
+  const boss = await person(browser, 'Boss');
+  const eve = await person(browser, 'Eve');
+  await signUp(boss);
+  await signUp(eve);
+  await connected(eve.page);
+
+  await boss.page.goto(BASE + '/admin');
+  await boss.page.getByText('You are not a server administrator').waitFor();
+  await shot(boss.page, 'admin-1-denied.png');
+
+  assert.match(operator('grant', boss.username), /now administers the server/);
+  await boss.page.reload();
+  await boss.page.getByRole('heading', { name: 'Administration' }).waitFor();
+  await boss.page.getByRole('searchbox', { name: 'Search users' }).fill(eve.username);
+  const row = boss.page.locator(`tr[data-username="${eve.username}"]`);
+  // The search narrows the list to eve alone.
+  await boss.page.waitForFunction((name) => {
+    const rows = document.querySelectorAll('tbody tr[data-username]');
+    return rows.length === 1 && rows[0].dataset.username === name;
+  }, eve.username);
+
+  await row.getByRole('button', { name: 'Suspend' }).click();
+  await row.locator('.admin-state', { hasText: 'Suspended' }).waitFor();
+  // Her app's socket was closed with 4003: the app stops reconnecting and shows it is offline
+  // (any other close code makes it reconnect).
+  await eve.page.locator('.conn[data-state="closed"]').waitFor();
+  await shot(boss.page, 'admin-2-suspended.png');
+
+  // Eve cannot sign in while suspended.
+  const login = await fetch(`${BASE}/api/v1/auth/login`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: eve.username, password: eve.password }),
+  });
+  assert.equal(login.status, 403);
+  assert.equal((await login.json()).error.code, 'suspended');
+
+  await row.getByRole('button', { name: 'Unsuspend' }).click();
+  await row.locator('.admin-state', { hasText: 'Active' }).waitFor();
+  const again = await fetch(`${BASE}/api/v1/auth/login`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: eve.username, password: eve.password }),
+  });
+  assert.equal(again.status, 200);
+
+  // The audit log, newest first: unsuspend, suspend, then the operator's grant.
+  const audit = boss.page.locator('section[aria-labelledby="admin-audit"] tbody tr');
+  await boss.page.waitForFunction(() => document.querySelectorAll('section[aria-labelledby="admin-audit"] tbody tr').length >= 3);
+  const actions = await audit.evaluateAll((rows) => rows.slice(0, 3).map((r) => r.dataset.action));
+  assert.deepEqual(actions, ['unsuspend', 'suspend', 'grant_admin']);
+  const grant = await audit.nth(2).innerText();
+  assert.match(grant, /the command line/);
+  assert.match(await audit.nth(0).innerText(), new RegExp(boss.username));
+  await shot(boss.page, 'admin-3-audit.png');
+  boss.check();
+  eve.check();
+});

@@ -1,0 +1,134 @@
+// The administration page (/admin): users, with suspension, and the audit log. Served by
+// the same binary; every call is checked by the server (403 not_admin for anyone who is
+// not a server administrator), so this page only shows what the API allows.
+
+import { formatListTime, h, fill } from './dom.js';
+
+export function adminApp(api) {
+  const status = h('p', { class: 'admin-status', role: 'status', 'aria-live': 'polite' });
+  const usersBody = h('tbody');
+  const auditBody = h('tbody');
+  const search = h('input', { type: 'search', class: 'admin-search', placeholder: 'Username or name', 'aria-label': 'Search users' });
+  const moreUsers = h('button', { class: 'btn', type: 'button', hidden: true }, 'More users');
+  const moreAudit = h('button', { class: 'btn', type: 'button', hidden: true }, 'Older entries');
+  const names = new Map(); // user id → username, for the audit log
+  let usersCursor = null;
+  let auditCursor = null;
+  let query = '';
+  let searchTimer = null;
+
+  const el = h('div', { class: 'admin' },
+    h('header', { class: 'admin-head' },
+      h('h1', {}, 'Administration'),
+      h('a', { class: 'btn', href: '/' }, 'Back to chat')),
+    status,
+    h('section', { class: 'admin-section', 'aria-labelledby': 'admin-users' },
+      h('h2', { id: 'admin-users' }, 'Users'),
+      search,
+      h('table', { class: 'admin-table' },
+        h('thead', {}, h('tr', {}, h('th', {}, 'User'), h('th', {}, 'Joined'), h('th', {}, 'State'), h('th', {}, ''))),
+        usersBody),
+      moreUsers),
+    h('section', { class: 'admin-section', 'aria-labelledby': 'admin-audit' },
+      h('h2', { id: 'admin-audit' }, 'Audit log'),
+      h('table', { class: 'admin-table' },
+        h('thead', {}, h('tr', {}, h('th', {}, 'When'), h('th', {}, 'Who'), h('th', {}, 'What'), h('th', {}, 'Whom'))),
+        auditBody),
+      moreAudit));
+
+  function fail(err) {
+    if (err && err.code === 'not_admin') {
+      fill(status, 'You are not a server administrator. An operator grants it with ',
+        h('code', {}, 'chatchat admin grant USERNAME'), '.');
+      el.dataset.denied = 'true';
+    } else {
+      status.textContent = (err && err.message) || 'Something went wrong.';
+    }
+  }
+
+  function userRow(u) {
+    names.set(u.id, u.username);
+    const state = u.suspendedAt ? 'Suspended' : u.admin ? 'Administrator' : 'Active';
+    const toggle = h('button', { class: 'btn', type: 'button', dataset: { action: u.suspendedAt ? 'unsuspend' : 'suspend' } },
+      u.suspendedAt ? 'Unsuspend' : 'Suspend');
+    const row = h('tr', { dataset: { userId: u.id, username: u.username } },
+      h('td', {}, h('strong', {}, u.displayName), ' ', h('span', { class: 'muted' }, '@' + u.username)),
+      h('td', {}, formatListTime(u.createdAt)),
+      h('td', { class: 'admin-state' }, state),
+      h('td', {}, toggle));
+    toggle.addEventListener('click', async () => {
+      toggle.disabled = true;
+      try {
+        const next = u.suspendedAt ? await api.unsuspend(u.id) : await api.suspend(u.id);
+        row.replaceWith(userRow(next));
+        status.textContent = `${next.username} is ${next.suspendedAt ? 'suspended' : 'no longer suspended'}.`;
+        reloadAudit();
+      } catch (err) {
+        toggle.disabled = false;
+        fail(err);
+      }
+    });
+    return row;
+  }
+
+  let usersLoad = 0; // the latest load wins: an older search answering late is dropped
+  async function loadUsers(reset) {
+    const n = ++usersLoad;
+    try {
+      const page = await api.adminUsers(query, reset ? null : usersCursor);
+      if (n !== usersLoad) return;
+      if (reset) usersBody.replaceChildren();
+      for (const u of page.users) usersBody.append(userRow(u));
+      usersCursor = page.nextCursor;
+      moreUsers.hidden = !usersCursor;
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  async function who(id) {
+    if (!id) return 'the command line';
+    if (!names.has(id)) {
+      try {
+        names.set(id, (await api.getUser(id)).username);
+      } catch {
+        names.set(id, id);
+      }
+    }
+    return names.get(id);
+  }
+
+  async function loadAudit(reset) {
+    try {
+      const page = await api.audit(reset ? null : auditCursor);
+      const rows = [];
+      for (const e of page.entries) {
+        rows.push(h('tr', { dataset: { action: e.action } },
+          h('td', {}, formatListTime(e.createdAt)),
+          h('td', {}, await who(e.actorId)),
+          h('td', {}, e.action.replace('_', ' ')),
+          h('td', {}, e.detail || e.targetId)));
+      }
+      if (reset) auditBody.replaceChildren();
+      auditBody.append(...rows);
+      auditCursor = page.nextCursor;
+      moreAudit.hidden = !auditCursor;
+    } catch (err) {
+      fail(err);
+    }
+  }
+  const reloadAudit = () => loadAudit(true);
+
+  search.addEventListener('input', () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => {
+      query = search.value.trim();
+      loadUsers(true);
+    }, 250);
+  });
+  moreUsers.addEventListener('click', () => loadUsers(false));
+  moreAudit.addEventListener('click', () => loadAudit(false));
+  loadUsers(true).then(reloadAudit);
+
+  return { el, destroy() { clearTimeout(searchTimer); } };
+}
