@@ -170,6 +170,7 @@ type Store interface {
 	UserAdminStore
 	AuditStore
 	BlockStore
+	ReportStore
 }
 
 // Pinger is implemented by adapters that depend on a server; /readyz calls it.

@@ -40,6 +40,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) chat.Store) {
 	t.Run("UserAdmin", func(t *testing.T) { TestUserAdminStore(t, newStore) })
 	t.Run("Audit", func(t *testing.T) { TestAuditStore(t, newStore) })
 	t.Run("Blocks", func(t *testing.T) { TestBlockStore(t, newStore) })
+	t.Run("Reports", func(t *testing.T) { TestReportStore(t, newStore) })
 }
 
 // TestUserStore runs the contract of chat.UserStore.

@@ -244,6 +244,11 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 			{"blockerId_1_createdAt_-1", bson.D{{Key: "blockerId", Value: 1}, {Key: "createdAt", Value: -1}}, false, false},
 			plain("blockedId_1_blockerId_1", "blockedId", "blockerId"),
 		}},
+		// Reports by status, newest first; a reporter's reports of the day (reports.go).
+		{s.reports(), []index{
+			plain("status_1__id_1", "status", "_id"),
+			plain("reporterId_1_createdAt_1", "reporterId", "createdAt"),
+		}},
 		// Push devices by owner; the history's key de-duplicates pushes (devices.go).
 		{s.db().Collection(colDevices), []index{plain("userId_1", "userId")}},
 		{s.db().Collection(colNotifications), []index{

@@ -199,6 +199,25 @@ CREATE TABLE blocks (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX blocks_blocked ON blocks (blocked_id, blocker_id);
 `,
+	// 10: reports of messages to the administrators: listed by status newest first, and
+	// counted per reporter for the daily quota.
+	`
+CREATE TABLE reports (
+	id          TEXT PRIMARY KEY,
+	room_id     TEXT NOT NULL,
+	message_id  TEXT NOT NULL,
+	reporter_id TEXT NOT NULL,
+	sender_id   TEXT NOT NULL,
+	reason      TEXT NOT NULL,
+	status      TEXT NOT NULL,
+	action      TEXT NOT NULL DEFAULT '',
+	resolved_by TEXT NOT NULL DEFAULT '',
+	resolved_at INTEGER,
+	created_at  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX reports_status ON reports (status, id);
+CREATE INDEX reports_reporter ON reports (reporter_id, created_at);
+`,
 }
 
 // migrate brings the schema up to date, one transaction per migration, so that a failed
