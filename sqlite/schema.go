@@ -173,6 +173,14 @@ CREATE INDEX revocations_expiry ON revocations (expires_at);
 	`
 CREATE INDEX media_uploader ON media (uploader_id, created_at, size);
 `,
+	// 8: delivery cursors. A member's last_delivered_seq is never behind last_read_seq
+	// (what was read was delivered), so existing memberships start there; the index is
+	// UndeliveredCount's, as memberships_read is UnreadCount's.
+	`
+ALTER TABLE memberships ADD COLUMN last_delivered_seq INTEGER NOT NULL DEFAULT 0;
+UPDATE memberships SET last_delivered_seq = last_read_seq;
+CREATE INDEX memberships_delivered ON memberships (room_id, last_delivered_seq);
+`,
 }
 
 // migrate brings the schema up to date, one transaction per migration, so that a failed
