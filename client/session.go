@@ -35,6 +35,11 @@ import (
 // Events other than MESSAGE_CREATED are passed on as they come; they are not replayed after
 // a reconnect (presence and read receipts are state: fetch it again when that matters).
 //
+// Messages handed over are acknowledged to the server with DELIVERED, per room up to the
+// seq below which everything has been delivered, at most once per room every 100 ms
+// (DeliveredDelay): a burst of messages costs one frame, not one per message. The room's
+// other members see it as DELIVERY_RECEIPT_UPDATED. WithoutDelivered turns it off.
+//
 // The server closes a connection when its access token expires. Before that, the Session
 // renews it: it refreshes the Client's tokens (unless another call has already) and sends
 // AUTH with the new access token on the open connection.
@@ -58,6 +63,13 @@ type Session struct {
 	// resumeRest are the RESUME chunks still to send, each after the previous RESUME_OK.
 	resumeRest []map[string]int64
 	err        error
+
+	// noDelivered: WithoutDelivered. acks: per room, the cursor to acknowledge with the
+	// next DELIVERED; acked: the last one sent, so that a cursor is sent once. Both are
+	// the pump goroutine's.
+	noDelivered bool
+	acks        map[string]int64
+	acked       map[string]int64
 }
 
 // cursor is how far a room's messages have been delivered.
@@ -88,6 +100,14 @@ func WithBackoff(minWait, maxWait time.Duration) SessionOption {
 	return func(s *Session) { s.minBackoff, s.maxBackoff = minWait, maxWait }
 }
 
+// WithoutDelivered stops the Session from sending DELIVERED for the messages it hands over
+// (a client that acknowledges them itself, or a load generator that wants none).
+func WithoutDelivered() SessionOption { return func(s *Session) { s.noDelivered = true } }
+
+// DeliveredDelay is how long a Session gathers the messages it hands over before it
+// acknowledges them with one DELIVERED per room.
+const DeliveredDelay = 100 * time.Millisecond
+
 // WithLogger makes the Session log its disconnects and reconnects to l.
 func WithLogger(l *slog.Logger) SessionOption { return func(s *Session) { s.log = l } }
 
@@ -105,6 +125,8 @@ func (c *Client) NewSession(ctx context.Context, opts ...SessionOption) (*Sessio
 		done:       make(chan struct{}),
 		rooms:      map[string]*cursor{},
 		focused:    map[string]bool{},
+		acks:       map[string]int64{},
+		acked:      map[string]int64{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -179,6 +201,16 @@ func (s *Session) Unfocus(ctx context.Context, roomID string) error {
 	conn := s.conn
 	s.mu.Unlock()
 	return conn.Unfocus(ctx, roomID)
+}
+
+// Delivered sends DELIVERED on the current connection: the room's messages up to seq reached
+// this device. A Session sends it by itself for the messages it hands over, unless
+// WithoutDelivered.
+func (s *Session) Delivered(ctx context.Context, roomID string, seq int64) error {
+	s.mu.Lock()
+	conn := s.conn
+	s.mu.Unlock()
+	return conn.Delivered(ctx, roomID, seq)
 }
 
 // Typing sends TYPING on the current connection.
@@ -265,21 +297,61 @@ func (s *Session) run(ctx context.Context, conn *Conn) {
 
 // pump handles the events of one connection until it ends or the session closes, and
 // renews the connection's access token when it is due.
+// renews the connection's access token when it is due, and acknowledges the messages it
+// handed over (DELIVERED) once DeliveredDelay after the first of a batch.
 func (s *Session) pump(ctx context.Context, conn *Conn) {
 	renew := time.NewTimer(s.renewIn())
 	defer renew.Stop()
+	var (
+		ack     *time.Timer
+		ackDue  <-chan time.Time // nil while no acknowledgement is waiting
+		stopAck = func() {
+			if ack != nil {
+				ack.Stop()
+			}
+		}
+	)
+	defer stopAck()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-renew.C:
 			renew.Reset(s.renew(ctx, conn))
+		case <-ackDue:
+			ackDue = nil
+			s.sendAcks(ctx, conn)
 		case ev, ok := <-conn.Events():
 			if !ok {
 				return
 			}
 			s.handle(ctx, ev)
+			if ackDue == nil && len(s.acks) > 0 {
+				if ack == nil {
+					ack = time.NewTimer(DeliveredDelay)
+				} else {
+					ack.Reset(DeliveredDelay)
+				}
+				ackDue = ack.C
+			}
 		}
+	}
+}
+
+// sendAcks sends one DELIVERED per room whose cursor moved since the last. A send that
+// fails (the connection is going) is not retried: the next message of the room
+// acknowledges everything before it too.
+func (s *Session) sendAcks(ctx context.Context, conn *Conn) {
+	for roomID, seq := range s.acks {
+		delete(s.acks, roomID)
+		if seq <= s.acked[roomID] {
+			continue
+		}
+		if err := conn.Delivered(ctx, roomID, seq); err != nil {
+			s.log.Info("chatchat session: DELIVERED not sent", "room", roomID, "err", err)
+			continue
+		}
+		s.acked[roomID] = seq
 	}
 }
 
@@ -454,6 +526,9 @@ func (s *Session) accept(ctx context.Context, m chat.Message, ev Event) {
 			}
 			delete(cur.ahead, cur.last+1)
 			cur.last++
+		}
+		if !s.noDelivered {
+			s.acks[m.RoomID] = cur.last
 		}
 	} else {
 		if cur.ahead == nil {
