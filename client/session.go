@@ -37,7 +37,9 @@ import (
 //
 // Messages handed over are acknowledged to the server with DELIVERED, per room up to the
 // seq below which everything has been delivered, at most once per room every 100 ms
-// (DeliveredDelay): a burst of messages costs one frame, not one per message. The room's
+// (DeliveredDelay) and at most 8 frames a second (bursts of 16) in all: a burst of messages
+// costs one frame, not one per message, and a catch-up of many rooms stays inside the
+// server's frame rate. The room's
 // other members see it as DELIVERY_RECEIPT_UPDATED. WithoutDelivered turns it off.
 //
 // The server closes a connection when its access token expires. Before that, the Session
@@ -70,6 +72,8 @@ type Session struct {
 	noDelivered bool
 	acks        map[string]int64
 	acked       map[string]int64
+	ackTokens   float64   // what the DELIVERED rate allows now (sendAcks)
+	ackAt       time.Time // when ackTokens was last refilled
 }
 
 // cursor is how far a room's messages have been delivered.
@@ -295,23 +299,16 @@ func (s *Session) run(ctx context.Context, conn *Conn) {
 	}
 }
 
-// pump handles the events of one connection until it ends or the session closes, and
-// renews the connection's access token when it is due.
+// pump handles the events of one connection until it ends or the session closes,
 // renews the connection's access token when it is due, and acknowledges the messages it
-// handed over (DELIVERED) once DeliveredDelay after the first of a batch.
+// handed over (DELIVERED) DeliveredDelay after the first of a batch, within deliveredRate.
 func (s *Session) pump(ctx context.Context, conn *Conn) {
 	renew := time.NewTimer(s.renewIn())
 	defer renew.Stop()
-	var (
-		ack     *time.Timer
-		ackDue  <-chan time.Time // nil while no acknowledgement is waiting
-		stopAck = func() {
-			if ack != nil {
-				ack.Stop()
-			}
-		}
-	)
-	defer stopAck()
+	ack := time.NewTimer(DeliveredDelay)
+	ack.Stop()
+	defer ack.Stop()
+	var ackDue <-chan time.Time // nil while no acknowledgement is waiting
 	for {
 		select {
 		case <-ctx.Done():
@@ -326,27 +323,45 @@ func (s *Session) pump(ctx context.Context, conn *Conn) {
 				return
 			}
 			s.handle(ctx, ev)
-			if ackDue == nil && len(s.acks) > 0 {
-				if ack == nil {
-					ack = time.NewTimer(DeliveredDelay)
-				} else {
-					ack.Reset(DeliveredDelay)
-				}
-				ackDue = ack.C
-			}
+		}
+		if ackDue == nil && len(s.acks) > 0 {
+			ack.Reset(DeliveredDelay)
+			ackDue = ack.C
 		}
 	}
 }
 
-// sendAcks sends one DELIVERED per room whose cursor moved since the last. A send that
-// fails (the connection is going) is not retried: the next message of the room
-// acknowledges everything before it too.
+// deliveredRate and deliveredBurst bound the DELIVERED frames a Session sends: well inside
+// the server's frame rate (20 a second, bursts of 40 by default), so that acknowledging a
+// RESUME that brought messages of hundreds of rooms spreads over a few seconds instead of
+// being refused (rate_limited, then a close). The acknowledgements waiting keep only each
+// room's latest cursor, so waiting costs nothing but time.
+const (
+	deliveredRate  = 8.0
+	deliveredBurst = 16.0
+)
+
+// sendAcks sends one DELIVERED per room whose cursor moved since the last, as many as the
+// rate allows; the others wait for the next round. A send that fails (the connection is
+// going) is not retried: the room's next message acknowledges everything before it too.
 func (s *Session) sendAcks(ctx context.Context, conn *Conn) {
+	now := time.Now()
+	if s.ackAt.IsZero() {
+		s.ackTokens = deliveredBurst
+	} else {
+		s.ackTokens = min(deliveredBurst, s.ackTokens+now.Sub(s.ackAt).Seconds()*deliveredRate)
+	}
+	s.ackAt = now
 	for roomID, seq := range s.acks {
-		delete(s.acks, roomID)
 		if seq <= s.acked[roomID] {
+			delete(s.acks, roomID)
 			continue
 		}
+		if s.ackTokens < 1 {
+			return
+		}
+		s.ackTokens--
+		delete(s.acks, roomID)
 		if err := conn.Delivered(ctx, roomID, seq); err != nil {
 			s.log.Info("chatchat session: DELIVERED not sent", "room", roomID, "err", err)
 			continue

@@ -111,3 +111,53 @@ func TestDeliveryReceipts(t *testing.T) {
 		t.Fatalf("stranger's Delivered: %v, want 404", err)
 	}
 }
+
+// TestSessionAcknowledgesManyRoomsWithinTheFrameRate: a Session that receives messages of
+// 60 rooms at once acknowledges every room, within the server's default frame rate (20 a
+// second, bursts of 40): no rate_limited error, no close.
+func TestSessionAcknowledgesManyRoomsWithinTheFrameRate(t *testing.T) {
+	n := startNode(t, "", nil, "--rate-send", "0", "--rate-rooms", "0")
+	ctx := context.Background()
+	alice, _ := newUser(t, n, "alice")
+	bob, bobA := newUser(t, n, "bob")
+	const rooms = 60
+	ids := map[string]bool{}
+	for i := range rooms {
+		r, _, err := alice.CreateRoom(ctx, client.NewRoom{Type: "group", Name: fmt.Sprint("g", i), MemberIDs: []string{bobA.User.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[r.ID] = true
+	}
+	ac := connect(t, alice)
+	sess, err := bob.NewSession(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	for id := range ids {
+		if _, _, err := alice.SendMessage(ctx, id, client.NewMessage{Text: "hi"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	acked := map[string]bool{}
+	deadline := time.After(30 * time.Second)
+	for len(acked) < rooms {
+		select {
+		case ev, ok := <-sess.Events():
+			if !ok {
+				t.Fatalf("bob's session ended: %v", sess.Err())
+			}
+			if ev.Type == chat.EventError {
+				pe, _ := ev.Error()
+				t.Fatalf("bob's session got ERROR %v", pe)
+			}
+		case ev := <-ac.Events():
+			if dr, err := ev.DeliveryReceipt(); err == nil && dr.UserID == bobA.User.ID && dr.LastDeliveredSeq == 1 && ids[dr.RoomID] {
+				acked[dr.RoomID] = true
+			}
+		case <-deadline:
+			t.Fatalf("%d of %d rooms acknowledged", len(acked), rooms)
+		}
+	}
+}
