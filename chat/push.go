@@ -65,8 +65,9 @@ type Push struct {
 	// Thread groups a conversation's pushes on the device (collapse key, APNs thread-id,
 	// Android tag): the room id.
 	Thread string
-	// DataOnly: no notification is shown; the app gets Data (and the badge) and acts on
-	// it, like clearing a room's notifications read elsewhere. Title and Body are unused.
+	// DataOnly: no notification is shown; the app gets Data and acts on it, like clearing
+	// a room's notifications read elsewhere (Data then carries the badge for the app to
+	// set). Title, Body and Badge are unused.
 	DataOnly bool
 }
 

@@ -173,20 +173,20 @@ func Message(p chat.Push) *messaging.Message {
 }
 
 // dataMessage is the FCM message of a data-only push (a room read elsewhere): nothing is
-// shown; the app gets the data, iOS sets the badge, and each platform keeps only the
-// newest of a room's pushes that wait for a device (Android's collapse key, APNs'
-// collapse id, web push's Topic), so a run of reads arrives as one. Android and APNs get
-// normal priority, as their rules ask of pushes that show nothing.
+// shown; the app is woken with the data (which carries the badge for it to set: an APNs
+// background push holds content-available alone), and each platform keeps only the newest
+// of a room's pushes that wait for a device (Android's collapse key, APNs' collapse id, web
+// push's Topic), so a run of reads arrives as one. Android and APNs get normal priority, as
+// their rules ask of pushes that show nothing.
 func dataMessage(p chat.Push) *messaging.Message {
 	m := &messaging.Message{Token: p.Token, Data: p.Data}
-	badge := p.Badge
 	switch p.Platform {
 	case chat.PlatformAndroid:
 		m.Android = &messaging.AndroidConfig{CollapseKey: p.Thread, Priority: "normal"}
 	case chat.PlatformIOS:
 		m.APNS = &messaging.APNSConfig{
 			Headers: map[string]string{"apns-push-type": "background", "apns-priority": "5"},
-			Payload: &messaging.APNSPayload{Aps: &messaging.Aps{ContentAvailable: true, Badge: &badge}},
+			Payload: &messaging.APNSPayload{Aps: &messaging.Aps{ContentAvailable: true}},
 		}
 		if len(p.Thread) <= 64 { // APNs' limit on a collapse id
 			m.APNS.Headers["apns-collapse-id"] = p.Thread

@@ -65,7 +65,7 @@ func TestRequestBodies(t *testing.T) {
 }
 
 // TestDataOnlyRequestBodies asserts the exact JSON of a read push on each platform: no
-// notification, the room as the collapse key, the badge where the platform takes one.
+// notification, the room as the collapse key, the badge in the data for the app to set.
 func TestDataOnlyRequestBodies(t *testing.T) {
 	srv := fcmtest.NewServer(t)
 	s := newSender(t, srv)
@@ -75,7 +75,7 @@ func TestDataOnlyRequestBodies(t *testing.T) {
 			"android":{"collapse_key":"01jroom","priority":"normal"},"token":"tok-android"}}`,
 		chat.PlatformIOS: `{"message":{"data":` + data + `,
 			"apns":{"headers":{"apns-collapse-id":"01jroom","apns-priority":"5","apns-push-type":"background"},
-				"payload":{"aps":{"badge":3,"content-available":1}}},"token":"tok-ios"}}`,
+				"payload":{"aps":{"content-available":1}}},"token":"tok-ios"}}`,
 		chat.PlatformWeb: `{"message":{"data":` + data + `,
 			"webpush":{"headers":{"Topic":"01jroom"}},"token":"tok-web"}}`,
 	}

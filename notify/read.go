@@ -30,7 +30,7 @@ func (w *Worker) processRead(ctx context.Context, rp chat.ReadPush) error {
 		"lastReadSeq": strconv.FormatInt(rp.LastReadSeq, 10), "badge": strconv.Itoa(badge),
 	}
 	for _, dev := range devices {
-		p := chat.Push{Token: dev.Token, Platform: dev.Platform, Data: data, Badge: badge, Thread: rp.RoomID, DataOnly: true}
+		p := chat.Push{Token: dev.Token, Platform: dev.Platform, Data: data, Thread: rp.RoomID, DataOnly: true}
 		if w.pusher == nil {
 			w.log.Debug("read push (no push provider configured)", "user", dev.UserID, "platform", dev.Platform, "room", rp.RoomID)
 			w.m.reads.WithLabelValues(chat.NotificationLogged).Inc()

@@ -55,7 +55,7 @@ func TestReadClearsOtherDevices(t *testing.T) {
 		"android":{"collapse_key":%q,"priority":"normal"}}}`, data, r.ID))
 	sameJSON(t, "ios", byToken["bob-tablet"].Body, fmt.Sprintf(`{"message":{"token":"bob-tablet","data":%s,
 		"apns":{"headers":{"apns-collapse-id":%q,"apns-priority":"5","apns-push-type":"background"},
-			"payload":{"aps":{"badge":2,"content-available":1}}}}}`, data, r.ID))
+			"payload":{"aps":{"content-available":1}}}}}`, data, r.ID))
 	sameJSON(t, "web", byToken["bob-browser"].Body, fmt.Sprintf(`{"message":{"token":"bob-browser","data":%s,
 		"webpush":{"headers":{"Topic":%q}}}}`, data, r.ID))
 	for _, n := range e.history(t, bob) {
