@@ -110,6 +110,7 @@ func (s *Server) Register(rt *Router) {
 	rt.Handle("POST /api/v1/rooms/{roomId}/messages", a(s.sendMessage))
 	rt.Handle("GET /api/v1/rooms/{roomId}/messages", a(s.history))
 	rt.Handle("POST /api/v1/rooms/{roomId}/read", a(s.markRead))
+	rt.Handle("POST /api/v1/rooms/{roomId}/delivered", a(s.markDelivered))
 
 	// The optional features' routes are not gzipped, as before they moved here: media
 	// files are compressed formats already.

@@ -63,7 +63,7 @@ type Rooms interface {
 }
 
 // Messages sends a room's messages, pages through them and records how far the caller has
-// read (chat.Service).
+// read and received (chat.Service).
 type Messages interface {
 	// SendMessage stores and publishes a message; created is false for a retried
 	// clientMsgId, which returns the stored message.
@@ -72,6 +72,8 @@ type Messages interface {
 	History(ctx context.Context, callerID, roomID string, q chat.HistoryQuery) ([]chat.Message, bool, error)
 	// MarkRead moves the caller's read cursor forward to seq.
 	MarkRead(ctx context.Context, callerID, roomID string, seq int64) (chat.ReadReceipt, error)
+	// MarkDelivered moves the caller's delivery cursor forward to seq.
+	MarkDelivered(ctx context.Context, callerID, roomID string, seq int64) (chat.DeliveryReceipt, error)
 }
 
 // Blocking is who the caller blocks (chat.Service).

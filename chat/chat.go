@@ -88,12 +88,14 @@ func (r *Room) HasMember(userID string) bool {
 	return false
 }
 
-// Member is one user's membership of a room, with their read cursor.
+// Member is one user's membership of a room, with their read and delivery cursors.
+// LastDeliveredSeq is never behind LastReadSeq: reading a message means it arrived.
 type Member struct {
-	UserID      string `json:"userId"`
-	LastReadSeq int64  `json:"lastReadSeq"`
-	Muted       bool   `json:"muted"`
-	JoinedAt    Time   `json:"joinedAt"`
+	UserID           string `json:"userId"`
+	LastReadSeq      int64  `json:"lastReadSeq"`
+	LastDeliveredSeq int64  `json:"lastDeliveredSeq"`
+	Muted            bool   `json:"muted"`
+	JoinedAt         Time   `json:"joinedAt"`
 }
 
 // UserRoom is a room as one member sees it in their room list.
@@ -141,6 +143,9 @@ type Message struct {
 	Media       *Media `json:"media,omitempty"`
 	CreatedAt   Time   `json:"createdAt"`
 	UnreadCount int    `json:"unreadCount"`
+	// UndeliveredCount is the members, sender excluded, whose delivery cursor is below
+	// Seq: the message has not reached any device of theirs yet.
+	UndeliveredCount int `json:"undeliveredCount"`
 }
 
 // Media is an uploaded file or image that belongs to one room.
@@ -171,6 +176,14 @@ type ReadReceipt struct {
 	RoomID      string `json:"roomId"`
 	UserID      string `json:"userId"`
 	LastReadSeq int64  `json:"lastReadSeq"`
+}
+
+// DeliveryReceipt is a member's delivery cursor: the data of DELIVERY_RECEIPT_UPDATED and
+// the answer of POST /rooms/{roomId}/delivered.
+type DeliveryReceipt struct {
+	RoomID           string `json:"roomId"`
+	UserID           string `json:"userId"`
+	LastDeliveredSeq int64  `json:"lastDeliveredSeq"`
 }
 
 // RefreshToken is the stored form of an opaque refresh token: only its hash is kept.

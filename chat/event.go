@@ -34,6 +34,14 @@ const (
 	EventResumeOK = "RESUME_OK"
 )
 
+// Delivery receipts (delivery.go): the client's DELIVERED {roomId, seq} says that messages
+// up to seq reached the device; DELIVERY_RECEIPT_UPDATED carries a DeliveryReceipt to the
+// room, coalesced per member.
+const (
+	EventDelivered              = "DELIVERED"
+	EventDeliveryReceiptUpdated = "DELIVERY_RECEIPT_UPDATED"
+)
+
 // Topic is the audience of a bus event. Each topic travels apart (a Redis channel of its
 // own), so that a server hears only the events it acts on.
 type Topic uint8

@@ -85,6 +85,11 @@ func (s *Service) SendMessage(ctx context.Context, callerID, roomID string, in N
 		if err := s.setUnreadOne(ctx, &m); err != nil {
 			return Message{}, false, err
 		}
+	} else {
+		// A new message has reached exactly the members who have read it: the sender and
+		// the viewers the write advanced (no delivery cursor can be past a seq that was
+		// just taken), so its undelivered count costs no query.
+		m.UndeliveredCount = m.UnreadCount
 	}
 	if media != nil {
 		m.Media = media

@@ -38,6 +38,9 @@ func mayPost(a Access) error { return membersOnly(a) }
 // mayView: mark the room as viewed (ROOM_FOCUSED) or read (a read cursor).
 func mayView(a Access) error { return membersOnly(a) }
 
+// mayAcknowledgeDelivery: say that the room's messages reached one's device (DELIVERED).
+func mayAcknowledgeDelivery(a Access) error { return membersOnly(a) }
+
 // mayType: tell the room that one is typing.
 func mayType(a Access) error { return membersOnly(a) }
 

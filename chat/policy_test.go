@@ -23,6 +23,8 @@ func TestPolicy(t *testing.T) {
 		{"post: stranger", mayPost, stranger(nil), "room_not_found"},
 		{"view: member", mayView, member(nil), ""},
 		{"view: stranger", mayView, stranger(nil), "room_not_found"},
+		{"acknowledge delivery: member", mayAcknowledgeDelivery, member(nil), ""},
+		{"acknowledge delivery: stranger", mayAcknowledgeDelivery, stranger(nil), "room_not_found"},
 		{"type: member", mayType, member(nil), ""},
 		{"type: stranger", mayType, stranger(nil), "room_not_found"},
 		{"add members: member of a group", mayAddMembers, member(group), ""},

@@ -8,10 +8,21 @@ import (
 
 // PushJob is the push work of one created message: notify the room's offline members. The
 // message travels whole so that a notification worker needs no look-up to render it.
+// A job with Read set is instead a read cursor that moved (Message is then empty).
 type PushJob struct {
 	Message Message `json:"message"`
+	// Read: tell the user's devices that the room is read up to a seq (a data-only push
+	// that clears its notifications there).
+	Read *ReadPush `json:"read,omitempty"`
 	// EnqueuedAt is when the API queued the job (unix ms), for the queue-lag metric.
 	EnqueuedAt int64 `json:"enqueuedAt"`
+}
+
+// ReadPush is a read cursor that moved, for the reader's devices.
+type ReadPush struct {
+	RoomID      string `json:"roomId"`
+	UserID      string `json:"userId"`
+	LastReadSeq int64  `json:"lastReadSeq"`
 }
 
 // PushQueue takes push jobs from the API. Unlike the Bus it is durable where its backend is
@@ -54,6 +65,10 @@ type Push struct {
 	// Thread groups a conversation's pushes on the device (collapse key, APNs thread-id,
 	// Android tag): the room id.
 	Thread string
+	// DataOnly: no notification is shown; the app gets Data and acts on it, like clearing
+	// a room's notifications read elsewhere (Data then carries the badge for the app to
+	// set). Title, Body and Badge are unused.
+	DataOnly bool
 }
 
 // Pusher sends pushes through a provider (FCM). Errors it can classify are *PushError.

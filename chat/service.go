@@ -28,6 +28,12 @@ type ServiceConfig struct {
 	// context detached from the request, so that a client hanging up cannot cancel it;
 	// what does not go out in time is left to the outbox relay. Default 5 s.
 	PublishTimeout time.Duration
+	// DeliveryReceiptWindow is how long DELIVERY_RECEIPT_UPDATED events are coalesced:
+	// at most one per member per window, the latest cursor winning (delivery.go).
+	// Default 250 ms. DeliveryReceiptMax bounds the members held between two flushes;
+	// default 10000.
+	DeliveryReceiptWindow time.Duration
+	DeliveryReceiptMax    int
 	// AfterStore, when set, is called after a message is stored and before it is
 	// published: a test hook that stands for the process dying there.
 	AfterStore func(Message)
@@ -50,12 +56,15 @@ type Service struct {
 	blocks   BlockStore
 	sessions SessionEnder
 
+	deliveries DeliveryStore
+
 	bus        Bus
 	presence   PresenceService
 	log        *slog.Logger
 	media      MediaResolver
 	membership *memberCache
 	push       PushQueue
+	receipts   *receiptCoalescer
 }
 
 // MediaResolver attaches uploaded media to messages. Optional: without it, image and file
@@ -107,10 +116,16 @@ func NewService(cfg ServiceConfig, store Store, bus Bus, presence PresenceServic
 	if cfg.PublishTimeout <= 0 {
 		cfg.PublishTimeout = 5 * time.Second
 	}
+	if cfg.DeliveryReceiptWindow <= 0 {
+		cfg.DeliveryReceiptWindow = 250 * time.Millisecond
+	}
+	if cfg.DeliveryReceiptMax <= 0 {
+		cfg.DeliveryReceiptMax = 10000
+	}
 	return &Service{cfg: cfg,
-		users: store, rooms: store, members: store, cursors: store, messages: store, outbox: store,
+		users: store, rooms: store, members: store, cursors: store, deliveries: store, messages: store, outbox: store,
 		admins: store, audit: store, blocks: store,
-		bus: bus, presence: presence, log: cfg.Logger,
+		bus: bus, presence: presence, log: cfg.Logger, receipts: newReceiptCoalescer(cfg.DeliveryReceiptMax),
 		membership: newMemberCache(cfg.MembershipTTL, cfg.MembershipRooms, cfg.Now)}
 }
 

@@ -115,7 +115,8 @@ type MemberStore interface {
 type CursorStore interface {
 	// AdvanceReadCursor moves a member's cursor to min(seq, room's last seq) unless it is
 	// already there or beyond (a cursor never moves back), and returns the cursor after the
-	// call. ErrNotFound when not a member.
+	// call. The delivery cursor (DeliveryStore) moves with it in the same write, so that it
+	// is never behind. ErrNotFound when not a member.
 	AdvanceReadCursor(ctx context.Context, roomID, userID string, seq int64) (int64, error)
 	// UnreadCount returns how many members of the room, senderID excluded, have a read
 	// cursor below seq, without listing the members: a large room is counted on every send.
@@ -123,6 +124,19 @@ type CursorStore interface {
 	// UnreadTotal returns the sum over userID's rooms of the room's last seq minus the
 	// user's read cursor (a push's badge).
 	UnreadTotal(ctx context.Context, userID string) (int64, error)
+}
+
+// DeliveryStore keeps delivery cursors: how far a member's devices have received a room's
+// messages. A delivery cursor never moves back and is never behind the read cursor (moving
+// the read cursor, by AdvanceReadCursor or CreateMessage's advance, moves it too).
+type DeliveryStore interface {
+	// AdvanceDeliveredCursor moves a member's delivery cursor to min(seq, room's last seq)
+	// unless it is already there or beyond, and returns the cursor after the call and
+	// whether this call moved it. ErrNotFound when not a member.
+	AdvanceDeliveredCursor(ctx context.Context, roomID, userID string, seq int64) (cursor int64, moved bool, err error)
+	// UndeliveredCount returns how many members of the room, senderID excluded, have a
+	// delivery cursor below seq, without listing the members (like UnreadCount).
+	UndeliveredCount(ctx context.Context, roomID, senderID string, seq int64) (int, error)
 }
 
 // MessageStore keeps messages.
@@ -165,6 +179,7 @@ type Store interface {
 	RoomStore
 	MemberStore
 	CursorStore
+	DeliveryStore
 	MessageStore
 	OutboxStore
 	UserAdminStore

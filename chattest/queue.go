@@ -52,7 +52,11 @@ func testQueueDeliversJobsIntactInOrder(t *testing.T, newQueue QueueFactory) {
 		want = append(want, pushJob(i))
 		enqueue(t, q, want[i])
 	}
-	got := receiveN(t, c, 5, 2)
+	// A read job (a read cursor for the reader's devices) travels the same way.
+	read := chat.PushJob{Read: &chat.ReadPush{RoomID: "room-1", UserID: "user-2", LastReadSeq: 4}, EnqueuedAt: storeAt(9).UnixMilli()}
+	want = append(want, read)
+	enqueue(t, q, read)
+	got := receiveN(t, c, len(want), 2)
 	for i := range got {
 		if !reflect.DeepEqual(got[i].Job, want[i]) {
 			t.Errorf("job %d = %+v, want %+v", i, got[i].Job, want[i])

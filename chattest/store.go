@@ -35,6 +35,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) chat.Store) {
 	t.Run("Rooms", func(t *testing.T) { TestRoomStore(t, newStore) })
 	t.Run("Members", func(t *testing.T) { TestMemberStore(t, newStore) })
 	t.Run("Cursors", func(t *testing.T) { TestCursorStore(t, newStore) })
+	t.Run("Deliveries", func(t *testing.T) { TestDeliveryStore(t, newStore) })
 	t.Run("Messages", func(t *testing.T) { TestMessageStore(t, newStore) })
 	t.Run("Outbox", func(t *testing.T) { TestOutboxStore(t, newStore) })
 	t.Run("UserAdmin", func(t *testing.T) { TestUserAdminStore(t, newStore) })

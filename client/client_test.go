@@ -37,6 +37,7 @@ func TestEndpoints(t *testing.T) {
 	bobOnline := bob
 	bobOnline.Presence = &online
 	read := chat.ReadReceipt{RoomID: "r1", UserID: "u1", LastReadSeq: 1}
+	delivered := chat.DeliveryReceipt{RoomID: "r1", UserID: "u1", LastDeliveredSeq: 7}
 	notif := client.Notification{ID: "n1", MessageID: "m1", RoomID: "r1", Seq: 1, Platform: "web",
 		Status: client.NotificationLogged, Title: "Ann", Body: "hi", CreatedAt: t0}
 	presigned := client.PresignedMedia{Media: media1, UploadURL: "http://s3/up",
@@ -232,6 +233,14 @@ func TestEndpoints(t *testing.T) {
 				return result{V: rr}, err
 			},
 			want: result{V: read}, method: "POST", path: "/api/v1/rooms/r1/read", body: `{"seq":7}`,
+		},
+		{
+			name: "Delivered", pattern: "POST /api/v1/rooms/{id}/delivered", status: 200, answer: delivered,
+			call: func(ctx context.Context, c *client.Client) (result, error) {
+				dr, err := c.Delivered(ctx, "r1", 7)
+				return result{V: dr}, err
+			},
+			want: result{V: delivered}, method: "POST", path: "/api/v1/rooms/r1/delivered", body: `{"seq":7}`,
 		},
 		{
 			name: "PresignMedia", pattern: "POST /api/v1/rooms/{id}/media", status: 201, answer: presigned,

@@ -365,6 +365,12 @@ func (c *Conn) Typing(ctx context.Context, roomID string) error {
 	return c.Send(ctx, chat.EventTyping, roomData{RoomID: roomID})
 }
 
+// Delivered sends DELIVERED: the room's messages up to seq reached this device. The room's
+// members receive DELIVERY_RECEIPT_UPDATED (coalesced by the server per member).
+func (c *Conn) Delivered(ctx context.Context, roomID string, seq int64) error {
+	return c.Send(ctx, chat.EventDelivered, deliveredData{RoomID: roomID, Seq: seq})
+}
+
 // Auth sends AUTH: the connection lives on until accessToken expires, a fresh token of the
 // same user (the server answers AUTH_OK with the new expiry). Without it the server closes
 // the connection with 4001 when the token it was opened with expires. A Session renews by

@@ -53,15 +53,17 @@ func TestConnFrames(t *testing.T) {
 	rr := chat.ReadReceipt{RoomID: "r1", UserID: "u2", LastReadSeq: 1}
 	pr := chat.Presence{UserID: "u2", Status: chat.StatusOnline, LastActiveAt: &t0}
 	ty := chat.Typing{RoomID: "r1", UserID: "u2"}
+	dr := chat.DeliveryReceipt{RoomID: "r1", UserID: "u2", LastDeliveredSeq: 3}
 	s.handleWS(t, "at1", func(p *peer) {
 		if h := p.r.Header.Get("Authorization"); h != "Bearer at1" {
 			t.Errorf("Authorization %q", h)
 		}
-		for range 5 {
+		for range 6 {
 			got <- p.read()
 		}
 		p.send(chat.EventMessageCreated, chat.MessageCreated{Message: msg1})
 		p.send(chat.EventReadReceiptUpdated, rr)
+		p.send(chat.EventDeliveryReceiptUpdated, dr)
 		p.send(chat.EventPresenceUpdated, pr)
 		p.send(chat.EventTyping, ty)
 		p.send(chat.EventRoomUpdated, chat.RoomUpdated{Room: room1})
@@ -81,6 +83,7 @@ func TestConnFrames(t *testing.T) {
 		func() error { return conn.Unfocus(ctx, "r1") },
 		func() error { return conn.Typing(ctx, "r1") },
 		func() error { return conn.Resume(ctx, map[string]int64{"r1": 4}) },
+		func() error { return conn.Delivered(ctx, "r1", 3) },
 	}
 	for _, send := range sends {
 		if err := send(); err != nil {
@@ -93,6 +96,7 @@ func TestConnFrames(t *testing.T) {
 		`{"type":"ROOM_UNFOCUSED","data":{"roomId":"r1"}}`,
 		`{"type":"TYPING","data":{"roomId":"r1"}}`,
 		`{"type":"RESUME","data":{"rooms":{"r1":4}}}`,
+		`{"type":"DELIVERED","data":{"roomId":"r1","seq":3}}`,
 	}
 	for _, want := range wantFrames {
 		if g := mustJSON(t, <-got); g != want {
@@ -115,6 +119,8 @@ func TestConnFrames(t *testing.T) {
 	check("Message", m, err, msg1)
 	r, err := next(t, evs).ReadReceipt()
 	check("ReadReceipt", r, err, rr)
+	d, err := next(t, evs).DeliveryReceipt()
+	check("DeliveryReceipt", d, err, dr)
 	p, err := next(t, evs).Presence()
 	check("Presence", p, err, pr)
 	ty2, err := next(t, evs).Typing()

@@ -29,6 +29,13 @@ func (ev Event) ReadReceipt() (chat.ReadReceipt, error) {
 	return d, err
 }
 
+// DeliveryReceipt decodes a DELIVERY_RECEIPT_UPDATED event.
+func (ev Event) DeliveryReceipt() (chat.DeliveryReceipt, error) {
+	var d chat.DeliveryReceipt
+	err := ev.decode(chat.EventDeliveryReceiptUpdated, &d)
+	return d, err
+}
+
 // Presence decodes a PRESENCE_UPDATED event.
 func (ev Event) Presence() (chat.Presence, error) {
 	var d chat.Presence
@@ -97,6 +104,12 @@ type frame struct {
 // roomData is the data of ROOM_FOCUSED, ROOM_UNFOCUSED and TYPING.
 type roomData struct {
 	RoomID string `json:"roomId"`
+}
+
+// deliveredData is the data of DELIVERED.
+type deliveredData struct {
+	RoomID string `json:"roomId"`
+	Seq    int64  `json:"seq"`
 }
 
 // authData is the data of AUTH.

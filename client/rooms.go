@@ -155,6 +155,15 @@ func (c *Client) MarkRead(ctx context.Context, roomID string, seq int64) (chat.R
 	return rr, err
 }
 
+// Delivered records that the caller's device received a room's messages up to seq (POST
+// /rooms/{roomId}/delivered), e.g. from a push handler, and returns the delivery cursor
+// after the call; it never moves back. Over a WebSocket, Session sends DELIVERED instead.
+func (c *Client) Delivered(ctx context.Context, roomID string, seq int64) (chat.DeliveryReceipt, error) {
+	var dr chat.DeliveryReceipt
+	_, err := c.callJSON(ctx, http.MethodPost, roomPath(roomID, "/delivered"), map[string]int64{"seq": seq}, &dr)
+	return dr, err
+}
+
 func roomPath(roomID, rest string) string {
 	return APIPrefix + "/rooms/" + url.PathEscape(roomID) + rest
 }

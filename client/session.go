@@ -35,6 +35,13 @@ import (
 // Events other than MESSAGE_CREATED are passed on as they come; they are not replayed after
 // a reconnect (presence and read receipts are state: fetch it again when that matters).
 //
+// Messages handed over are acknowledged to the server with DELIVERED, per room up to the
+// seq below which everything has been delivered, at most once per room every 100 ms
+// (DeliveredDelay) and at most 8 frames a second (bursts of 16) in all: a burst of messages
+// costs one frame, not one per message, and a catch-up of many rooms stays inside the
+// server's frame rate. The room's
+// other members see it as DELIVERY_RECEIPT_UPDATED. WithoutDelivered turns it off.
+//
 // The server closes a connection when its access token expires. Before that, the Session
 // renews it: it refreshes the Client's tokens (unless another call has already) and sends
 // AUTH with the new access token on the open connection.
@@ -58,6 +65,15 @@ type Session struct {
 	// resumeRest are the RESUME chunks still to send, each after the previous RESUME_OK.
 	resumeRest []map[string]int64
 	err        error
+
+	// noDelivered: WithoutDelivered. acks: per room, the cursor to acknowledge with the
+	// next DELIVERED; acked: the last one sent, so that a cursor is sent once. Both are
+	// the pump goroutine's.
+	noDelivered bool
+	acks        map[string]int64
+	acked       map[string]int64
+	ackTokens   float64   // what the DELIVERED rate allows now (sendAcks)
+	ackAt       time.Time // when ackTokens was last refilled
 }
 
 // cursor is how far a room's messages have been delivered.
@@ -88,6 +104,14 @@ func WithBackoff(minWait, maxWait time.Duration) SessionOption {
 	return func(s *Session) { s.minBackoff, s.maxBackoff = minWait, maxWait }
 }
 
+// WithoutDelivered stops the Session from sending DELIVERED for the messages it hands over
+// (a client that acknowledges them itself, or a load generator that wants none).
+func WithoutDelivered() SessionOption { return func(s *Session) { s.noDelivered = true } }
+
+// DeliveredDelay is how long a Session gathers the messages it hands over before it
+// acknowledges them with one DELIVERED per room.
+const DeliveredDelay = 100 * time.Millisecond
+
 // WithLogger makes the Session log its disconnects and reconnects to l.
 func WithLogger(l *slog.Logger) SessionOption { return func(s *Session) { s.log = l } }
 
@@ -105,6 +129,8 @@ func (c *Client) NewSession(ctx context.Context, opts ...SessionOption) (*Sessio
 		done:       make(chan struct{}),
 		rooms:      map[string]*cursor{},
 		focused:    map[string]bool{},
+		acks:       map[string]int64{},
+		acked:      map[string]int64{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -179,6 +205,16 @@ func (s *Session) Unfocus(ctx context.Context, roomID string) error {
 	conn := s.conn
 	s.mu.Unlock()
 	return conn.Unfocus(ctx, roomID)
+}
+
+// Delivered sends DELIVERED on the current connection: the room's messages up to seq reached
+// this device. A Session sends it by itself for the messages it hands over, unless
+// WithoutDelivered.
+func (s *Session) Delivered(ctx context.Context, roomID string, seq int64) error {
+	s.mu.Lock()
+	conn := s.conn
+	s.mu.Unlock()
+	return conn.Delivered(ctx, roomID, seq)
 }
 
 // Typing sends TYPING on the current connection.
@@ -263,23 +299,74 @@ func (s *Session) run(ctx context.Context, conn *Conn) {
 	}
 }
 
-// pump handles the events of one connection until it ends or the session closes, and
-// renews the connection's access token when it is due.
+// pump handles the events of one connection until it ends or the session closes,
+// renews the connection's access token when it is due, and acknowledges the messages it
+// handed over (DELIVERED) DeliveredDelay after the first of a batch, within deliveredRate.
 func (s *Session) pump(ctx context.Context, conn *Conn) {
 	renew := time.NewTimer(s.renewIn())
 	defer renew.Stop()
+	ack := time.NewTimer(DeliveredDelay)
+	ack.Stop()
+	defer ack.Stop()
+	var ackDue <-chan time.Time // nil while no acknowledgement is waiting
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-renew.C:
 			renew.Reset(s.renew(ctx, conn))
+		case <-ackDue:
+			ackDue = nil
+			s.sendAcks(ctx, conn)
 		case ev, ok := <-conn.Events():
 			if !ok {
 				return
 			}
 			s.handle(ctx, ev)
 		}
+		if ackDue == nil && len(s.acks) > 0 {
+			ack.Reset(DeliveredDelay)
+			ackDue = ack.C
+		}
+	}
+}
+
+// deliveredRate and deliveredBurst bound the DELIVERED frames a Session sends: well inside
+// the server's frame rate (20 a second, bursts of 40 by default), so that acknowledging a
+// RESUME that brought messages of hundreds of rooms spreads over a few seconds instead of
+// being refused (rate_limited, then a close). The acknowledgements waiting keep only each
+// room's latest cursor, so waiting costs nothing but time.
+const (
+	deliveredRate  = 8.0
+	deliveredBurst = 16.0
+)
+
+// sendAcks sends one DELIVERED per room whose cursor moved since the last, as many as the
+// rate allows; the others wait for the next round. A send that fails (the connection is
+// going) is not retried: the room's next message acknowledges everything before it too.
+func (s *Session) sendAcks(ctx context.Context, conn *Conn) {
+	now := time.Now()
+	if s.ackAt.IsZero() {
+		s.ackTokens = deliveredBurst
+	} else {
+		s.ackTokens = min(deliveredBurst, s.ackTokens+now.Sub(s.ackAt).Seconds()*deliveredRate)
+	}
+	s.ackAt = now
+	for roomID, seq := range s.acks {
+		if seq <= s.acked[roomID] {
+			delete(s.acks, roomID)
+			continue
+		}
+		if s.ackTokens < 1 {
+			return
+		}
+		s.ackTokens--
+		delete(s.acks, roomID)
+		if err := conn.Delivered(ctx, roomID, seq); err != nil {
+			s.log.Info("chatchat session: DELIVERED not sent", "room", roomID, "err", err)
+			continue
+		}
+		s.acked[roomID] = seq
 	}
 }
 
@@ -454,6 +541,9 @@ func (s *Session) accept(ctx context.Context, m chat.Message, ev Event) {
 			}
 			delete(cur.ahead, cur.last+1)
 			cur.last++
+		}
+		if !s.noDelivered {
+			s.acks[m.RoomID] = cur.last
 		}
 	} else {
 		if cur.ahead == nil {

@@ -212,3 +212,105 @@ func ExampleClient_NewSession() {
 		fmt.Println("session ended:", err)
 	}
 }
+
+// TestSessionAcknowledgesDelivery: a burst of messages handed over is acknowledged with
+// DELIVERED per room, up to the last message delivered in order, in far fewer frames than
+// messages; a message above a hole is not acknowledged past the hole.
+func TestSessionAcknowledgesDelivery(t *testing.T) {
+	type delivered struct {
+		RoomID string `json:"roomId"`
+		Seq    int64  `json:"seq"`
+	}
+	s := newServer(t)
+	s.reply("GET /api/v1/rooms", 200, roomsAnswer())
+	s.reply("GET /api/v1/rooms/{id}/messages", 503, apiError("unavailable", "storage down"))
+	const n = 50
+	acks := make(chan []delivered, 1)
+	s.handleWS(t, "at1", func(p *peer) {
+		p.expectFrame(`{"type":"RESUME","data":{"rooms":{"r1":5,"r2":3}}}`)
+		for seq := int64(6); seq < 6+n; seq++ {
+			p.sendMessages("r1", seq)
+		}
+		p.sendMessages("r2", 4, 6) // 5 is lost and history is down: r2 is acknowledged up to 4
+		var got []delivered
+		last := map[string]int64{}
+		for last["r1"] < 5+n || last["r2"] < 4 {
+			ev := p.read()
+			if ev.Type == "" {
+				break // the read failed; the test reports what came
+			}
+			if ev.Type != chat.EventDelivered {
+				continue
+			}
+			var d delivered
+			if err := json.Unmarshal(ev.Data, &d); err != nil {
+				t.Error(err)
+			}
+			got = append(got, d)
+			last[d.RoomID] = max(last[d.RoomID], d.Seq)
+		}
+		acks <- got
+		p.waitClosed()
+	})
+	sess, err := newClient(t, s).NewSession(testContext(t), client.WithBackoff(time.Millisecond, 10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	received(t, sess, n+2)
+	got := <-acks
+	// One frame per room per DeliveredDelay: 52 messages written back to back over
+	// loopback span one or two delays, not the ten this allows.
+	if len(got) > 10 {
+		t.Errorf("%d DELIVERED frames for %d messages: %+v", len(got), n+2, got)
+	}
+	last := map[string]int64{}
+	for _, d := range got {
+		if d.Seq <= last[d.RoomID] {
+			t.Errorf("DELIVERED repeated or went back: %+v", got)
+		}
+		last[d.RoomID] = d.Seq
+	}
+	if last["r1"] != 5+n || last["r2"] != 4 {
+		t.Errorf("acknowledged %v, want r1 up to %d and r2 up to 4", last, 5+n)
+	}
+}
+
+// TestSessionWithoutDelivered: WithoutDelivered sends no DELIVERED of its own, and
+// Session.Delivered sends one when asked. The test waits past DeliveredDelay before its own
+// frames, so that an acknowledgement the session should not send would come first.
+func TestSessionWithoutDelivered(t *testing.T) {
+	s := newServer(t)
+	s.reply("GET /api/v1/rooms", 200, roomsAnswer())
+	s.handleWS(t, "at1", func(p *peer) {
+		p.expectFrame(`{"type":"RESUME","data":{"rooms":{"r1":5,"r2":3}}}`)
+		p.sendMessages("r1", 6, 7)
+		for _, want := range []string{
+			`{"type":"TYPING","data":{"roomId":"r1"}}`,
+			`{"type":"DELIVERED","data":{"roomId":"r1","seq":6}}`,
+		} {
+			ev := p.read()
+			for ev.Type == chat.EventHeartBeat {
+				ev = p.read()
+			}
+			if got, _ := json.Marshal(ev); string(got) != want {
+				t.Errorf("frame %s, want %s", got, want)
+			}
+		}
+		p.waitClosed()
+	})
+	ctx := testContext(t)
+	sess, err := newClient(t, s).NewSession(ctx, client.WithoutDelivered())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	received(t, sess, 2)
+	time.Sleep(3 * client.DeliveredDelay)
+	if err := sess.Typing(ctx, "r1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Delivered(ctx, "r1", 6); err != nil {
+		t.Fatal(err)
+	}
+}

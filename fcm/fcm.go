@@ -133,6 +133,9 @@ func (s *Sender) Push(ctx context.Context, p chat.Push) error {
 // open the room, and per platform the badge and the room as the conversation it belongs
 // to, so that a burst in one room stacks as one conversation.
 func Message(p chat.Push) *messaging.Message {
+	if p.DataOnly {
+		return dataMessage(p)
+	}
 	m := &messaging.Message{
 		Token:        p.Token,
 		Notification: &messaging.Notification{Title: p.Title, Body: p.Body},
@@ -164,6 +167,33 @@ func Message(p chat.Push) *messaging.Message {
 		if webTopic.MatchString(p.Thread) {
 			// A push service keeps only the newest undelivered message per topic.
 			m.Webpush.Headers = map[string]string{"Topic": p.Thread}
+		}
+	}
+	return m
+}
+
+// dataMessage is the FCM message of a data-only push (a room read elsewhere): nothing is
+// shown; the app is woken with the data (which carries the badge for it to set: an APNs
+// background push holds content-available alone), and each platform keeps only the newest
+// of a room's pushes that wait for a device (Android's collapse key, APNs' collapse id, web
+// push's Topic), so a run of reads arrives as one. Android and APNs get normal priority, as
+// their rules ask of pushes that show nothing.
+func dataMessage(p chat.Push) *messaging.Message {
+	m := &messaging.Message{Token: p.Token, Data: p.Data}
+	switch p.Platform {
+	case chat.PlatformAndroid:
+		m.Android = &messaging.AndroidConfig{CollapseKey: p.Thread, Priority: "normal"}
+	case chat.PlatformIOS:
+		m.APNS = &messaging.APNSConfig{
+			Headers: map[string]string{"apns-push-type": "background", "apns-priority": "5"},
+			Payload: &messaging.APNSPayload{Aps: &messaging.Aps{ContentAvailable: true}},
+		}
+		if len(p.Thread) <= 64 { // APNs' limit on a collapse id
+			m.APNS.Headers["apns-collapse-id"] = p.Thread
+		}
+	case chat.PlatformWeb:
+		if webTopic.MatchString(p.Thread) {
+			m.Webpush = &messaging.WebpushConfig{Headers: map[string]string{"Topic": p.Thread}}
 		}
 	}
 	return m

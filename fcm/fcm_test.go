@@ -64,6 +64,33 @@ func TestRequestBodies(t *testing.T) {
 	}
 }
 
+// TestDataOnlyRequestBodies asserts the exact JSON of a read push on each platform: no
+// notification, the room as the collapse key, the badge in the data for the app to set.
+func TestDataOnlyRequestBodies(t *testing.T) {
+	srv := fcmtest.NewServer(t)
+	s := newSender(t, srv)
+	data := `{"type":"read","roomId":"01jroom","lastReadSeq":"7","badge":"3"}`
+	want := map[string]string{
+		chat.PlatformAndroid: `{"message":{"data":` + data + `,
+			"android":{"collapse_key":"01jroom","priority":"normal"},"token":"tok-android"}}`,
+		chat.PlatformIOS: `{"message":{"data":` + data + `,
+			"apns":{"headers":{"apns-collapse-id":"01jroom","apns-priority":"5","apns-push-type":"background"},
+				"payload":{"aps":{"content-available":1}}},"token":"tok-ios"}}`,
+		chat.PlatformWeb: `{"message":{"data":` + data + `,
+			"webpush":{"headers":{"Topic":"01jroom"}},"token":"tok-web"}}`,
+	}
+	for i, platform := range []string{chat.PlatformAndroid, chat.PlatformIOS, chat.PlatformWeb} {
+		p := chat.Push{
+			Token: "tok-" + platform, Platform: platform, DataOnly: true, Badge: 3, Thread: "01jroom",
+			Data: map[string]string{"type": "read", "roomId": "01jroom", "lastReadSeq": "7", "badge": "3"},
+		}
+		if err := s.Push(t.Context(), p); err != nil {
+			t.Fatalf("Push(%s): %v", platform, err)
+		}
+		sameJSON(t, platform, srv.Requests()[i].Body, want[platform])
+	}
+}
+
 func sameJSON(tb testing.TB, what string, got []byte, want string) {
 	tb.Helper()
 	var g, w any

@@ -75,7 +75,7 @@ const maxSeqAttempts = 100
 //     Claiming before taking a seq means that a retry never burns a seq.
 //  2. Take the room's next seq: $inc on the room document, which is atomic.
 //  3. Insert the message with that seq. It is now visible in history.
-//  4. Advance the listed members' cursors with $max (idempotent).
+//  4. Advance the listed members' read and delivery cursors with $max (idempotent).
 //  5. Set the room's lastMessage, only if it holds a lower seq (idempotent, and a late
 //     writer cannot overwrite a newer message).
 //
@@ -207,7 +207,7 @@ func (s *Store) store(ctx context.Context, what string, m chat.Message, advance 
 		// Only existing memberships match, so a non-member in advance is ignored.
 		_, err := s.memberships().UpdateMany(ctx,
 			bson.D{{Key: "roomId", Value: doc.RoomID}, {Key: "userId", Value: bson.D{{Key: "$in", Value: ids}}}},
-			bson.D{{Key: "$max", Value: bson.D{{Key: "lastReadSeq", Value: doc.Seq}}}})
+			bson.D{{Key: "$max", Value: bson.D{{Key: "lastReadSeq", Value: doc.Seq}, {Key: "lastDeliveredSeq", Value: doc.Seq}}}})
 		if err != nil {
 			return chat.Message{}, false, s.fail(ctx, what+": advance cursors", err)
 		}

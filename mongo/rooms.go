@@ -33,19 +33,26 @@ func (d roomDoc) room() chat.Room {
 	return chat.Room{ID: d.ID, Type: d.Type, Name: d.Name, LastSeq: d.LastSeq, CreatedAt: chat.At(fromDate(d.CreatedAt)), MemberIDs: []string{}}
 }
 
-// memberDoc is one membership with its read cursor. Its _id is the driver's ObjectID; the
-// unique (roomId, userId) index is the key.
+// memberDoc is one membership with its read and delivery cursors. Its _id is the driver's
+// ObjectID; the unique (roomId, userId) index is the key. Memberships stored before
+// delivery cursors existed have no lastDeliveredSeq: theirs is their read cursor, which
+// is what member() and UndeliveredCount take it to be (no migration rewrites them).
 type memberDoc struct {
-	RoomID      string        `bson:"roomId"`
-	UserID      string        `bson:"userId"`
-	LastReadSeq int64         `bson:"lastReadSeq"`
-	Muted       bool          `bson:"muted"`
-	JoinedAt    bson.DateTime `bson:"joinedAt"`
+	RoomID           string        `bson:"roomId"`
+	UserID           string        `bson:"userId"`
+	LastReadSeq      int64         `bson:"lastReadSeq"`
+	LastDeliveredSeq int64         `bson:"lastDeliveredSeq"`
+	Muted            bool          `bson:"muted"`
+	JoinedAt         bson.DateTime `bson:"joinedAt"`
 }
 
 func (d memberDoc) member() chat.Member {
-	return chat.Member{UserID: d.UserID, LastReadSeq: d.LastReadSeq, Muted: d.Muted, JoinedAt: chat.At(fromDate(d.JoinedAt))}
+	return chat.Member{UserID: d.UserID, LastReadSeq: d.LastReadSeq, LastDeliveredSeq: d.delivered(),
+		Muted: d.Muted, JoinedAt: chat.At(fromDate(d.JoinedAt))}
 }
+
+// delivered is the membership's delivery cursor: never behind its read cursor.
+func (d memberDoc) delivered() int64 { return max(d.LastDeliveredSeq, d.LastReadSeq) }
 
 // storedDirectKey is the directKey field of a room. Group rooms get one derived from their
 // own id, so that every room has a distinct key and the unique index needs to be neither
@@ -358,7 +365,7 @@ func (s *Store) AddMembers(ctx context.Context, roomID string, userIDs []string,
 	}
 	added := []string{}
 	for _, uid := range ids {
-		_, err := s.memberships().InsertOne(ctx, memberDoc{RoomID: roomID, UserID: uid, LastReadSeq: lastSeq, JoinedAt: date(at)})
+		_, err := s.memberships().InsertOne(ctx, memberDoc{RoomID: roomID, UserID: uid, LastReadSeq: lastSeq, LastDeliveredSeq: lastSeq, JoinedAt: date(at)})
 		switch {
 		case mongo.IsDuplicateKeyError(err): // already a member
 		case err != nil:
@@ -411,7 +418,8 @@ func (s *Store) SetMuted(ctx context.Context, roomID, userID string, muted bool)
 }
 
 // AdvanceReadCursor implements chat.RoomStore. The cursor moves by $max in one
-// findAndModify, so concurrent calls cannot move it back, and calling again is harmless.
+// findAndModify, so concurrent calls cannot move it back, and calling again is harmless;
+// the delivery cursor moves by the same $max in the same write.
 // The cap is the room's counter as read just before; a message stored in between is
 // simply not covered by this call.
 func (s *Store) AdvanceReadCursor(ctx context.Context, roomID, userID string, seq int64) (int64, error) {
@@ -422,7 +430,10 @@ func (s *Store) AdvanceReadCursor(ctx context.Context, roomID, userID string, se
 	}
 	var d memberDoc
 	err = s.memberships().FindOneAndUpdate(ctx, memberKey(roomID, userID),
-		bson.D{{Key: "$max", Value: bson.D{{Key: "lastReadSeq", Value: min(seq, lastSeq)}}}},
+		bson.D{{Key: "$max", Value: bson.D{
+			{Key: "lastReadSeq", Value: min(seq, lastSeq)},
+			{Key: "lastDeliveredSeq", Value: min(seq, lastSeq)},
+		}}},
 		options.FindOneAndUpdate().SetReturnDocument(options.After),
 	).Decode(&d)
 	if err != nil {

@@ -12,6 +12,7 @@ type metrics struct {
 	jobsFailed    prometheus.Counter
 	lag           prometheus.Histogram
 	busEvents     prometheus.Counter
+	reads         *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -49,9 +50,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "chatchat_push_bus_events_total",
 			Help: "FCM_TOKEN_MESSAGE events heard on the bus (at most once); compare with the jobs the queue delivered.",
 		}),
+		reads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chatchat_push_read_total",
+			Help: "Data-only read pushes (a room read on another device), by status: sent, failed, logged.",
+		}, []string{"status"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.sent, m.failed, m.retried, m.duplicates, m.tokensDeleted, m.jobsFailed, m.lag, m.busEvents)
+		reg.MustRegister(m.sent, m.failed, m.retried, m.duplicates, m.tokensDeleted, m.jobsFailed, m.lag, m.busEvents, m.reads)
 	}
 	return m
 }

@@ -1,6 +1,7 @@
 // Package notify is ChatChat's notification role: a worker that takes push jobs from the
 // push queue and sends each created message to the devices of the room's members who are
-// offline. The endpoints of devices and notification history are api's.
+// offline, and each read cursor that moved to the reader's devices (read.go). The
+// endpoints of devices and notification history are api's.
 package notify
 
 import (
@@ -199,6 +200,9 @@ func (w *Worker) handle(ctx context.Context, d chat.PushDelivery) {
 // process pushes one message to the devices of the room's offline, unmuted members other
 // than the sender, skipping devices already in the history for it.
 func (w *Worker) process(ctx context.Context, job chat.PushJob) error {
+	if job.Read != nil {
+		return w.processRead(ctx, *job.Read)
+	}
 	m := job.Message
 	room, err := w.rooms.Room(ctx, m.RoomID)
 	if chat.IsNotFound(err) {

@@ -40,9 +40,10 @@ var (
 	sqlInsertOutbox  = `INSERT INTO outbox (message_id, created_at) VALUES (?, ?)`
 )
 
-// sqlAdvanceCursors moves n members' cursors to a message's seq (arguments: seq, room, ids).
+// sqlAdvanceCursors moves n members' read cursors, and their delivery cursors with them, to
+// a message's seq (arguments: seq, room, ids).
 func sqlAdvanceCursors(n int) string {
-	return `UPDATE memberships SET last_read_seq = ?1
+	return `UPDATE memberships SET last_read_seq = ?1, last_delivered_seq = max(last_delivered_seq, ?1)
 		WHERE room_id = ?2 AND last_read_seq < ?1 AND user_id IN (` + placeholders(n) + `)`
 }
 

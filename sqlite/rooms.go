@@ -252,14 +252,14 @@ func (s *Store) UserRoomSeqs(ctx context.Context, userID string) (map[string]int
 	return out, nil
 }
 
-const memberColumns = `user_id, last_read_seq, muted, joined_at`
+const memberColumns = `user_id, last_read_seq, last_delivered_seq, muted, joined_at`
 
 func scanMember(row scanner) (chat.Member, error) {
 	var (
 		m  chat.Member
 		at int64
 	)
-	if err := row.Scan(&m.UserID, &m.LastReadSeq, &m.Muted, &at); err != nil {
+	if err := row.Scan(&m.UserID, &m.LastReadSeq, &m.LastDeliveredSeq, &m.Muted, &at); err != nil {
 		return chat.Member{}, err
 	}
 	m.JoinedAt = chat.At(fromMillis(at))
@@ -338,9 +338,9 @@ func (s *Store) AddMembers(ctx context.Context, roomID string, userIDs []string,
 		}
 		for _, uid := range chat.UniqueIDs(userIDs) {
 			res, err := tx.ExecContext(ctx, `
-				INSERT INTO memberships (room_id, user_id, last_read_seq, joined_at)
-				VALUES (?, ?, ?, ?)
-				ON CONFLICT (room_id, user_id) DO NOTHING`, roomID, uid, lastSeq, millis(at))
+				INSERT INTO memberships (room_id, user_id, last_read_seq, last_delivered_seq, joined_at)
+				VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (room_id, user_id) DO NOTHING`, roomID, uid, lastSeq, lastSeq, millis(at))
 			if isForeignKey(err) {
 				return fmt.Errorf("sqlite: add members to %s: user %s: %w", roomID, uid, chat.ErrNotFound)
 			}
@@ -374,13 +374,16 @@ func (s *Store) SetMuted(ctx context.Context, roomID, userID string, muted bool)
 }
 
 // AdvanceReadCursor implements chat.RoomStore. One statement does the whole rule (never
-// back, never past the room's last seq), so concurrent calls cannot undo each other.
+// back, never past the room's last seq, the delivery cursor never behind), so concurrent
+// calls cannot undo each other. Both assignments see the row's old values, hence the
+// read cursor's new value spelt out twice.
 func (s *Store) AdvanceReadCursor(ctx context.Context, roomID, userID string, seq int64) (int64, error) {
 	var cursor int64
 	err := s.w.QueryRowContext(ctx, `
 		UPDATE memberships
-		SET last_read_seq = max(last_read_seq, min(?, (SELECT last_seq FROM rooms WHERE id = room_id)))
-		WHERE room_id = ? AND user_id = ?
+		SET last_read_seq = max(last_read_seq, min(?1, (SELECT last_seq FROM rooms WHERE id = room_id))),
+			last_delivered_seq = max(last_delivered_seq, last_read_seq, min(?1, (SELECT last_seq FROM rooms WHERE id = room_id)))
+		WHERE room_id = ?2 AND user_id = ?3
 		RETURNING last_read_seq`, seq, roomID, userID).Scan(&cursor)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: advance read cursor of %s in %s: %w", userID, roomID, notFound(err))

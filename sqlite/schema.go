@@ -218,6 +218,14 @@ CREATE TABLE reports (
 CREATE INDEX reports_status ON reports (status, id);
 CREATE INDEX reports_reporter ON reports (reporter_id, created_at);
 `,
+	// 11: delivery cursors. A member's last_delivered_seq is never behind last_read_seq
+	// (what was read was delivered), so existing memberships start there; the index is
+	// UndeliveredCount's, as memberships_read is UnreadCount's.
+	`
+ALTER TABLE memberships ADD COLUMN last_delivered_seq INTEGER NOT NULL DEFAULT 0;
+UPDATE memberships SET last_delivered_seq = last_read_seq;
+CREATE INDEX memberships_delivered ON memberships (room_id, last_delivered_seq);
+`,
 }
 
 // migrate brings the schema up to date, one transaction per migration, so that a failed

@@ -11,7 +11,7 @@ import (
 
 // BenchmarkUnreadCount compares the two ways SendMessage can learn a message's unread
 // count in a large room: listing the members (what it did) and counting them in SQL
-// (chat.UnreadCounter).
+// (chat.CursorStore.UnreadCount), and its delivery twin (chat.DeliveryStore.UndeliveredCount).
 func BenchmarkUnreadCount(b *testing.B) {
 	ctx := context.Background()
 	s := open(b)
@@ -45,6 +45,14 @@ func BenchmarkUnreadCount(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if n, err := s.UnreadCount(ctx, room.ID, ids[0], m.Seq); err != nil || n != members-1 {
+				b.Fatal(n, err)
+			}
+		}
+	})
+	b.Run(fmt.Sprintf("UndeliveredCount/members=%d", members), func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if n, err := s.UndeliveredCount(ctx, room.ID, ids[0], m.Seq); err != nil || n != members-1 {
 				b.Fatal(n, err)
 			}
 		}

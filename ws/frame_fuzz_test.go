@@ -24,6 +24,12 @@ func FuzzClientFrame(f *testing.F) {
 		`{"type":"AUTH","data":{"accessToken":"alice"}}`,
 		`{"type":"AUTH","data":{"accessToken":""}}`,
 		`{"type":"DELIVERED","data":{"roomId":"r1","seq":1}}`,
+		`{"type":"DELIVERED","data":{"roomId":"r1","seq":-1}}`,
+		`{"type":"DELIVERED","data":{"roomId":"r1"}}`,
+		`{"type":"DELIVERED","data":{"roomId":"r2","seq":9223372036854775807}}`,
+		`{"type":"DELIVERED","data":{"roomId":"r1","seq":1e400}}`,
+		`{"type":"DELIVERED","data":{"roomId":1,"seq":"1"}}`,
+		`{"type":"DELIVERED","data":null}`,
 		`{"type":"NOPE"}`, `{}`, `[]`, `null`, `"x"`, `{"type":1}`, `{"type":"TYPING","data":[]}`,
 		"\xff\xfe", `{"type":"RESUME","data":{"rooms":{"r1":1e400}}}`,
 	} {

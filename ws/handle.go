@@ -20,6 +20,13 @@ type roomData struct {
 	RoomID string `json:"roomId"`
 }
 
+// deliveredData is the data of DELIVERED. Seq is a pointer so that a missing seq is an
+// error rather than 0.
+type deliveredData struct {
+	RoomID string `json:"roomId"`
+	Seq    *int64 `json:"seq"`
+}
+
 // resumeData is the data of RESUME.
 type resumeData struct {
 	Rooms map[string]int64 `json:"rooms"`
@@ -85,6 +92,14 @@ func (s *session) message(ctx context.Context, p []byte) ws.StatusCode {
 		var roomID string
 		if roomID, err = decodeRoomID(f.Data); err == nil {
 			err = s.srv.chat.Typing(ctx, s.userID, roomID)
+		}
+	case chat.EventDelivered:
+		var d deliveredData
+		if len(f.Data) == 0 || json.Unmarshal(f.Data, &d) != nil || d.RoomID == "" || d.Seq == nil {
+			err = chat.Errorf(chat.Invalid, "bad_request", "data is {roomId, seq}")
+		} else {
+			// No answer on success: the room hears of it as DELIVERY_RECEIPT_UPDATED.
+			_, err = s.srv.chat.MarkDelivered(ctx, s.userID, d.RoomID, *d.Seq)
 		}
 	case chat.EventResume:
 		err = s.resume(ctx, f.Data)

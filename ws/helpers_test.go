@@ -135,6 +135,21 @@ func (c *testChat) Typing(_ context.Context, userID, roomID string) error {
 	return nil
 }
 
+// MarkDelivered records the call and publishes the receipt at once (the service's
+// coalescing has its own tests).
+func (c *testChat) MarkDelivered(_ context.Context, userID, roomID string, seq int64) (chat.DeliveryReceipt, error) {
+	if err := c.member(userID, roomID); err != nil {
+		return chat.DeliveryReceipt{}, err
+	}
+	if seq < 0 {
+		return chat.DeliveryReceipt{}, chat.Errorf(chat.Invalid, "bad_request", "seq is not negative")
+	}
+	dr := chat.DeliveryReceipt{RoomID: roomID, UserID: userID, LastDeliveredSeq: seq}
+	data, _ := json.Marshal(dr)
+	c.publish(chat.Event{Type: chat.EventDeliveryReceiptUpdated, RoomID: roomID, Data: data, At: time.Now().UnixMilli()})
+	return dr, nil
+}
+
 func (c *testChat) Resume(ctx context.Context, userID string, rooms map[string]int64) ([]chat.Message, bool, error) {
 	c.mu.Lock()
 	c.resumed = append(c.resumed, len(rooms))

@@ -51,7 +51,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	// Resolve every label once: WithLabelValues on the read path would hash each time.
 	for _, t := range []string{
 		chat.EventHeartBeat, chat.EventRoomFocused, chat.EventRoomUnfocused, chat.EventTyping,
-		chat.EventResume, chat.EventAuth, frameInvalid, frameUnknown, frameBinary,
+		chat.EventResume, chat.EventAuth, chat.EventDelivered, frameInvalid, frameUnknown, frameBinary,
 	} {
 		m.framesByType[t] = frames.WithLabelValues(t)
 	}

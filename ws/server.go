@@ -1,6 +1,6 @@
 // Package ws is ChatChat's chat server: it holds clients' WebSocket connections, routes the
 // bus's events to the local sessions of a room or user, and passes client frames (heartbeats,
-// focus, typing, resume) to the domain service. PROTOCOL.md's "WebSocket" section is its
+// focus, typing, delivery receipts, resume) to the domain service. PROTOCOL.md's "WebSocket" section is its
 // contract.
 //
 // The per-connection footprint is kept small on purpose: one reader goroutine blocked on the
@@ -36,6 +36,9 @@ type Chat interface {
 	Unfocus(ctx context.Context, userID, sessionID, roomID string) error
 	// Typing checks membership and publishes TYPING on the bus.
 	Typing(ctx context.Context, userID, roomID string) error
+	// MarkDelivered moves the user's delivery cursor forward (DELIVERED); membership is
+	// checked, and DELIVERY_RECEIPT_UPDATED is published, coalesced, by the service.
+	MarkDelivered(ctx context.Context, userID, roomID string, seq int64) (chat.DeliveryReceipt, error)
 	// Resume returns the messages after the given seqs, of member rooms only, ascending
 	// per room.
 	Resume(ctx context.Context, userID string, rooms map[string]int64) (msgs []chat.Message, complete bool, err error)

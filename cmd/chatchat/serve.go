@@ -205,6 +205,14 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 		})
 		a.cleanup = append(a.cleanup, func() { cancel(); wg.Wait() })
 	}
+	if roles["api"] || roles["ws"] {
+		// DELIVERED frames and POST .../delivered both end in this process's coalescer;
+		// stopping it publishes what it still holds.
+		rctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Go(func() { svc.RunDeliveryReceipts(rctx) })
+		a.cleanup = append(a.cleanup, func() { cancel(); wg.Wait() })
+	}
 	if roles["ws"] {
 		a.chatSrv = ws.New(ws.Config{
 			MaxFrameBytes: s.MaxFrameBytes, SendQueue: s.SendQueue, NodeID: s.NodeID,
