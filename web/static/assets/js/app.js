@@ -31,12 +31,15 @@ export function chatApp(api) {
     h('p', { class: 'muted' }, 'Start one with someone by their name.'));
   const dialog = newRoomDialog(store, (roomId) => go(roomId));
   const newBtn = h('button', { class: 'btn primary', type: 'button', on: { click: () => dialog.open() } }, icon('plus'), h('span', {}, 'New chat'));
+  // Shown to server administrators, asked of the server (a grant may postdate the sign-in).
+  const adminLink = h('a', { class: 'admin-link', href: '/admin', hidden: true }, 'Administration');
+  api.me().then((u) => { adminLink.hidden = !u.admin; }).catch(() => {});
   const sidebar = h('aside', { class: 'sidebar', 'aria-label': 'Conversations' },
     h('header', { class: 'side-head' },
       h('div', { class: 'me' }, avatar(me.id, me.displayName),
         h('div', { class: 'me-text' }, h('strong', { class: 'me-name' }, me.displayName), conn)),
       h('button', { class: 'icon-btn', type: 'button', title: 'Sign out', 'aria-label': 'Sign out', on: { click: signOut } }, icon('logout'))),
-    h('div', { class: 'side-actions' }, newBtn),
+    h('div', { class: 'side-actions' }, newBtn, adminLink),
     h('nav', { class: 'rooms', 'aria-label': 'Rooms' }, list, empty));
 
   const chat = chatView(store, { onBack: () => go(null) });
