@@ -37,6 +37,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) chat.Store) {
 	t.Run("Cursors", func(t *testing.T) { TestCursorStore(t, newStore) })
 	t.Run("Messages", func(t *testing.T) { TestMessageStore(t, newStore) })
 	t.Run("Outbox", func(t *testing.T) { TestOutboxStore(t, newStore) })
+	t.Run("MessageChanges", func(t *testing.T) { TestMessageChangeStore(t, newStore) })
 }
 
 // TestUserStore runs the contract of chat.UserStore.

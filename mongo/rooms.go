@@ -24,6 +24,9 @@ type roomDoc struct {
 	Name      string        `bson:"name"`
 	DirectKey string        `bson:"directKey"`
 	LastSeq   int64         `bson:"lastSeq"`
+	// LastRev is the change counter that every create and change increments; rooms
+	// stored before revs existed have none and start at 0.
+	LastRev   int64         `bson:"lastRev"`
 	CreatedAt bson.DateTime `bson:"createdAt"`
 	// ActiveAt is the time of the last message, or of creation: it orders room lists.
 	ActiveAt       bson.DateTime `bson:"activeAt"`
@@ -32,7 +35,7 @@ type roomDoc struct {
 }
 
 func (d roomDoc) room() chat.Room {
-	return chat.Room{ID: d.ID, Type: d.Type, Name: d.Name, LastSeq: d.LastSeq, CreatedAt: chat.At(fromDate(d.CreatedAt)), MemberIDs: []string{}}
+	return chat.Room{ID: d.ID, Type: d.Type, Name: d.Name, LastSeq: d.LastSeq, LastRev: d.LastRev, CreatedAt: chat.At(fromDate(d.CreatedAt)), MemberIDs: []string{}}
 }
 
 // memberDoc is one membership with its read cursor. Its _id is the driver's ObjectID; the

@@ -44,7 +44,7 @@ func (s *Store) CreateRoom(ctx context.Context, r chat.Room, directKey string) e
 	})
 }
 
-const roomColumns = `r.id, r.type, r.name, r.last_seq, r.created_at`
+const roomColumns = `r.id, r.type, r.name, r.last_seq, r.created_at, r.last_rev`
 
 // Room implements chat.RoomStore.
 func (s *Store) Room(ctx context.Context, id string) (chat.Room, error) {
@@ -61,7 +61,7 @@ func (s *Store) roomWhere(ctx context.Context, what, where string, arg any) (cha
 	err := s.read(ctx, what, func(tx *sql.Tx) error {
 		var at int64
 		err := tx.QueryRowContext(ctx, `SELECT `+roomColumns+` FROM rooms r WHERE `+where, arg).
-			Scan(&r.ID, &r.Type, &r.Name, &r.LastSeq, &at)
+			Scan(&r.ID, &r.Type, &r.Name, &r.LastSeq, &at, &r.LastRev)
 		if err != nil {
 			return fmt.Errorf("sqlite: %s: %w", what, notFound(err))
 		}
@@ -101,7 +101,8 @@ func (s *Store) UserRooms(ctx context.Context, userID string) ([]chat.UserRoom, 
 	err := s.read(ctx, "user rooms", func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `
 			SELECT `+roomColumns+`, me.last_read_seq, me.muted,
-			       m.id, m.seq, m.sender_id, m.client_msg_id, m.type, m.text, m.media_id, m.created_at
+			       m.id, m.seq, m.sender_id, m.client_msg_id, m.type, m.text, m.media_id, m.created_at,
+			       m.rev, m.edited_at, m.deleted_at
 			FROM memberships me
 			JOIN rooms r ON r.id = me.room_id
 			LEFT JOIN messages m ON m.room_id = r.id AND m.seq = r.last_seq
@@ -121,9 +122,11 @@ func (s *Store) UserRooms(ctx context.Context, userID string) ([]chat.UserRoom, 
 				msgAt sql.NullInt64
 				seq   sql.NullInt64
 				cols  [5]sql.NullString
+				more  [3]sql.NullInt64 // rev, edited_at, deleted_at
 			)
-			if err := rows.Scan(&ur.ID, &ur.Type, &ur.Name, &ur.LastSeq, &at, &ur.LastReadSeq, &ur.MutedByUser,
-				&msgID, &seq, &cols[0], &cols[1], &cols[2], &cols[3], &cols[4], &msgAt); err != nil {
+			if err := rows.Scan(&ur.ID, &ur.Type, &ur.Name, &ur.LastSeq, &at, &ur.LastRev, &ur.LastReadSeq, &ur.MutedByUser,
+				&msgID, &seq, &cols[0], &cols[1], &cols[2], &cols[3], &cols[4], &msgAt,
+				&more[0], &more[1], &more[2]); err != nil {
 				return fmt.Errorf("sqlite: user rooms: %w", err)
 			}
 			ur.CreatedAt = chat.At(fromMillis(at))
@@ -133,6 +136,7 @@ func (s *Store) UserRooms(ctx context.Context, userID string) ([]chat.UserRoom, 
 					ID: msgID.String, RoomID: ur.ID, Seq: seq.Int64, SenderID: cols[0].String,
 					ClientMsgID: cols[1].String, Type: cols[2].String, Text: cols[3].String,
 					MediaID: cols[4].String, CreatedAt: chat.At(fromMillis(msgAt.Int64)),
+					Rev: more[0].Int64, EditedAt: timeOrNil(more[1].Int64), DeletedAt: timeOrNil(more[2].Int64),
 				}
 				ur.LastMessage = &m
 			}
