@@ -245,7 +245,7 @@ func testChanges(t *testing.T, s chat.Store) {
 		msgs = append(msgs, storeSend(t, s, r.ID, a, fmt.Sprint("m", i), storeAt(i))) // revs 1–4
 	}
 	storeSend(t, s, other.ID, a, "elsewhere", storeAt(5))
-	change(t, s, chat.Change{Kind: chat.ChangeEdit, RoomID: r.ID, MessageID: msgs[0].ID, Text: "m0 edited"})       // rev 5
+	change(t, s, chat.Change{Kind: chat.ChangeEdit, RoomID: r.ID, MessageID: msgs[0].ID, Text: "m0 edited"})         // rev 5
 	change(t, s, chat.Change{Kind: chat.ChangeReact, RoomID: r.ID, MessageID: msgs[2].ID, UserID: b.ID, Emoji: "x"}) // rev 6
 	got, more, err := s.Changes(ctx, r.ID, 2, 10)
 	if err != nil || more {

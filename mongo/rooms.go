@@ -19,11 +19,11 @@ import (
 // LastMessage is a copy of the message with seq LastMessageSeq, kept so that a room list
 // needs no join ($lookup is one of the things the store avoids).
 type roomDoc struct {
-	ID        string        `bson:"_id"`
-	Type      string        `bson:"type"`
-	Name      string        `bson:"name"`
-	DirectKey string        `bson:"directKey"`
-	LastSeq   int64         `bson:"lastSeq"`
+	ID        string `bson:"_id"`
+	Type      string `bson:"type"`
+	Name      string `bson:"name"`
+	DirectKey string `bson:"directKey"`
+	LastSeq   int64  `bson:"lastSeq"`
 	// LastRev is the change counter that every create and change increments; rooms
 	// stored before revs existed have none and start at 0.
 	LastRev   int64         `bson:"lastRev"`

@@ -48,7 +48,9 @@ func (s *Store) messageIn(ctx context.Context, tx *sql.Tx, roomID, messageID str
 	queryRow, query := tx.QueryRowContext, tx.QueryContext
 	if write {
 		queryRow = func(ctx context.Context, q string, args ...any) *sql.Row { return s.txQueryRow(ctx, tx, q, args...) }
-		query = func(ctx context.Context, q string, args ...any) (*sql.Rows, error) { return s.txQuery(ctx, tx, q, args...) }
+		query = func(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+			return s.txQuery(ctx, tx, q, args...)
+		}
 	}
 	m, err := scanMessage(queryRow(ctx, sqlMessageByID, messageID))
 	if err == nil && m.RoomID != roomID {
