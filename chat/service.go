@@ -45,6 +45,7 @@ type Service struct {
 	cursors  CursorStore
 	messages MessageStore
 	outbox   OutboxStore
+	changes  MessageChangeStore
 
 	bus        Bus
 	presence   PresenceService
@@ -52,6 +53,8 @@ type Service struct {
 	media      MediaResolver
 	membership *memberCache
 	push       PushQueue
+
+	mediaRemover MediaRemover
 }
 
 // MediaResolver attaches uploaded media to messages. Optional: without it, image and file
@@ -99,7 +102,7 @@ func NewService(cfg ServiceConfig, store Store, bus Bus, presence PresenceServic
 		cfg.PublishTimeout = 5 * time.Second
 	}
 	return &Service{cfg: cfg,
-		users: store, rooms: store, members: store, cursors: store, messages: store, outbox: store,
+		users: store, rooms: store, members: store, cursors: store, messages: store, outbox: store, changes: store,
 		bus: bus, presence: presence, log: cfg.Logger,
 		membership: newMemberCache(cfg.MembershipTTL, cfg.MembershipRooms, cfg.Now)}
 }
