@@ -218,7 +218,7 @@ func (s *Server) resyncOnce(ctx context.Context, snap []roomSeq) {
 		if len(msgs) == 0 {
 			continue
 		}
-		b, err := messageFrames(nil, msgs)
+		b, err := messageFrames(nil, chat.EventMessageCreated, msgs)
 		if err != nil {
 			s.log.Error("re-sync encode failed", "room", rs.roomID, "err", err)
 			continue
@@ -234,14 +234,15 @@ func (s *Server) resyncOnce(ctx context.Context, snap []roomSeq) {
 	}
 }
 
-// messageFrames appends a MESSAGE_CREATED frame per message to b.
-func messageFrames(b []byte, msgs []chat.Message) ([]byte, error) {
+// messageFrames appends a frame of type typ (MESSAGE_CREATED or MESSAGE_UPDATED) per message to b.
+func messageFrames(b []byte, typ string, msgs []chat.Message) ([]byte, error) {
 	for i := range msgs {
+		// MessageCreated and MessageUpdated have the same shape: {message}.
 		data, err := chat.MarshalJSON(chat.MessageCreated{Message: msgs[i]})
 		if err != nil {
 			return nil, fmt.Errorf("ws: encode message %s: %w", msgs[i].ID, err)
 		}
-		b = appendEventFrame(b, chat.EventMessageCreated, data)
+		b = appendEventFrame(b, typ, data)
 	}
 	return b, nil
 }

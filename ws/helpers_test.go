@@ -135,7 +135,12 @@ func (c *testChat) Typing(_ context.Context, userID, roomID string) error {
 	return nil
 }
 
-func (c *testChat) Resume(ctx context.Context, userID string, rooms map[string]int64) ([]chat.Message, bool, error) {
+func (c *testChat) Replay(ctx context.Context, userID string, req chat.ResumeRequest) (chat.Replay, error) {
+	msgs, complete, err := c.resume(ctx, userID, req.Rooms)
+	return chat.Replay{Created: msgs, Complete: complete}, err
+}
+
+func (c *testChat) resume(ctx context.Context, userID string, rooms map[string]int64) ([]chat.Message, bool, error) {
 	c.mu.Lock()
 	c.resumed = append(c.resumed, len(rooms))
 	c.mu.Unlock()

@@ -36,9 +36,9 @@ type Chat interface {
 	Unfocus(ctx context.Context, userID, sessionID, roomID string) error
 	// Typing checks membership and publishes TYPING on the bus.
 	Typing(ctx context.Context, userID, roomID string) error
-	// Resume returns the messages after the given seqs, of member rooms only, ascending
-	// per room.
-	Resume(ctx context.Context, userID string, rooms map[string]int64) (msgs []chat.Message, complete bool, err error)
+	// Replay returns the messages after the given seqs, of member rooms only, ascending
+	// per room, and the older ones changed after the given revs.
+	Replay(ctx context.Context, userID string, req chat.ResumeRequest) (chat.Replay, error)
 	// MessagesAfter returns a room's messages after afterSeq, with no membership check: the
 	// server re-syncs sessions it already routes.
 	MessagesAfter(ctx context.Context, roomID string, afterSeq int64) ([]chat.Message, error)
