@@ -20,7 +20,6 @@ type roomData struct {
 	RoomID string `json:"roomId"`
 }
 
-
 // authData is the data of AUTH.
 type authData struct {
 	AccessToken string `json:"accessToken"`
