@@ -235,7 +235,10 @@ func TestOfflineDeviceCatchesUpWithChanges(t *testing.T) {
 
 	// Away: edits, deletes, reactions, pins, and new messages that are changed too.
 	steps := []func() error{
-		func() error { _, err := alice.EditMessage(ctx, room.ID, sent[1].ID, client.MessageEdit{Text: "m1 edited"}); return err },
+		func() error {
+			_, err := alice.EditMessage(ctx, room.ID, sent[1].ID, client.MessageEdit{Text: "m1 edited"})
+			return err
+		},
 		func() error { return alice.DeleteMessage(ctx, room.ID, sent[2].ID) },
 		func() error { _, err := bob.React(ctx, room.ID, sent[3].ID, "🎉"); return err }, // bob's other device
 		func() error { _, err := alice.React(ctx, room.ID, sent[3].ID, "🎉"); return err },
@@ -249,7 +252,10 @@ func TestOfflineDeviceCatchesUpWithChanges(t *testing.T) {
 			}
 			return err
 		},
-		func() error { _, err := alice.EditMessage(ctx, room.ID, sent[5].ID, client.MessageEdit{Text: "m5 edited"}); return err },
+		func() error {
+			_, err := alice.EditMessage(ctx, room.ID, sent[5].ID, client.MessageEdit{Text: "m5 edited"})
+			return err
+		},
 		func() error { _, err := bob.Pin(ctx, room.ID, sent[1].ID); return err },
 		func() error { _, err := alice.Unpin(ctx, room.ID, sent[4].ID); return err },
 	}
