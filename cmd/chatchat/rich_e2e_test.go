@@ -334,3 +334,73 @@ func sameState(got, want map[string]chat.Message) string {
 	}
 	return ""
 }
+
+// TestResumeChangesPastTheByteBound: changes to older messages that are more than one
+// RESUME sends (about 1 MiB) come up to the bound, then RESUME_OK says up to which rev with
+// complete false, and the Session pages the rest from the changes feed (before it passes
+// RESUME_OK on): every edit arrives.
+func TestResumeChangesPastTheByteBound(t *testing.T) {
+	n := startNode(t, "", nil, "--rate-send", "0")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	alice, _ := newUser(t, n, "alice")
+	bob, ba := newUser(t, n, "bob")
+	room, _, err := alice.CreateRoom(ctx, client.NewRoom{Type: "direct", MemberIDs: []string{ba.User.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const count = 300 // 300 edits × 4,000 characters: about 1.2 MB of frames
+	var ids []string
+	for i := range count {
+		m, _, err := alice.SendMessage(ctx, room.ID, client.NewMessage{Text: fmt.Sprint(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.ID)
+	}
+	r, err := bob.Room(ctx, room.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range ids {
+		if _, err := alice.EditMessage(ctx, room.ID, id, client.MessageEdit{Text: strings.Repeat("가", 3990) + fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := bob.NewSession(ctx, client.WithResume(map[string]int64{room.ID: r.LastSeq}), client.WithResumeRevs(map[string]int64{room.ID: r.LastRev}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	edited, incomplete, sawOK := map[string]bool{}, false, false
+	for len(edited) < count || !sawOK {
+		select {
+		case ev := <-s.Events():
+			switch ev.Type {
+			case chat.EventResumeOK:
+				ok, err := ev.ResumeOK()
+				if err != nil {
+					t.Fatal(err)
+				}
+				incomplete, sawOK = incomplete || !ok.Complete, true
+			case chat.EventMessageUpdated:
+				m, err := ev.UpdatedMessage()
+				if err != nil || !strings.HasSuffix(m.Text, "가"+fmt.Sprint(m.Seq-1)) {
+					t.Fatalf("update %+v, %v", m.Seq, err)
+				}
+				edited[m.ID] = true
+			case chat.EventMessageCreated:
+				t.Fatal("a created message replayed: bob had them all")
+			}
+		case <-ctx.Done():
+			t.Fatalf("got %d of %d edits", len(edited), count)
+		}
+	}
+	if !incomplete {
+		t.Fatal("the replay was not cut: the test did not reach the bound it is about")
+	}
+	final, err := bob.Room(ctx, room.ID)
+	if err != nil || s.Revs()[room.ID] != final.LastRev {
+		t.Fatalf("session's rev %d, room's %d (%v)", s.Revs()[room.ID], final.LastRev, err)
+	}
+}
