@@ -300,3 +300,44 @@ func TestRelayChanges(t *testing.T) {
 		t.Fatalf("second relay pass: %d, %v", n, err)
 	}
 }
+
+// TestMentionCount: a room's mentionCount is the caller's unread, not deleted mentions.
+func TestMentionCount(t *testing.T) {
+	f := newFixture(t, 3)
+	ctx := context.Background()
+	a, b, c := f.users[0], f.users[1], f.users[2]
+	r, _, _ := f.svc.CreateRoom(ctx, a, chat.NewRoom{Type: "group", MemberIDs: []string{b, c}})
+	f.svc.SendMessage(ctx, a, r.ID, chat.NewMessage{Text: "hi @b", Mentions: []string{b}})
+	m2, _, _ := f.svc.SendMessage(ctx, a, r.ID, chat.NewMessage{Text: "hi all", Mentions: []string{b, c}})
+	f.svc.SendMessage(ctx, a, r.ID, chat.NewMessage{Text: "plain"})
+	count := func(user string) (list, one int64) {
+		t.Helper()
+		rooms, err := f.svc.Rooms(ctx, user)
+		if err != nil || len(rooms) != 1 || rooms[0].MentionCount == nil {
+			t.Fatalf("Rooms: %+v, %v", rooms, err)
+		}
+		room, err := f.svc.Room(ctx, user, r.ID)
+		if err != nil || room.MentionCount == nil {
+			t.Fatalf("Room: %+v, %v", room, err)
+		}
+		return *rooms[0].MentionCount, *room.MentionCount
+	}
+	if l, o := count(b); l != 2 || o != 2 {
+		t.Fatalf("b's mentionCount = %d / %d, want 2", l, o)
+	}
+	if _, err := f.svc.MarkRead(ctx, b, r.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	if l, o := count(b); l != 1 || o != 1 {
+		t.Fatalf("b's mentionCount after reading the first = %d / %d, want 1", l, o)
+	}
+	if err := f.svc.DeleteMessage(ctx, a, r.ID, m2.ID); err != nil {
+		t.Fatal(err)
+	}
+	if l, o := count(b); l != 0 || o != 0 {
+		t.Fatalf("b's mentionCount after the delete = %d / %d, want 0", l, o)
+	}
+	if l, o := count(a); l != 0 || o != 0 {
+		t.Fatalf("a's mentionCount = %d / %d, want 0", l, o)
+	}
+}

@@ -46,6 +46,7 @@ type Service struct {
 	messages MessageStore
 	outbox   OutboxStore
 	changes  MessageChangeStore
+	mentions MentionStore
 
 	bus        Bus
 	presence   PresenceService
@@ -102,7 +103,7 @@ func NewService(cfg ServiceConfig, store Store, bus Bus, presence PresenceServic
 		cfg.PublishTimeout = 5 * time.Second
 	}
 	return &Service{cfg: cfg,
-		users: store, rooms: store, members: store, cursors: store, messages: store, outbox: store, changes: store,
+		users: store, rooms: store, members: store, cursors: store, messages: store, outbox: store, changes: store, mentions: store,
 		bus: bus, presence: presence, log: cfg.Logger,
 		membership: newMemberCache(cfg.MembershipTTL, cfg.MembershipRooms, cfg.Now)}
 }

@@ -186,6 +186,15 @@ type MessageChangeStore interface {
 	PendingChanges(ctx context.Context, before time.Time, limit int) ([]Message, error)
 }
 
+// MentionStore counts the mentions a member has not read.
+type MentionStore interface {
+	// MentionCounts returns, for each room of after, how many of its messages with a seq
+	// above after[roomID] mention userID and are not deleted; rooms with none may be left
+	// out. A range of a (room, mentioned user, seq) index per room, never a scan of the
+	// room's messages.
+	MentionCounts(ctx context.Context, userID string, after map[string]int64) (map[string]int64, error)
+}
+
 // ChangeKind names what a Change does.
 type ChangeKind int
 
@@ -237,6 +246,7 @@ type Store interface {
 	MessageStore
 	OutboxStore
 	MessageChangeStore
+	MentionStore
 }
 
 // Pinger is implemented by adapters that depend on a server; /readyz calls it.

@@ -38,6 +38,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) chat.Store) {
 	t.Run("Messages", func(t *testing.T) { TestMessageStore(t, newStore) })
 	t.Run("Outbox", func(t *testing.T) { TestOutboxStore(t, newStore) })
 	t.Run("MessageChanges", func(t *testing.T) { TestMessageChangeStore(t, newStore) })
+	t.Run("Mentions", func(t *testing.T) { TestMentionStore(t, newStore) })
 }
 
 // TestUserStore runs the contract of chat.UserStore.

@@ -461,3 +461,56 @@ func testConcurrentReactions(t *testing.T, s chat.Store) {
 		t.Fatalf("final rev %d is not the room's lastRev", final.Rev)
 	}
 }
+
+// TestMentionStore runs the contract of chat.MentionStore.
+func TestMentionStore(t *testing.T, newStore func(t *testing.T) chat.Store) {
+	runStoreCases(t, newStore, []storeCase{
+		{"MentionCounts", testMentionCounts},
+	})
+}
+
+func testMentionCounts(t *testing.T, s chat.Store) {
+	ctx := t.Context()
+	a, b, c := storeUser(t, s, "ann"), storeUser(t, s, "bob"), storeUser(t, s, "cid")
+	r := storeRoom(t, s, storeEpoch, a, b, c)
+	other := storeRoom(t, s, storeEpoch, a, b)
+	mention := func(roomID string, who ...chat.User) chat.Message {
+		in := storeMessage(roomID, a, "hey", storeAt(1))
+		in.Mentions = userIDs(who)
+		m, _, err := s.CreateMessage(ctx, in, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	m1 := mention(r.ID, b) // seq 1
+	mention(r.ID, b, c)    // seq 2
+	mention(r.ID, c)       // seq 3
+	m4 := mention(r.ID, b) // seq 4
+	mention(other.ID, b)   // other room, seq 1
+	storeSend(t, s, r.ID, a, "plain", storeAt(2))
+	counts := func(after map[string]int64) map[string]int64 {
+		t.Helper()
+		got, err := s.MentionCounts(ctx, b.ID, after)
+		if err != nil {
+			t.Fatalf("MentionCounts: %v", err)
+		}
+		return got
+	}
+	got := counts(map[string]int64{r.ID: 0, other.ID: 0})
+	if got[r.ID] != 3 || got[other.ID] != 1 {
+		t.Fatalf("MentionCounts from 0 = %v; want 3 and 1", got)
+	}
+	if got := counts(map[string]int64{r.ID: 1}); got[r.ID] != 2 || got[other.ID] != 0 {
+		t.Fatalf("MentionCounts after seq 1 = %v; want 2 in the room, the other not asked", got)
+	}
+	// A deleted message, and an edit that drops the mention, count no more.
+	change(t, s, chat.Change{Kind: chat.ChangeDelete, RoomID: r.ID, MessageID: m4.ID})
+	change(t, s, chat.Change{Kind: chat.ChangeEdit, RoomID: r.ID, MessageID: m1.ID, Text: "hey all", Mentions: []string{c.ID}})
+	if got := counts(map[string]int64{r.ID: 0}); got[r.ID] != 1 {
+		t.Fatalf("MentionCounts after a delete and an edit = %v; want 1", got)
+	}
+	if got := counts(nil); len(got) != 0 {
+		t.Fatalf("MentionCounts of no rooms = %v", got)
+	}
+}
