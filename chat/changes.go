@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -73,8 +74,27 @@ func (s *Service) EditMessage(ctx context.Context, callerID, roomID, messageID s
 			return Message{}, err
 		}
 	}
-	m, _, err = s.applyChange(ctx, Change{Kind: ChangeEdit, RoomID: roomID, MessageID: messageID, Text: text, Mentions: mentions})
-	return m, err
+	before := m.Mentions
+	m, changed, err := s.applyChange(ctx, Change{Kind: ChangeEdit, RoomID: roomID, MessageID: messageID, Text: text, Mentions: mentions})
+	if err != nil {
+		return Message{}, err
+	}
+	// A member the edit newly mentions is pushed (even in a room they muted); one
+	// mentioned before is not pushed again.
+	var added []string
+	for _, id := range m.Mentions {
+		if !slices.Contains(before, id) {
+			added = append(added, id)
+		}
+	}
+	if changed && len(added) > 0 && s.push != nil {
+		job := s.pushJob(m)
+		job.UserIDs = added
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.PublishTimeout)
+		s.enqueuePush(pctx, job)
+		cancel()
+	}
+	return m, nil
 }
 
 // DeleteMessage turns a message into a tombstone and removes its media from storage.

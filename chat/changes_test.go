@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/chatchat/chatchat/chat"
@@ -339,5 +340,38 @@ func TestMentionCount(t *testing.T) {
 	}
 	if l, o := count(a); l != 0 || o != 0 {
 		t.Fatalf("a's mentionCount = %d / %d, want 0", l, o)
+	}
+}
+
+// jobQueue records the push jobs queued.
+type jobQueue struct {
+	mu   sync.Mutex
+	jobs []chat.PushJob
+}
+
+func (q *jobQueue) Enqueue(_ context.Context, j chat.PushJob) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.jobs = append(q.jobs, j)
+	return nil
+}
+
+// TestEditPushesNewMentions: an edit queues a push for the members it newly mentions only.
+func TestEditPushesNewMentions(t *testing.T) {
+	f := newFixture(t, 3)
+	ctx := context.Background()
+	a, b, c := f.users[0], f.users[1], f.users[2]
+	q := &jobQueue{}
+	f.svc.SetPushQueue(q)
+	r, _, _ := f.svc.CreateRoom(ctx, a, chat.NewRoom{Type: "group", MemberIDs: []string{b, c}})
+	m, _, _ := f.svc.SendMessage(ctx, a, r.ID, chat.NewMessage{Text: "hi @b", Mentions: []string{b}})
+	if _, err := f.svc.EditMessage(ctx, a, r.ID, m.ID, chat.MessageEdit{Text: "hi @b @c", Mentions: &[]string{b, c}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.EditMessage(ctx, a, r.ID, m.ID, chat.MessageEdit{Text: "hi @b @c!"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.jobs) != 2 || len(q.jobs[0].UserIDs) != 0 || fmt.Sprint(q.jobs[1].UserIDs) != fmt.Sprint([]string{c}) {
+		t.Fatalf("push jobs = %+v; want the send's, then one for c only", q.jobs)
 	}
 }

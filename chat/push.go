@@ -12,6 +12,10 @@ type PushJob struct {
 	Message Message `json:"message"`
 	// EnqueuedAt is when the API queued the job (unix ms), for the queue-lag metric.
 	EnqueuedAt int64 `json:"enqueuedAt"`
+	// UserIDs, when set, limits the job to these members: the users an edit newly
+	// mentions. Devices already pushed for the message are skipped as for any job, so a
+	// mention is pushed once.
+	UserIDs []string `json:"userIds,omitempty"`
 }
 
 // PushQueue takes push jobs from the API. Unlike the Bus it is durable where its backend is

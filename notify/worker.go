@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -213,7 +214,7 @@ func (w *Worker) process(ctx context.Context, job chat.PushJob) error {
 	}
 	var candidates []string
 	for _, mb := range members {
-		if !chat.Pushed(mb, &m) {
+		if !chat.Pushed(mb, &m) || (len(job.UserIDs) > 0 && !slices.Contains(job.UserIDs, mb.UserID)) {
 			continue
 		}
 		candidates = append(candidates, mb.UserID)
