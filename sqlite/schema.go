@@ -202,6 +202,8 @@ CREATE TABLE reactions (
 	user_id    TEXT NOT NULL
 ) STRICT;
 CREATE UNIQUE INDEX reactions_key ON reactions (message_id, emoji, user_id);
+-- A message's reactions in order of first use, without a sort.
+CREATE INDEX reactions_message ON reactions (message_id, id);
 
 CREATE TABLE mentions (
 	room_id    TEXT NOT NULL,
