@@ -5,6 +5,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -197,11 +200,47 @@ func TestDeletedMessageMediaRemoved(t *testing.T) {
 // server's state of every message.
 func TestOfflineDeviceCatchesUpWithChanges(t *testing.T) {
 	n := startNode(t, "", nil, "--rate-send", "0")
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	alice, _ := newUser(t, n, "alice")
 	bob, ba := newUser(t, n, "bob")
-	room, _, err := alice.CreateRoom(ctx, client.NewRoom{Type: "direct", MemberIDs: []string{ba.User.ID}})
+	offlineCatchUp(t, alice, bob, ba.User.ID, bob, bob)
+}
+
+// TestClusterOfflineDeviceCatchesUpWithChanges is the same on a cluster (MongoDB-wire
+// store, Redis bus): bob's device is on one chat node before and on the other after.
+func TestClusterOfflineDeviceCatchesUpWithChanges(t *testing.T) {
+	c := startCluster(t)
+	alice, _ := newUser(t, c.api, "alice")
+	bob, ba := newUser(t, c.api, "bob")
+	via := func(ws *node) *client.Client {
+		return client.New(splitProxy(t, c.api, ws), client.WithTokens(bob.Tokens()), client.WithHeartbeat(0))
+	}
+	offlineCatchUp(t, alice, bob, ba.User.ID, via(c.ws1), via(c.ws2))
+}
+
+// splitProxy serves ws's /ws and api's everything else under one URL, as a load balancer.
+func splitProxy(t *testing.T, api, ws *node) string {
+	t.Helper()
+	apiURL, _ := url.Parse(api.URL)
+	wsURL, _ := url.Parse(ws.URL)
+	apiProxy, wsProxy := httputil.NewSingleHostReverseProxy(apiURL), httputil.NewSingleHostReverseProxy(wsURL)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/ws") {
+			wsProxy.ServeHTTP(w, r)
+			return
+		}
+		apiProxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// offlineCatchUp: bob follows a room with a Session of before, goes away while alice (and
+// bob on another device) change its messages, comes back with a Session of after resuming
+// from where the first stopped, and must end with the server's state of every message.
+func offlineCatchUp(t *testing.T, alice, bob *client.Client, bobID string, before, after *client.Client) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	room, _, err := alice.CreateRoom(ctx, client.NewRoom{Type: "direct", MemberIDs: []string{bobID}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +260,7 @@ func TestOfflineDeviceCatchesUpWithChanges(t *testing.T) {
 			state[m.ID] = m
 		}
 	}
-	s, err := bob.NewSession(ctx, client.WithResume(map[string]int64{room.ID: 0}))
+	s, err := before.NewSession(ctx, client.WithResume(map[string]int64{room.ID: 0}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +304,7 @@ func TestOfflineDeviceCatchesUpWithChanges(t *testing.T) {
 		}
 	}
 
-	s, err = bob.NewSession(ctx, client.WithResume(seqs), client.WithResumeRevs(revs))
+	s, err = after.NewSession(ctx, client.WithResume(seqs), client.WithResumeRevs(revs))
 	if err != nil {
 		t.Fatal(err)
 	}
