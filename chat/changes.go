@@ -100,7 +100,8 @@ func (s *Service) EditMessage(ctx context.Context, callerID, roomID, messageID s
 // DeleteMessage turns a message into a tombstone and removes its media from storage.
 // Deleting a deleted message is no error.
 func (s *Service) DeleteMessage(ctx context.Context, callerID, roomID, messageID string) error {
-	m, a, err := s.loadForChange(ctx, callerID, roomID, messageID, false)
+	// With the room: a group's owner and admins may delete others' messages.
+	m, a, err := s.loadForChange(ctx, callerID, roomID, messageID, true)
 	if err != nil {
 		return err
 	}
