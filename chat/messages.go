@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -133,7 +134,7 @@ func (s *Service) announceCreated(ctx context.Context, m Message) bool {
 		return false
 	}
 	evs := []Event{
-		{Type: EventMessageCreated, RoomID: m.RoomID, Seq: m.Seq, Data: data},
+		{Type: EventMessageCreated, RoomID: m.RoomID, Seq: m.Seq, Rev: m.Rev, Data: data},
 		{Type: EventFCMTokenMessage, RoomID: m.RoomID, Data: data},
 	}
 	var job *PushJob
@@ -370,6 +371,14 @@ func (s *Service) changesAfter(ctx context.Context, roomID string, maxSeq, after
 // re-sync sessions it already routes.
 func (s *Service) MessagesAfter(ctx context.Context, roomID string, afterSeq int64) ([]Message, error) {
 	return s.messagesAfter(ctx, roomID, afterSeq, &replayBudget{count: s.cfg.MaxResumeCount, bytes: s.cfg.MaxResumeBytes})
+}
+
+// ChangesAfter returns a room's messages changed after afterRev, ascending by rev, within
+// the replay limits. It checks no membership: the chat server uses it to re-sync the
+// changes of rooms it already routes after a bus gap.
+func (s *Service) ChangesAfter(ctx context.Context, roomID string, afterRev int64) ([]Message, error) {
+	msgs, _, err := s.changesAfter(ctx, roomID, math.MaxInt64, afterRev, &replayBudget{count: s.cfg.MaxResumeCount, bytes: s.cfg.MaxResumeBytes})
+	return msgs, err
 }
 
 // replayBudget is what is left of a replay's limits: messages, and bytes as they will be

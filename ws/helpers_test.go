@@ -174,6 +174,19 @@ func (c *testChat) MessagesAfter(_ context.Context, roomID string, afterSeq int6
 	return out, nil
 }
 
+func (c *testChat) ChangesAfter(_ context.Context, roomID string, afterRev int64) ([]chat.Message, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []chat.Message
+	for _, m := range c.msgs[roomID] {
+		if m.Rev > afterRev {
+			out = append(out, m)
+		}
+	}
+	slices.SortFunc(out, func(a, b chat.Message) int { return int(a.Rev - b.Rev) })
+	return out, nil
+}
+
 // testAuth accepts "tok-<userID>[@<sessionID>][#<expiry, unix ms>]": session "s-<userID>"
 // and an hour's life unless the token says otherwise. Tokens of revoked sessions are refused.
 type testAuth struct {

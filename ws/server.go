@@ -42,6 +42,9 @@ type Chat interface {
 	// MessagesAfter returns a room's messages after afterSeq, with no membership check: the
 	// server re-syncs sessions it already routes.
 	MessagesAfter(ctx context.Context, roomID string, afterSeq int64) ([]chat.Message, error)
+	// ChangesAfter returns a room's messages changed after afterRev, ascending by rev,
+	// with no membership check: the re-sync of changes a bus gap may have lost.
+	ChangesAfter(ctx context.Context, roomID string, afterRev int64) ([]chat.Message, error)
 }
 
 // Authenticator verifies access tokens (auth.Service).
