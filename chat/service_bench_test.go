@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -59,6 +60,12 @@ func BenchmarkSendMessage(b *testing.B) {
 // MESSAGE_UPDATED encoded and published. The message carries up to 1,000 reactors, so the
 // event grows with them: eventBytes/op is its average size.
 func BenchmarkReactionStorm(b *testing.B) {
+	b.Run("serial", func(b *testing.B) { benchReactionStorm(b, 1) })
+	// Four clients at once: the single writer serializes their writes.
+	b.Run("clients=4", func(b *testing.B) { benchReactionStorm(b, 4) })
+}
+
+func benchReactionStorm(b *testing.B, clients int) {
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "chat.db"))
 	if err != nil {
@@ -92,19 +99,30 @@ func BenchmarkReactionStorm(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		u := ids[i%len(ids)]
-		if (i/len(ids))%2 == 0 {
-			_, err = svc.React(ctx, u, room.ID, m.ID, "❤️")
-		} else {
-			_, err = svc.Unreact(ctx, u, room.ID, m.ID, "❤️")
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-		i++
+	b.ResetTimer()
+	// clients goroutines share the b.N reactions, each with its own members.
+	per := len(ids) / clients
+	var wg sync.WaitGroup
+	for c := range clients {
+		mine := ids[c*per : (c+1)*per]
+		wg.Go(func() {
+			for i := 0; i < b.N/clients; i++ {
+				var err error
+				u := mine[i%len(mine)]
+				if (i/len(mine))%2 == 0 {
+					_, err = svc.React(ctx, u, room.ID, m.ID, "❤️")
+				} else {
+					_, err = svc.Unreact(ctx, u, room.ID, m.ID, "❤️")
+				}
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
 	}
+	wg.Wait()
+	b.StopTimer()
 	if n := events.Load(); n > 0 {
 		b.ReportMetric(float64(bytes.Load())/float64(n), "eventBytes/op")
 	}

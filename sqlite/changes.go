@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/chatchat/chatchat/chat"
@@ -28,7 +30,7 @@ const (
 
 func changeStatements() []string {
 	return []string{sqlChangeState, sqlNextRev, sqlSetRev, sqlHasReaction, sqlEmojiCount,
-		sqlInsertReaction, sqlDeleteReaction, sqlReactionsOf, sqlMessageByID}
+		sqlInsertReaction, sqlDeleteReaction, sqlReactionsOf, sqlMessageByID, sqlClearChangePending}
 }
 
 // Message implements chat.MessageChangeStore.
@@ -169,7 +171,11 @@ func (s *Store) ChangeMessage(ctx context.Context, c chat.Change) (chat.Message,
 		changed bool
 	)
 	what := "change message " + c.MessageID
+	done := s.changesDone.take() // written by this transaction rather than one of their own
 	err := s.write(ctx, what, func(tx *sql.Tx) error {
+		if err := s.clearChangesPending(ctx, tx, done); err != nil {
+			return err
+		}
 		var (
 			roomID, typ     string
 			deleted, pinned int64
@@ -197,6 +203,7 @@ func (s *Store) ChangeMessage(ctx context.Context, c chat.Change) (chat.Message,
 		return err
 	})
 	if err != nil {
+		s.requeueChangesDone(done) // not written: the next write takes them
 		return chat.Message{}, false, err
 	}
 	return out, changed, nil
@@ -332,15 +339,95 @@ func (s *Store) Pins(ctx context.Context, roomID string) ([]chat.Message, error)
 	return msgs, nil
 }
 
-// MarkChangePublished implements chat.MessageChangeStore.
-func (s *Store) MarkChangePublished(ctx context.Context, roomID, messageID string, rev int64) error {
-	return s.write(ctx, "mark change published", func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE messages SET change_pending_at = NULL
-			WHERE id = ? AND rev = ? AND change_pending_at IS NOT NULL`, messageID, rev); err != nil {
-			return fmt.Errorf("sqlite: mark change of %s published: %w", messageID, err)
+// Marking a change published rides on the next write, as marking a created message does
+// (outbox.go): a reaction storm would otherwise pay a second write transaction for every
+// reaction. The marks wait in memory, keyed by message with the rev published, and are
+// written by the next ChangeMessage, or after publishedLinger when none comes. Readers of
+// the pending changes leave a waiting mark's message out. A crash in between loses only
+// the mark, and the relay publishes the change once more.
+
+// changesDone is the changes marked published whose marks are not written yet.
+type changesDone struct {
+	mu    sync.Mutex
+	revs  map[string]int64 // message id → rev published
+	timer *time.Timer
+}
+
+// published reports whether the change of the message at rev waits to be marked.
+func (c *changesDone) published(id string, rev int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, ok := c.revs[id]
+	return ok && r == rev
+}
+
+// take empties the set and returns what it held.
+func (c *changesDone) take() map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+	out := c.revs
+	c.revs = nil
+	return out
+}
+
+const sqlClearChangePending = `UPDATE messages SET change_pending_at = NULL
+	WHERE id = ? AND rev = ? AND change_pending_at IS NOT NULL`
+
+// clearChangesPending writes the marks of done in tx.
+func (s *Store) clearChangesPending(ctx context.Context, tx *sql.Tx, done map[string]int64) error {
+	for id, rev := range done {
+		if _, err := s.txExec(ctx, tx, sqlClearChangePending, id, rev); err != nil {
+			return fmt.Errorf("sqlite: mark change of %s published: %w", id, err)
 		}
+	}
+	return nil
+}
+
+// requeueChangesDone puts back marks whose write did not commit.
+func (s *Store) requeueChangesDone(done map[string]int64) {
+	for id, rev := range done {
+		_ = s.MarkChangePublished(context.Background(), "", id, rev)
+	}
+}
+
+// MarkChangePublished implements chat.MessageChangeStore; see changesDone.
+func (s *Store) MarkChangePublished(ctx context.Context, roomID, messageID string, rev int64) error {
+	c := &s.changesDone
+	c.mu.Lock()
+	if c.revs == nil {
+		c.revs = make(map[string]int64)
+	}
+	if rev > c.revs[messageID] {
+		c.revs[messageID] = rev
+	}
+	full := len(c.revs) >= publishedMax
+	if !full && c.timer == nil {
+		c.timer = time.AfterFunc(publishedLinger, func() {
+			if err := s.flushChangesDone(context.Background()); err != nil {
+				s.logger.Warn("sqlite: mark change published", "err", err)
+			}
+		})
+	}
+	c.mu.Unlock()
+	if full {
+		return s.flushChangesDone(ctx)
+	}
+	return nil
+}
+
+// flushChangesDone writes the waiting marks in a write of its own.
+func (s *Store) flushChangesDone(ctx context.Context) error {
+	done := s.changesDone.take()
+	if len(done) == 0 {
 		return nil
-	})
+	}
+	// Not put back on failure (as the outbox's marks): the relay publishes those changes
+	// once more.
+	return s.write(ctx, "mark changes published", func(tx *sql.Tx) error { return s.clearChangesPending(ctx, tx, done) })
 }
 
 // PendingChanges implements chat.MessageChangeStore.
@@ -356,5 +443,5 @@ func (s *Store) PendingChanges(ctx context.Context, before time.Time, limit int)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: pending changes: %w", err)
 	}
-	return msgs, nil
+	return slices.DeleteFunc(msgs, func(m chat.Message) bool { return s.changesDone.published(m.ID, m.Rev) }), nil
 }
