@@ -210,6 +210,15 @@ func TestRepliesAndMentions(t *testing.T) {
 	wantCode(t, err, "bad_reply")
 	_, _, err = f.svc.SendMessage(ctx, a, r.ID, chat.NewMessage{Text: "x", Mentions: []string{c}})
 	wantCode(t, err, "bad_mention")
+	many := []string{b}
+	for i := range chat.MaxMentions {
+		many = append(many, fmt.Sprint("user", i))
+	}
+	_, _, err = f.svc.SendMessage(ctx, a, r.ID, chat.NewMessage{Text: "x", Mentions: many})
+	wantCode(t, err, "bad_mention")
+	if !strings.Contains(chat.ErrorMessage(err), "at most 50") {
+		t.Fatalf("%d mentions: %v; want the limit named", len(many), err)
+	}
 	m, _, err := f.svc.SendMessage(ctx, a, r.ID, chat.NewMessage{Text: "hi @b", Mentions: []string{b, b}})
 	if err != nil || len(m.Mentions) != 1 || m.Mentions[0] != b {
 		t.Fatalf("mentions = %v, %v; want [b] once", m.Mentions, err)
