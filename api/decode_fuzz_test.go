@@ -19,11 +19,13 @@ func FuzzDecodeJSON(f *testing.F) {
 		`{"text":"\u003c\u0000"}`, `{"text":"` + strings.Repeat("가", 100) + `"}`,
 		`{}`, `[]`, `null`, ``, `{"text":1}`, `{"x":1}`, `{"text":"a"} {}`, `{"text":"a"`,
 		`{"memberIds":[1,2]}`, `{"type":"direct","memberIds":null}`, "\xff\xfe",
+		`{"text":"hi","replyToId":"m1","mentions":["a","b"]}`, `{"text":"x","mentions":null}`,
+		`{"text":"x","mentions":[1]}`, `{"replyToId":{}}`,
 	} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		for _, v := range []any{&chat.NewMessage{}, &chat.NewRoom{}, &struct {
+		for _, v := range []any{&chat.NewMessage{}, &chat.NewRoom{}, &chat.MessageEdit{}, &struct {
 			UserIDs []string `json:"userIds"`
 		}{}} {
 			r := httptest.NewRequest("POST", "/", strings.NewReader(string(body)))

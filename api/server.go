@@ -111,6 +111,14 @@ func (s *Server) Register(rt *Router) {
 	rt.Handle("GET /api/v1/rooms/{roomId}/messages", a(s.history))
 	rt.Handle("POST /api/v1/rooms/{roomId}/read", a(s.markRead))
 	rt.Handle("POST /api/v1/rooms/{roomId}/delivered", a(s.markDelivered))
+	rt.Handle("PATCH /api/v1/rooms/{roomId}/messages/{messageId}", a(s.editMessage))
+	rt.Handle("DELETE /api/v1/rooms/{roomId}/messages/{messageId}", a(s.deleteMessage))
+	rt.Handle("PUT /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", a(s.react))
+	rt.Handle("DELETE /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", a(s.unreact))
+	rt.Handle("PUT /api/v1/rooms/{roomId}/pins/{messageId}", a(s.pin))
+	rt.Handle("DELETE /api/v1/rooms/{roomId}/pins/{messageId}", a(s.unpin))
+	rt.Handle("GET /api/v1/rooms/{roomId}/pins", a(s.pins))
+	rt.Handle("GET /api/v1/rooms/{roomId}/changes", a(s.changes))
 
 	// The optional features' routes are not gzipped, as before they moved here: media
 	// files are compressed formats already.

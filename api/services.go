@@ -94,6 +94,25 @@ type Administration interface {
 	AuditLog(ctx context.Context, callerID string, limit int, cursor string) (chat.AuditList, error)
 }
 
+// MessageChanges changes sent messages and lists what changed (chat.Service). Each checks
+// that the caller may.
+type MessageChanges interface {
+	// EditMessage replaces the text (and mentions) of the caller's text message.
+	EditMessage(ctx context.Context, callerID, roomID, messageID string, in chat.MessageEdit) (chat.Message, error)
+	// DeleteMessage makes a message a tombstone; again is no error.
+	DeleteMessage(ctx context.Context, callerID, roomID, messageID string) error
+	// React and Unreact add and remove the caller's reaction; both idempotent.
+	React(ctx context.Context, callerID, roomID, messageID, emoji string) (chat.Message, error)
+	Unreact(ctx context.Context, callerID, roomID, messageID, emoji string) (chat.Message, error)
+	// Pin and Unpin pin and unpin a message; both idempotent.
+	Pin(ctx context.Context, callerID, roomID, messageID string) (chat.Message, error)
+	Unpin(ctx context.Context, callerID, roomID, messageID string) (chat.Message, error)
+	// Pins returns the room's pinned messages, most recently pinned first.
+	Pins(ctx context.Context, callerID, roomID string) ([]chat.Message, error)
+	// Changes returns the room's messages changed after afterRev, ascending by rev.
+	Changes(ctx context.Context, callerID, roomID string, afterRev int64, limit int) (chat.ChangesPage, error)
+}
+
 // Chat is the chat service as the API server uses it (chat.Service).
 type Chat interface {
 	Users
@@ -101,6 +120,7 @@ type Chat interface {
 	Messages
 	Blocking
 	Administration
+	MessageChanges
 }
 
 // MediaUploads takes the files people send to a room (media.Service). Each checks that the

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/oklog/ulid/v2"
 )
@@ -70,12 +71,17 @@ type Room struct {
 	Name      string   `json:"name"`
 	MemberIDs []string `json:"memberIds"`
 	LastSeq   int64    `json:"lastSeq"`
-	CreatedAt Time     `json:"createdAt"`
+	// LastRev is the room's change counter: the rev of its last created or changed message.
+	LastRev   int64 `json:"lastRev"`
+	CreatedAt Time  `json:"createdAt"`
 
-	UnreadCount *int64   `json:"unreadCount,omitempty"`
-	LastMessage *Message `json:"lastMessage,omitempty"`
-	Muted       *bool    `json:"muted,omitempty"`
-	Members     []Member `json:"members,omitempty"`
+	UnreadCount *int64 `json:"unreadCount,omitempty"`
+	// MentionCount is, for the caller, the room's messages above their read cursor that
+	// mention them and are not deleted.
+	MentionCount *int64   `json:"mentionCount,omitempty"`
+	LastMessage  *Message `json:"lastMessage,omitempty"`
+	Muted        *bool    `json:"muted,omitempty"`
+	Members      []Member `json:"members,omitempty"`
 }
 
 // HasMember reports whether userID is in r.MemberIDs.
@@ -130,7 +136,9 @@ type RoomKey struct {
 // IsZero reports whether k names no room (the first page).
 func (k RoomKey) IsZero() bool { return k.ID == "" }
 
-// Message is one message of a room. Seq increases by one per room, starting at 1.
+// Message is one message of a room. Seq increases by one per room, starting at 1; Rev is
+// the room's change counter at the message's last change (creation included), so that a
+// reader keeps, per message, the state with the highest Rev.
 type Message struct {
 	ID          string `json:"id"`
 	RoomID      string `json:"roomId"`
@@ -146,6 +154,38 @@ type Message struct {
 	// UndeliveredCount is the members, sender excluded, whose delivery cursor is below
 	// Seq: the message has not reached any device of theirs yet.
 	UndeliveredCount int `json:"undeliveredCount"`
+
+	Rev int64 `json:"rev"`
+	// ReplyToID is the message this one replies to, as stored; ReplyTo is that message as
+	// it is now, resolved when the message is read.
+	ReplyToID string     `json:"-"`
+	ReplyTo   *ReplyTo   `json:"replyTo,omitempty"`
+	Mentions  []string   `json:"mentions,omitempty"`
+	EditedAt  *Time      `json:"editedAt,omitempty"`
+	DeletedAt *Time      `json:"deletedAt,omitempty"`
+	Reactions []Reaction `json:"reactions,omitempty"`
+	PinnedAt  *Time      `json:"pinnedAt,omitempty"`
+	PinnedBy  string     `json:"pinnedBy,omitempty"`
+}
+
+// Deleted reports whether the message is a tombstone.
+func (m *Message) Deleted() bool { return m.DeletedAt != nil }
+
+// ReplyTo is the message another one replies to, as it is now.
+type ReplyTo struct {
+	ID       string `json:"id"`
+	Seq      int64  `json:"seq"`
+	SenderID string `json:"senderId"`
+	Type     string `json:"type"`
+	Text     string `json:"text"`
+	Deleted  bool   `json:"deleted"`
+}
+
+// Reaction is one emoji on a message: how many reacted with it, and who.
+type Reaction struct {
+	Emoji   string   `json:"emoji"`
+	Count   int      `json:"count"`
+	UserIDs []string `json:"userIds"`
 }
 
 // Media is an uploaded file or image that belongs to one room.
@@ -251,4 +291,25 @@ func DirectKey(a, b string) string {
 		a, b = b, a
 	}
 	return a + ":" + b
+}
+
+// replyTextRunes is how much of a replied-to message's text a reply shows.
+const replyTextRunes = 200
+
+// NewReplyTo returns the ReplyTo of a replied-to message as stored: its text cut to 200
+// characters (no ellipsis), and none once it is deleted.
+func NewReplyTo(id string, seq int64, senderID, typ, text string, deleted bool) *ReplyTo {
+	if deleted {
+		text = ""
+	} else if utf8.RuneCountInString(text) > replyTextRunes {
+		n := 0
+		for i := range text {
+			if n == replyTextRunes {
+				text = text[:i]
+				break
+			}
+			n++
+		}
+	}
+	return &ReplyTo{ID: id, Seq: seq, SenderID: senderID, Type: typ, Text: text, Deleted: deleted}
 }

@@ -8,6 +8,7 @@ import (
 // Event types that travel between servers and, most of them, on to clients.
 const (
 	EventMessageCreated     = "MESSAGE_CREATED"
+	EventMessageUpdated     = "MESSAGE_UPDATED"
 	EventReadReceiptUpdated = "READ_RECEIPT_UPDATED"
 	EventFCMTokenMessage    = "FCM_TOKEN_MESSAGE"
 	EventPresenceUpdated    = "PRESENCE_UPDATED"
@@ -78,6 +79,8 @@ type Event struct {
 	// Seq is the seq of the message that MESSAGE_CREATED carries: the room's position that
 	// chat servers track to re-sync after a gap.
 	Seq int64 `json:"seq,omitempty"`
+	// Rev is the rev of the message that MESSAGE_UPDATED carries.
+	Rev int64 `json:"rev,omitempty"`
 
 	// RoomIDs: deliver to the members of each of these rooms (PRESENCE_UPDATED).
 	RoomIDs []string `json:"roomIds,omitempty"`
@@ -91,8 +94,12 @@ type Event struct {
 // user is in, the seq up to which the replay went (the asked seq when nothing came);
 // Complete is false when the replay's limits cut it, and the client fetches the rest with
 // GET /rooms/{roomId}/messages?afterSeq=<rooms[id]>.
+// Revs holds, for each room of the RESUME's revs, the rev up to which changes were
+// replayed; when Complete is false the client fetches the rest with
+// GET /rooms/{roomId}/changes?afterRev=<revs[id]>.
 type ResumeOK struct {
 	Rooms    map[string]int64 `json:"rooms"`
+	Revs     map[string]int64 `json:"revs,omitempty"`
 	Complete bool             `json:"complete"`
 }
 

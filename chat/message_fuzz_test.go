@@ -3,6 +3,7 @@ package chat
 import (
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -33,6 +34,30 @@ func FuzzCheckNewMessage(f *testing.F) {
 		}
 		if out.Type == MessageText && strings.IndexFunc(out.Text, func(r rune) bool { return !isInvisible(r) }) < 0 {
 			t.Fatalf("accepted a text that shows nothing: %q", out.Text)
+		}
+	})
+}
+
+// FuzzCheckEmoji: an emoji accepted for a reaction is 1 to 32 bytes of valid UTF-8 with no
+// space or control character; a refused one is a client error (bad_emoji).
+func FuzzCheckEmoji(f *testing.F) {
+	for _, s := range []string{"👍", "❤️", "🇰🇷", "👨‍👩‍👧", "a/b", "%2F", "", " ", "a b", "\t", "\x00", "\xff", "\u00a0", "\u2028", strings.Repeat("x", 33)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, e string) {
+		if err := CheckEmoji(e); err != nil {
+			if ErrorCode(err) != "bad_emoji" || ErrorKind(err) != Invalid {
+				t.Fatalf("%q: %v", e, err)
+			}
+			return
+		}
+		if len(e) == 0 || len(e) > 32 || !utf8.ValidString(e) {
+			t.Fatalf("accepted %q", e)
+		}
+		for _, r := range e {
+			if unicode.IsSpace(r) || unicode.IsControl(r) {
+				t.Fatalf("accepted %q with %U", e, r)
+			}
 		}
 	})
 }

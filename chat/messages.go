@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -14,6 +15,10 @@ type NewMessage struct {
 	Type        string `json:"type"`
 	Text        string `json:"text"`
 	MediaID     string `json:"mediaId"`
+	// ReplyToID names a message of the same room this one replies to.
+	ReplyToID string `json:"replyToId"`
+	// Mentions are members of the room the message mentions.
+	Mentions []string `json:"mentions"`
 }
 
 // presenceTimeout bounds the viewers look-up of a send: without it the message counts as
@@ -31,6 +36,15 @@ func (s *Service) SendMessage(ctx context.Context, callerID, roomID string, in N
 		return Message{}, false, err
 	}
 	if err := s.may(ctx, roomID, callerID, mayPost); err != nil {
+		return Message{}, false, err
+	}
+	if in.ReplyToID != "" {
+		if err := s.checkReply(ctx, roomID, in.ReplyToID); err != nil {
+			return Message{}, false, err
+		}
+	}
+	mentions, err := s.checkMentions(ctx, roomID, in.Mentions)
+	if err != nil {
 		return Message{}, false, err
 	}
 	// The media is attached before the message is stored, so that collection of unsent
@@ -70,6 +84,7 @@ func (s *Service) SendMessage(ctx context.Context, callerID, roomID string, in N
 	m := Message{
 		ID: NewID(), RoomID: roomID, SenderID: callerID, ClientMsgID: in.ClientMsgID,
 		Type: in.Type, Text: in.Text, MediaID: in.MediaID, CreatedAt: At(s.cfg.Now()),
+		ReplyToID: in.ReplyToID, Mentions: mentions,
 	}
 	m, created, err := s.messages.CreateMessage(ctx, m, advance)
 	if err != nil || !created && m.MediaID != in.MediaID {
@@ -93,6 +108,11 @@ func (s *Service) SendMessage(ctx context.Context, callerID, roomID string, in N
 	}
 	if media != nil {
 		m.Media = media
+	}
+	if m.ReplyToID != "" && m.ReplyTo == nil {
+		if t, err := s.changes.Message(ctx, roomID, m.ReplyToID); err == nil {
+			m.ReplyTo = NewReplyTo(t.ID, t.Seq, t.SenderID, t.Type, t.Text, t.Deleted())
+		}
 	}
 	s.describe(ctx, &m)
 	if created && s.cfg.AfterStore != nil {
@@ -139,7 +159,7 @@ func (s *Service) announceCreated(ctx context.Context, m Message) bool {
 		return false
 	}
 	evs := []Event{
-		{Type: EventMessageCreated, RoomID: m.RoomID, Seq: m.Seq, Data: data},
+		{Type: EventMessageCreated, RoomID: m.RoomID, Seq: m.Seq, Rev: m.Rev, Data: data},
 		{Type: EventFCMTokenMessage, RoomID: m.RoomID, Data: data},
 	}
 	var job *PushJob
@@ -261,37 +281,114 @@ func (s *Service) History(ctx context.Context, callerID, roomID string, q Histor
 	return msgs, more, nil
 }
 
-// Resume returns, for each named room the user is a member of, the messages after the
-// given seq, ascending per room, oldest rooms' ids first, at most MaxResumeCount messages
-// and about MaxResumeBytes of them in all; complete is false when a limit cut the replay,
-// and the client pages the rest with history (GET messages?afterSeq=). Rooms the user is
-// not in are skipped silently: a RESUME must not tell a stranger which rooms exist.
+// Resume is Replay without revs: the messages after the given seqs.
 func (s *Service) Resume(ctx context.Context, userID string, rooms map[string]int64) (msgs []Message, complete bool, err error) {
-	if len(rooms) > s.cfg.MaxResumeRooms {
-		return nil, false, Errorf(Invalid, "bad_request", "RESUME names at most %d rooms", s.cfg.MaxResumeRooms)
+	r, err := s.Replay(ctx, userID, ResumeRequest{Rooms: rooms})
+	return r.Created, r.Complete, err
+}
+
+// ResumeRequest is the data of RESUME: per room, the last seq the client has, and
+// optionally the last rev.
+type ResumeRequest struct {
+	Rooms map[string]int64 `json:"rooms"`
+	Revs  map[string]int64 `json:"revs,omitempty"`
+}
+
+// Replay is the catch-up of a RESUME: per room, the messages created after its seq
+// (Created, each in its current state), then the older messages changed after its rev
+// (Updated). Revs holds, for each room of the request's revs, the rev up to which changes
+// were replayed. Complete is false when a limit cut the replay.
+type Replay struct {
+	Created  []Message
+	Updated  []Message
+	Revs     map[string]int64
+	Complete bool
+}
+
+// Replay returns, for each named room the user is a member of, the messages after the
+// given seq, ascending per room, then (for the rooms in req.Revs) the messages at or below
+// that seq whose rev is above the given rev, ascending by rev: oldest rooms' ids first, at
+// most MaxResumeCount messages and about MaxResumeBytes of them in all. Rooms the user is
+// not in are skipped silently: a RESUME must not tell a stranger which rooms exist.
+func (s *Service) Replay(ctx context.Context, userID string, req ResumeRequest) (Replay, error) {
+	rooms := req.Rooms
+	if len(rooms) > s.cfg.MaxResumeRooms || len(req.Revs) > s.cfg.MaxResumeRooms {
+		return Replay{}, Errorf(Invalid, "bad_request", "RESUME names at most %d rooms", s.cfg.MaxResumeRooms)
 	}
 	ids := make([]string, 0, len(rooms))
 	for id := range rooms {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
+	var out Replay
+	if req.Revs != nil {
+		out.Revs = map[string]int64{}
+	}
 	budget := replayBudget{count: s.cfg.MaxResumeCount, bytes: s.cfg.MaxResumeBytes}
 	for _, id := range ids {
 		if budget.spent() {
-			return msgs, false, nil
+			break
 		}
 		if err := s.may(ctx, id, userID, mayRead); IsNotFound(err) {
 			continue
 		} else if err != nil {
-			return nil, false, err
+			return Replay{}, err
 		}
 		page, err := s.messagesAfter(ctx, id, rooms[id], &budget)
 		if err != nil {
-			return nil, false, err
+			return Replay{}, err
 		}
-		msgs = append(msgs, page...)
+		out.Created = append(out.Created, page...)
+		rev, ok := req.Revs[id]
+		if !ok {
+			continue
+		}
+		out.Revs[id] = max(rev, 0)
+		if budget.spent() {
+			break
+		}
+		upd, reached, err := s.changesAfter(ctx, id, rooms[id], rev, &budget)
+		if err != nil {
+			return Replay{}, err
+		}
+		out.Updated = append(out.Updated, upd...)
+		out.Revs[id] = reached
 	}
-	return msgs, !budget.cut, nil
+	out.Complete = !budget.cut
+	return out, nil
+}
+
+// changesAfter returns the room's messages with seq ≤ maxSeq and rev > afterRev, ascending
+// by rev, within the budget, and the rev up to which it looked (the caller continues from
+// there). Messages above maxSeq are left out: the client gets them, in their current
+// state, as created ones.
+func (s *Service) changesAfter(ctx context.Context, roomID string, maxSeq, afterRev int64, budget *replayBudget) ([]Message, int64, error) {
+	afterRev = max(afterRev, 0)
+	var out []Message
+	for !budget.spent() {
+		page, more, err := s.changes.Changes(ctx, roomID, afterRev, min(100, max(budget.count, 1)))
+		if err != nil {
+			return nil, 0, err
+		}
+		for i := range page {
+			m := &page[i]
+			if m.Seq <= maxSeq {
+				if !budget.take(m, len(out) == 0) {
+					more = true
+					break
+				}
+				out = append(out, *m)
+			}
+			afterRev = m.Rev
+		}
+		if !more || len(page) == 0 || budget.cut {
+			break
+		}
+	}
+	if err := s.finish(ctx, roomID, out); err != nil {
+		return nil, 0, err
+	}
+	return out, afterRev, nil
 }
 
 // MessagesAfter returns a room's messages after seq, within the replay limits
@@ -299,6 +396,14 @@ func (s *Service) Resume(ctx context.Context, userID string, rooms map[string]in
 // re-sync sessions it already routes.
 func (s *Service) MessagesAfter(ctx context.Context, roomID string, afterSeq int64) ([]Message, error) {
 	return s.messagesAfter(ctx, roomID, afterSeq, &replayBudget{count: s.cfg.MaxResumeCount, bytes: s.cfg.MaxResumeBytes})
+}
+
+// ChangesAfter returns a room's messages changed after afterRev, ascending by rev, within
+// the replay limits. It checks no membership: the chat server uses it to re-sync the
+// changes of rooms it already routes after a bus gap.
+func (s *Service) ChangesAfter(ctx context.Context, roomID string, afterRev int64) ([]Message, error) {
+	msgs, _, err := s.changesAfter(ctx, roomID, math.MaxInt64, afterRev, &replayBudget{count: s.cfg.MaxResumeCount, bytes: s.cfg.MaxResumeBytes})
+	return msgs, err
 }
 
 // replayBudget is what is left of a replay's limits: messages, and bytes as they will be
@@ -322,6 +427,9 @@ func (b *replayBudget) spent() bool {
 // a replay makes progress even past a huge one.
 func (b *replayBudget) take(m *Message, first bool) bool {
 	size := len(m.Text) + replayOverhead
+	for _, r := range m.Reactions {
+		size += len(r.Emoji) + len(r.UserIDs)*(len(m.SenderID)+3)
+	}
 	if !first && (b.count <= 0 || size > b.bytes) {
 		b.cut = true
 		return false

@@ -44,6 +44,39 @@ func (s *Service) RelayOutbox(ctx context.Context, age time.Duration, limit int)
 	return n, nil
 }
 
+// RelayChanges publishes MESSAGE_UPDATED for the messages whose last change has been
+// pending for at least age (its publisher died, or the bus was down), up to limit of them,
+// and returns how many went out. Like RelayOutbox it stops at the first failure.
+func (s *Service) RelayChanges(ctx context.Context, age time.Duration, limit int) (int, error) {
+	msgs, err := s.changes.PendingChanges(ctx, s.cfg.Now().Add(-age), limit)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for i := range msgs {
+		m := &msgs[i]
+		if err := s.setUnreadOne(ctx, m); err != nil {
+			return n, err
+		}
+		s.describe(ctx, m)
+		pctx, cancel := context.WithTimeout(ctx, s.cfg.PublishTimeout)
+		ok := s.announceUpdated(pctx, *m)
+		if ok {
+			if err := s.changes.MarkChangePublished(pctx, m.RoomID, m.ID, m.Rev); err != nil {
+				cancel()
+				return n, err
+			}
+		}
+		cancel()
+		if !ok {
+			return n, Errorf(Unavailable, "bus_unavailable", "outbox relay: the bus is not taking events")
+		}
+		n++
+		s.log.Info("outbox relay published a pending change", "room", m.RoomID, "message", m.ID, "rev", m.Rev)
+	}
+	return n, nil
+}
+
 // OutboxRelayConfig configures RunOutboxRelay. Zero values take the defaults noted.
 type OutboxRelayConfig struct {
 	// Interval between passes; default 2 s.
@@ -75,16 +108,18 @@ func (s *Service) RunOutboxRelay(ctx context.Context, cfg OutboxRelayConfig) {
 			return
 		case <-t.C:
 		}
-		for {
-			n, err := s.RelayOutbox(ctx, cfg.Age, cfg.Batch)
-			if err != nil {
-				if ctx.Err() == nil {
-					s.log.Warn("outbox relay pass failed", "published", n, "err", err)
+		for _, relay := range []func(context.Context, time.Duration, int) (int, error){s.RelayOutbox, s.RelayChanges} {
+			for {
+				n, err := relay(ctx, cfg.Age, cfg.Batch)
+				if err != nil {
+					if ctx.Err() == nil {
+						s.log.Warn("outbox relay pass failed", "published", n, "err", err)
+					}
+					break
 				}
-				break
-			}
-			if n < cfg.Batch {
-				break
+				if n < cfg.Batch {
+					break
+				}
 			}
 		}
 	}

@@ -1,6 +1,9 @@
 package chat
 
-import "context"
+import (
+	"context"
+	"slices"
+)
 
 // Who may do what, in one place. Each action has a rule: a function of what is known of
 // the user's relation to the room (Access) that returns nil or the error the caller sees.
@@ -15,6 +18,36 @@ type Access struct {
 	// Room is the room, for rules that depend on its kind; nil when the caller did not
 	// load it (a rule that needs it then refuses).
 	Room *Room
+	// UserID is who asks, and Message the message a rule about one is asked of (nil
+	// otherwise: such a rule then refuses).
+	UserID  string
+	Message *Message
+	// Role is the user's role in a group (RoleOwner, RoleAdmin, RoleMember); "" where
+	// none is known.
+	Role string
+}
+
+// Roles of a group's members.
+const (
+	RoleOwner  = "owner"
+	RoleAdmin  = "admin"
+	RoleMember = "member"
+)
+
+// roleOf is the user's role in the room. Roles are not stored yet (they arrive with group
+// moderation): until then every member of a group is a RoleMember, so that what the
+// contract keeps for owners and admins (pinning in a group, deleting others' messages) is
+// refused rather than allowed to all. Storing roles changes this function and no rule.
+func roleOf(r *Room, userID string) string {
+	if r == nil || r.Type != RoomGroup || !r.HasMember(userID) {
+		return ""
+	}
+	return RoleMember
+}
+
+// moderates reports whether a's role may moderate a group.
+func moderates(a Access) bool {
+	return a.Room != nil && a.Room.Type == RoomGroup && (a.Role == RoleOwner || a.Role == RoleAdmin)
 }
 
 // rule decides one action.
@@ -60,6 +93,61 @@ func mayLeave(a Access) error { return membersOnly(a) }
 
 // mayChangeOwnSettings: mute or unmute the room for oneself.
 func mayChangeOwnSettings(a Access) error { return membersOnly(a) }
+
+// mayEditMessage: change a message's text. The sender only, text messages only, not once
+// deleted.
+func mayEditMessage(a Access) error {
+	if err := membersOnly(a); err != nil {
+		return err
+	}
+	m := a.Message
+	switch {
+	case m == nil || m.SenderID != a.UserID:
+		return Errorf(Forbidden, "not_sender", "only the sender may edit a message")
+	case m.Type != MessageText:
+		return Errorf(Invalid, "not_text", "only text messages can be edited")
+	case m.Deleted():
+		return ErrMessageDeleted
+	}
+	return nil
+}
+
+// mayDeleteMessage: delete a message. The sender, or a group's owner or admin.
+func mayDeleteMessage(a Access) error {
+	if err := membersOnly(a); err != nil {
+		return err
+	}
+	if a.Message == nil || (a.Message.SenderID != a.UserID && !moderates(a)) {
+		return Errorf(Forbidden, "not_sender", "only the sender may delete a message")
+	}
+	return nil
+}
+
+// mayReact: add or remove one's own reaction; any member.
+func mayReact(a Access) error { return membersOnly(a) }
+
+// mayPin: pin or unpin a message. Any member of a direct room; a group's owner or admin.
+func mayPin(a Access) error {
+	if err := membersOnly(a); err != nil {
+		return err
+	}
+	if a.Room == nil {
+		return Errorf(Forbidden, "forbidden", "pinning needs the room")
+	}
+	if a.Room.Type == RoomDirect || moderates(a) {
+		return nil
+	}
+	return Errorf(Forbidden, "forbidden", "only a group's owner or admins may pin messages")
+}
+
+// Pushed reports whether a member is pushed a new message (when offline): not its sender,
+// not one who read it as it arrived, and in a room they muted only when it mentions them.
+func Pushed(mb Member, m *Message) bool {
+	if mb.UserID == m.SenderID || mb.LastReadSeq >= m.Seq {
+		return false
+	}
+	return !mb.Muted || slices.Contains(m.Mentions, mb.UserID)
+}
 
 // The media rules are exported: the media service, which serves and attaches files, asks
 // them rather than keeping rules of its own. Both answer a refusal exactly like media that

@@ -11,6 +11,12 @@ func TestPolicy(t *testing.T) {
 	group, direct := &Room{Type: RoomGroup}, &Room{Type: RoomDirect}
 	member := func(r *Room) Access { return Access{Member: true, Room: r} }
 	stranger := func(r *Room) Access { return Access{Room: r} }
+	text := &Message{SenderID: "ann", Type: MessageText}
+	image := &Message{SenderID: "ann", Type: MessageImage}
+	gone := &Message{SenderID: "ann", Type: MessageText, DeletedAt: &Time{}}
+	on := func(user string, m *Message, r *Room, role string) Access {
+		return Access{Member: true, UserID: user, Message: m, Room: r, Role: role}
+	}
 	for _, c := range []struct {
 		name string
 		rule rule
@@ -36,6 +42,27 @@ func TestPolicy(t *testing.T) {
 		{"leave: stranger", mayLeave, stranger(nil), "room_not_found"},
 		{"own settings: member", mayChangeOwnSettings, member(nil), ""},
 		{"own settings: stranger", mayChangeOwnSettings, stranger(nil), "room_not_found"},
+		{"edit: sender", mayEditMessage, on("ann", text, nil, ""), ""},
+		{"edit: another member", mayEditMessage, on("bob", text, nil, ""), "not_sender"},
+		{"edit: a group's owner, not the sender", mayEditMessage, on("bob", text, group, RoleOwner), "not_sender"},
+		{"edit: an image", mayEditMessage, on("ann", image, nil, ""), "not_text"},
+		{"edit: deleted", mayEditMessage, on("ann", gone, nil, ""), "deleted"},
+		{"edit: stranger", mayEditMessage, Access{UserID: "ann", Message: text}, "room_not_found"},
+		{"delete: sender", mayDeleteMessage, on("ann", text, nil, ""), ""},
+		{"delete: sender, deleted already", mayDeleteMessage, on("ann", gone, nil, ""), ""},
+		{"delete: another member", mayDeleteMessage, on("bob", text, group, RoleMember), "not_sender"},
+		{"delete: a group's owner", mayDeleteMessage, on("bob", text, group, RoleOwner), ""},
+		{"delete: a group's admin", mayDeleteMessage, on("bob", text, group, RoleAdmin), ""},
+		{"delete: the other member of a direct room", mayDeleteMessage, on("bob", text, direct, ""), "not_sender"},
+		{"delete: stranger", mayDeleteMessage, Access{UserID: "ann", Message: text}, "room_not_found"},
+		{"react: member", mayReact, member(nil), ""},
+		{"react: stranger", mayReact, stranger(nil), "room_not_found"},
+		{"pin: member of a direct room", mayPin, on("bob", text, direct, ""), ""},
+		{"pin: member of a group", mayPin, on("bob", text, group, RoleMember), "forbidden"},
+		{"pin: owner of a group", mayPin, on("bob", text, group, RoleOwner), ""},
+		{"pin: admin of a group", mayPin, on("bob", text, group, RoleAdmin), ""},
+		{"pin: room not loaded", mayPin, on("bob", text, nil, ""), "forbidden"},
+		{"pin: stranger", mayPin, stranger(direct), "room_not_found"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			err := c.rule(c.a)
@@ -110,6 +137,28 @@ func TestAdministerRule(t *testing.T) {
 			err := mayAdminister(c.u)
 			if got := ErrorCode(err); (c.want == "" && err != nil) || (c.want != "" && got != c.want) {
 				t.Fatalf("got %v (code %q), want code %q", err, got, c.want)
+			}
+		})
+	}
+}
+
+func TestPushed(t *testing.T) {
+	m := &Message{SenderID: "ann", Seq: 5, Mentions: []string{"cid"}}
+	for _, c := range []struct {
+		name string
+		mb   Member
+		want bool
+	}{
+		{"a member who has not read it", Member{UserID: "bob", LastReadSeq: 4}, true},
+		{"the sender", Member{UserID: "ann", LastReadSeq: 4}, false},
+		{"a member who read it as it came", Member{UserID: "bob", LastReadSeq: 5}, false},
+		{"a member who muted the room", Member{UserID: "bob", LastReadSeq: 4, Muted: true}, false},
+		{"a mentioned member who muted the room", Member{UserID: "cid", LastReadSeq: 4, Muted: true}, true},
+		{"a mentioned member who read it", Member{UserID: "cid", LastReadSeq: 5, Muted: true}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := Pushed(c.mb, m); got != c.want {
+				t.Fatalf("Pushed = %v, want %v", got, c.want)
 			}
 		})
 	}

@@ -16,6 +16,10 @@ type PushJob struct {
 	Read *ReadPush `json:"read,omitempty"`
 	// EnqueuedAt is when the API queued the job (unix ms), for the queue-lag metric.
 	EnqueuedAt int64 `json:"enqueuedAt"`
+	// UserIDs, when set, limits the job to these members: the users an edit newly
+	// mentions. Devices already pushed for the message are skipped as for any job, so a
+	// mention is pushed once.
+	UserIDs []string `json:"userIds,omitempty"`
 }
 
 // ReadPush is a read cursor that moved, for the reader's devices.

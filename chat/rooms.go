@@ -130,12 +130,24 @@ func (s *Service) Rooms(ctx context.Context, callerID string, limit int, cursor 
 	if err != nil {
 		return RoomList{}, err
 	}
+	// Mentions are counted only where something is unread: one store call for them all.
+	unreadFrom := map[string]int64{}
+	for _, ur := range urs {
+		if ur.LastSeq > ur.LastReadSeq {
+			unreadFrom[ur.ID] = ur.LastReadSeq
+		}
+	}
+	mentions, err := s.mentions.MentionCounts(ctx, callerID, unreadFrom)
+	if err != nil {
+		return RoomList{}, err
+	}
 	rooms := make([]Room, 0, len(urs))
 	for _, ur := range urs {
 		r := ur.Room
 		unread := max(r.LastSeq-ur.LastReadSeq, 0)
 		muted := ur.MutedByUser
-		r.UnreadCount, r.Muted = &unread, &muted
+		mc := mentions[r.ID]
+		r.UnreadCount, r.Muted, r.MentionCount = &unread, &muted, &mc
 		if r.LastMessage != nil {
 			last := *r.LastMessage
 			if err := s.setUnreadOne(ctx, &last); err != nil {
@@ -199,6 +211,15 @@ func (s *Service) Room(ctx context.Context, callerID, roomID string) (Room, erro
 		if m.UserID == callerID {
 			unread, muted := max(r.LastSeq-m.LastReadSeq, 0), m.Muted
 			r.UnreadCount, r.Muted = &unread, &muted
+			var mc int64
+			if unread > 0 {
+				counts, err := s.mentions.MentionCounts(ctx, callerID, map[string]int64{roomID: m.LastReadSeq})
+				if err != nil {
+					return Room{}, err
+				}
+				mc = counts[roomID]
+			}
+			r.MentionCount = &mc
 		}
 	}
 	return r, nil

@@ -57,6 +57,8 @@ type Service struct {
 	sessions SessionEnder
 
 	deliveries DeliveryStore
+	changes    MessageChangeStore
+	mentions   MentionStore
 
 	bus        Bus
 	presence   PresenceService
@@ -65,6 +67,8 @@ type Service struct {
 	membership *memberCache
 	push       PushQueue
 	receipts   *receiptCoalescer
+
+	mediaRemover MediaRemover
 }
 
 // MediaResolver attaches uploaded media to messages. Optional: without it, image and file
@@ -124,7 +128,7 @@ func NewService(cfg ServiceConfig, store Store, bus Bus, presence PresenceServic
 	}
 	return &Service{cfg: cfg,
 		users: store, rooms: store, members: store, cursors: store, deliveries: store, messages: store, outbox: store,
-		admins: store, audit: store, blocks: store,
+		admins: store, audit: store, blocks: store, changes: store, mentions: store,
 		bus: bus, presence: presence, log: cfg.Logger, receipts: newReceiptCoalescer(cfg.DeliveryReceiptMax),
 		membership: newMemberCache(cfg.MembershipTTL, cfg.MembershipRooms, cfg.Now)}
 }

@@ -170,6 +170,85 @@ type OutboxStore interface {
 	PendingMessages(ctx context.Context, before time.Time, limit int) ([]Message, error)
 }
 
+// MessageChangeStore keeps the changes to messages after they are created: edits, deletes,
+// reactions and pins. A change that changes something gives the message the room's next
+// rev atomically with the change, and leaves the change pending (like OutboxStore's
+// created messages) until MarkChangePublished, so that a relay publishes what a failed
+// publisher left behind. A change that changes nothing (a reaction already there, a second
+// delete, an unpin of a message that is not pinned) takes no rev.
+//
+// Messages come back in their current state: Rev, reactions (ordered by first use), pin,
+// mentions, and ReplyTo resolved to the replied-to message as it is now.
+type MessageChangeStore interface {
+	// Message returns a message of the room, or ErrNotFound.
+	Message(ctx context.Context, roomID, messageID string) (Message, error)
+	// ChangeMessage applies c and returns the message after it; changed is false when c
+	// changed nothing (the message is then returned as it is). An unknown message (or one
+	// of another room) gives ErrNotFound; an edit, reaction or pin of a deleted message
+	// ErrMessageDeleted; a reaction with a new emoji past c.MaxEmoji distinct ones
+	// ErrTooManyReactions; a pin past c.MaxPins pinned messages in the room ErrTooManyPins.
+	ChangeMessage(ctx context.Context, c Change) (m Message, changed bool, err error)
+	// Changes returns up to limit messages of the room whose rev is above afterRev,
+	// ascending by rev, and whether more exist. A range of a (room, rev) index.
+	Changes(ctx context.Context, roomID string, afterRev int64, limit int) ([]Message, bool, error)
+	// Pins returns the room's pinned messages, most recently pinned first.
+	Pins(ctx context.Context, roomID string) ([]Message, error)
+	// MarkChangePublished records that MESSAGE_UPDATED went out for the message at rev;
+	// a later change stays pending. Unknown or not pending is no error.
+	MarkChangePublished(ctx context.Context, roomID, messageID string, rev int64) error
+	// PendingChanges returns up to limit messages whose last change is pending since at
+	// or before before, oldest first.
+	PendingChanges(ctx context.Context, before time.Time, limit int) ([]Message, error)
+}
+
+// MentionStore counts the mentions a member has not read.
+type MentionStore interface {
+	// MentionCounts returns, for each room of after, how many of its messages with a seq
+	// above after[roomID] mention userID and are not deleted; rooms with none may be left
+	// out. A range of a (room, mentioned user, seq) index per room, never a scan of the
+	// room's messages.
+	MentionCounts(ctx context.Context, userID string, after map[string]int64) (map[string]int64, error)
+}
+
+// ChangeKind names what a Change does.
+type ChangeKind int
+
+// Change kinds.
+const (
+	ChangeEdit ChangeKind = iota + 1
+	ChangeDelete
+	ChangeReact
+	ChangeUnreact
+	ChangePin
+	ChangeUnpin
+)
+
+// Change is one change to a message, as MessageChangeStore.ChangeMessage applies it. The
+// service has checked who may make it; the store checks what depends on the message's
+// state at the moment of the write (deleted, the limits).
+type Change struct {
+	Kind      ChangeKind
+	RoomID    string
+	MessageID string
+	// UserID is who reacts, unreacts or pins.
+	UserID string
+	// Text and Mentions replace the message's for an edit.
+	Text     string
+	Mentions []string
+	Emoji    string
+	At       time.Time
+	// MaxEmoji bounds a message's distinct emoji; MaxPins a room's pinned messages.
+	MaxEmoji int
+	MaxPins  int
+}
+
+// Errors of MessageChangeStore, as clients see them.
+var (
+	ErrMessageDeleted   = &Error{Kind: Conflict, Code: "deleted", Message: "the message is deleted"}
+	ErrTooManyReactions = &Error{Kind: Conflict, Code: "too_many_reactions", Message: "the message has as many distinct emoji as it may"}
+	ErrTooManyPins      = &Error{Kind: Conflict, Code: "too_many_pins", Message: "the room has as many pinned messages as it may"}
+)
+
 // Store is the union of the stores the chat service uses. Each storage adapter implements
 // it and passes chattest.TestStore.
 type Store interface {
@@ -186,6 +265,8 @@ type Store interface {
 	AuditStore
 	BlockStore
 	ReportStore
+	MessageChangeStore
+	MentionStore
 }
 
 // Pinger is implemented by adapters that depend on a server; /readyz calls it.

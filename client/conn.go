@@ -387,3 +387,16 @@ func (c *Conn) Resume(ctx context.Context, rooms map[string]int64) error {
 	}
 	return c.Send(ctx, chat.EventResume, resumeData{Rooms: rooms})
 }
+
+// ResumeRevs sends RESUME with revs: after the messages after each room's seq, the server
+// sends MESSAGE_UPDATED for the older messages of the rooms in revs changed after the
+// given rev.
+func (c *Conn) ResumeRevs(ctx context.Context, rooms, revs map[string]int64) error {
+	if rooms == nil {
+		rooms = map[string]int64{}
+	}
+	if revs == nil {
+		revs = map[string]int64{}
+	}
+	return c.Send(ctx, chat.EventResume, resumeData{Rooms: rooms, Revs: revs})
+}

@@ -22,6 +22,21 @@ func (ev Event) Message() (chat.Message, error) {
 	return d.Message, err
 }
 
+// UpdatedMessage decodes the message of a MESSAGE_UPDATED event: the whole message as it
+// is at its Rev. Keep, per message, the state with the highest Rev.
+func (ev Event) UpdatedMessage() (chat.Message, error) {
+	var d chat.MessageUpdated
+	err := ev.decode(chat.EventMessageUpdated, &d)
+	return d.Message, err
+}
+
+// ResumeOK decodes RESUME_OK.
+func (ev Event) ResumeOK() (chat.ResumeOK, error) {
+	var d chat.ResumeOK
+	err := ev.decode(chat.EventResumeOK, &d)
+	return d, err
+}
+
 // ReadReceipt decodes a READ_RECEIPT_UPDATED event.
 func (ev Event) ReadReceipt() (chat.ReadReceipt, error) {
 	var d chat.ReadReceipt
@@ -120,4 +135,5 @@ type authData struct {
 // resumeData is the data of RESUME.
 type resumeData struct {
 	Rooms map[string]int64 `json:"rooms"`
+	Revs  map[string]int64 `json:"revs,omitempty"`
 }

@@ -30,7 +30,7 @@ func TestSessionRenewsBeforeExpiry(t *testing.T) {
 	s.reply("POST /api/v1/auth/refresh", 200, client.Tokens{AccessToken: fresh, RefreshToken: "rt2"})
 	renewed := make(chan string, 1)
 	s.handleWS(t, short, func(p *peer) {
-		p.expectFrame(`{"type":"RESUME","data":{"rooms":{"r1":5,"r2":3}}}`)
+		p.expectFrame(`{"type":"RESUME","data":{"rooms":{"r1":5,"r2":3},"revs":{"r1":0,"r2":0}}}`)
 		ev := p.readType("AUTH")
 		var d struct {
 			AccessToken string `json:"accessToken"`

@@ -109,6 +109,10 @@ type NewMessage struct {
 	Type        string `json:"type"`
 	Text        string `json:"text,omitempty"`
 	MediaID     string `json:"mediaId,omitempty"`
+	// ReplyToID names a message of the same room this one replies to.
+	ReplyToID string `json:"replyToId,omitempty"`
+	// Mentions are members of the room the message mentions.
+	Mentions []string `json:"mentions,omitempty"`
 }
 
 // SendMessage posts a message to a room (POST /rooms/{roomId}/messages). created is false

@@ -32,8 +32,15 @@ import (
 // is the same as its seq, so it remembers per room the seq below which everything has been
 // delivered, and the ids of the messages delivered above a hole it could not fill.
 //
-// Events other than MESSAGE_CREATED are passed on as they come; they are not replayed after
-// a reconnect (presence and read receipts are state: fetch it again when that matters).
+// Changes to messages (MESSAGE_UPDATED: edits, deletes, reactions, pins) are tracked the
+// same way by rev: per room, the rev up to which every change has been received (revs are
+// the room's change counter, shared by creates and changes). RESUME names it, and the
+// server replays the changes made after it; a replay cut short is paged with Changes.
+// MESSAGE_UPDATED events are passed on as they come, possibly more than once and not
+// necessarily in rev order: keep, per message, the state with the highest Rev.
+//
+// Other events are passed on as they come; they are not replayed after a reconnect
+// (presence and read receipts are state: fetch it again when that matters).
 //
 // Messages handed over are acknowledged to the server with DELIVERED, per room up to the
 // seq below which everything has been delivered, at most once per room every 100 ms
@@ -61,6 +68,7 @@ type Session struct {
 	// the last one sent with AUTH.
 	live    string
 	rooms   map[string]*cursor
+	revs    map[string]*cursor
 	focused map[string]bool
 	// resumeRest are the RESUME chunks still to send, each after the previous RESUME_OK.
 	resumeRest []map[string]int64
@@ -76,12 +84,51 @@ type Session struct {
 	ackAt       time.Time // when ackTokens was last refilled
 }
 
-// cursor is how far a room's messages have been delivered.
+// cursor is how far a room's messages have been delivered (by seq), or its changes
+// received (by rev).
 type cursor struct {
 	// last: every message with seq ≤ last has been delivered.
 	last int64
 	// ahead: messages delivered above a hole, seq → id.
 	ahead map[int64]string
+}
+
+// see records that rev n was received, and moves last over what is now contiguous. Revs
+// may have holes that never fill (a rev the server took for a change that did not happen):
+// a hole only makes the next RESUME replay a little more.
+func (c *cursor) see(n int64) {
+	if n <= c.last {
+		return
+	}
+	if n > c.last+1 {
+		if c.ahead == nil {
+			c.ahead = map[int64]string{}
+		}
+		c.ahead[n] = ""
+		return
+	}
+	c.last = n
+	for {
+		if _, ok := c.ahead[c.last+1]; !ok {
+			return
+		}
+		delete(c.ahead, c.last+1)
+		c.last++
+	}
+}
+
+// reach records that every rev up to n was received.
+func (c *cursor) reach(n int64) {
+	if n <= c.last {
+		return
+	}
+	c.last = n - 1
+	for k := range c.ahead {
+		if k <= n {
+			delete(c.ahead, k)
+		}
+	}
+	c.see(n)
 }
 
 // SessionOption configures a Session.
@@ -94,6 +141,17 @@ func WithResume(rooms map[string]int64) SessionOption {
 	return func(s *Session) {
 		for id, seq := range rooms {
 			s.rooms[id] = &cursor{last: seq}
+		}
+	}
+}
+
+// WithResumeRevs starts the given rooms' changes after the given revs (stored from an
+// earlier run's Revs) instead of at their current lastRev: the first RESUME replays the
+// changes made after them.
+func WithResumeRevs(revs map[string]int64) SessionOption {
+	return func(s *Session) {
+		for id, rev := range revs {
+			s.revs[id] = &cursor{last: rev}
 		}
 	}
 }
@@ -128,6 +186,7 @@ func (c *Client) NewSession(ctx context.Context, opts ...SessionOption) (*Sessio
 		events:     make(chan Event, c.eventBuf),
 		done:       make(chan struct{}),
 		rooms:      map[string]*cursor{},
+		revs:       map[string]*cursor{},
 		focused:    map[string]bool{},
 		acks:       map[string]int64{},
 		acked:      map[string]int64{},
@@ -175,6 +234,18 @@ func (s *Session) Cursors() map[string]int64 {
 	defer s.mu.Unlock()
 	out := make(map[string]int64, len(s.rooms))
 	for id, c := range s.rooms {
+		out[id] = c.last
+	}
+	return out
+}
+
+// Revs returns, per room, the rev up to which every change has been received: what a
+// caller stores to resume later with WithResumeRevs.
+func (s *Session) Revs() map[string]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int64, len(s.revs))
+	for id, c := range s.revs {
 		out[id] = c.last
 	}
 	return out
@@ -235,7 +306,9 @@ func (s *Session) resync(ctx context.Context, conn *Conn) error {
 	}
 	s.mu.Lock()
 	known := make(map[string]*cursor, len(rooms))
+	knownRevs := make(map[string]*cursor, len(rooms))
 	resume := make(map[string]int64, len(rooms))
+	revs := make(map[string]int64, len(rooms))
 	for _, r := range rooms {
 		cur := s.rooms[r.ID]
 		if cur == nil {
@@ -243,8 +316,14 @@ func (s *Session) resync(ctx context.Context, conn *Conn) error {
 		}
 		known[r.ID] = cur
 		resume[r.ID] = cur.last
+		rc := s.revs[r.ID]
+		if rc == nil {
+			rc = &cursor{last: r.LastRev}
+		}
+		knownRevs[r.ID] = rc
+		revs[r.ID] = rc.last
 	}
-	s.rooms = known
+	s.rooms, s.revs = known, knownRevs
 	s.conn = conn
 	s.live = conn.token
 	focused := make([]string, 0, len(s.focused))
@@ -254,7 +333,7 @@ func (s *Session) resync(ctx context.Context, conn *Conn) error {
 	chunks := resumeChunks(resume)
 	s.resumeRest = chunks[1:]
 	s.mu.Unlock()
-	if err := conn.Resume(ctx, chunks[0]); err != nil {
+	if err := conn.ResumeRevs(ctx, chunks[0], revsOf(chunks[0], revs)); err != nil {
 		return fmt.Errorf("resync: %w", err)
 	}
 	for _, id := range focused {
@@ -263,6 +342,17 @@ func (s *Session) resync(ctx context.Context, conn *Conn) error {
 		}
 	}
 	return nil
+}
+
+// revsOf returns the revs of the rooms of one RESUME chunk.
+func revsOf(chunk, revs map[string]int64) map[string]int64 {
+	out := make(map[string]int64, len(chunk))
+	for id := range chunk {
+		if rev, ok := revs[id]; ok {
+			out[id] = rev
+		}
+	}
+	return out
 }
 
 // resumeChunk is how many rooms one RESUME frame names: well inside the server's 64 KiB
@@ -431,6 +521,11 @@ func (s *Session) handle(ctx context.Context, ev Event) {
 			return
 		}
 		s.message(ctx, m, ev)
+	case chat.EventMessageUpdated:
+		if m, err := ev.UpdatedMessage(); err == nil && m.RoomID != "" && m.Rev > 0 {
+			s.seeRev(m.RoomID, m.Rev)
+		}
+		s.emit(ctx, ev)
 	case chat.EventRoomUpdated:
 		if r, err := ev.Room(); err == nil && r.ID != "" {
 			s.mu.Lock()
@@ -438,18 +533,36 @@ func (s *Session) handle(ctx context.Context, ev Event) {
 				// A room the user just joined: its earlier messages are history, not news.
 				s.rooms[r.ID] = &cursor{last: r.LastSeq}
 			}
+			if s.revs[r.ID] == nil {
+				s.revs[r.ID] = &cursor{last: r.LastRev}
+			}
 			s.mu.Unlock()
 		}
 		s.emit(ctx, ev)
 	case chat.EventResumeOK:
 		var ok chat.ResumeOK
 		if err := json.Unmarshal(ev.Data, &ok); err == nil && !ok.Complete {
-			// The replay was cut at the server's bound: the rest is history.
+			// The replay was cut at the server's bound: the rest is history, and the
+			// changes feed.
 			for roomID, seq := range ok.Rooms {
 				if err := s.fill(ctx, roomID, seq, math.MaxInt64); err != nil {
 					s.log.Warn("chatchat session: page the rest of a RESUME", "room", roomID, "after", seq, "err", err)
 				}
 			}
+			for roomID, rev := range ok.Revs {
+				if err := s.fillChanges(ctx, roomID, rev); err != nil {
+					s.log.Warn("chatchat session: page the changes after a RESUME", "room", roomID, "after", rev, "err", err)
+				}
+			}
+		} else if err == nil {
+			// Every change up to these revs has been replayed.
+			s.mu.Lock()
+			for roomID, rev := range ok.Revs {
+				if c := s.revs[roomID]; c != nil {
+					c.reach(rev)
+				}
+			}
+			s.mu.Unlock()
 		}
 		// The next chunk of a long RESUME: the server takes one at a time.
 		s.mu.Lock()
@@ -459,8 +572,16 @@ func (s *Session) handle(ctx context.Context, ev Event) {
 			next, s.resumeRest = s.resumeRest[0], s.resumeRest[1:]
 		}
 		s.mu.Unlock()
+		revs := map[string]int64{}
+		s.mu.Lock()
+		for id := range next {
+			if c := s.revs[id]; c != nil {
+				revs[id] = c.last
+			}
+		}
+		s.mu.Unlock()
 		if next != nil && conn != nil {
-			if err := conn.Resume(ctx, next); err != nil {
+			if err := conn.ResumeRevs(ctx, next, revs); err != nil {
 				s.log.Warn("chatchat session: send the next RESUME", "err", err)
 			}
 		}
@@ -516,6 +637,44 @@ func (s *Session) fill(ctx context.Context, roomID string, after, before int64) 
 	return nil
 }
 
+// seeRev records that a change of the room at rev was received.
+func (s *Session) seeRev(roomID string, rev int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.revs[roomID]
+	if c == nil {
+		c = &cursor{last: rev - 1}
+		s.revs[roomID] = c
+	}
+	c.see(rev)
+}
+
+// fillChanges pages a room's changes after rev and delivers each as MESSAGE_UPDATED.
+func (s *Session) fillChanges(ctx context.Context, roomID string, after int64) error {
+	for {
+		page, err := s.c.Changes(ctx, roomID, after, chat.MaxChangesPage)
+		if err != nil {
+			return err
+		}
+		for _, m := range page.Messages {
+			data, err := json.Marshal(chat.MessageUpdated{Message: m})
+			if err != nil {
+				return fmt.Errorf("encode message: %w", err)
+			}
+			s.emit(ctx, Event{Type: chat.EventMessageUpdated, Data: data})
+			after = max(after, m.Rev)
+		}
+		s.mu.Lock()
+		if c := s.revs[roomID]; c != nil {
+			c.reach(after)
+		}
+		s.mu.Unlock()
+		if !page.HasMore || len(page.Messages) == 0 {
+			return nil
+		}
+	}
+}
+
 // accept delivers m once.
 func (s *Session) accept(ctx context.Context, m chat.Message, ev Event) {
 	s.mu.Lock()
@@ -531,6 +690,14 @@ func (s *Session) accept(ctx context.Context, m chat.Message, ev Event) {
 	if _, dup := cur.ahead[m.Seq]; dup {
 		s.mu.Unlock()
 		return
+	}
+	if m.Rev > 0 {
+		rc := s.revs[m.RoomID]
+		if rc == nil {
+			rc = &cursor{last: m.Rev - 1}
+			s.revs[m.RoomID] = rc
+		}
+		rc.see(m.Rev)
 	}
 	if m.Seq == cur.last+1 {
 		cur.last = m.Seq

@@ -77,7 +77,7 @@ func TestSessionEveryMessageOnce(t *testing.T) {
 	focused := make(chan struct{})
 	s.handleWS(t, "at1",
 		func(p *peer) {
-			p.expectFrame(`{"type":"RESUME","data":{"rooms":{"r1":5,"r2":3}}}`)
+			p.expectFrame(`{"type":"RESUME","data":{"rooms":{"r1":5,"r2":3},"revs":{"r1":0,"r2":0}}}`)
 			p.sendMessages("r1", 6, 7)
 			p.sendMessages("r2", 4)
 			p.expectFrame(`{"type":"ROOM_FOCUSED","data":{"roomId":"r1"}}`)
@@ -86,7 +86,7 @@ func TestSessionEveryMessageOnce(t *testing.T) {
 			p.waitClosed()
 		},
 		func(p *peer) {
-			p.expectFrame(`{"type":"RESUME","data":{"rooms":{"r1":7,"r2":4}}}`)
+			p.expectFrame(`{"type":"RESUME","data":{"rooms":{"r1":7,"r2":4},"revs":{"r1":0,"r2":0}}}`)
 			p.expectFrame(`{"type":"ROOM_FOCUSED","data":{"roomId":"r1"}}`)
 			p.sendMessages("r1", 7, 8, 10, 10, 11)
 			p.sendMessages("r2", 4, 5)
@@ -142,13 +142,13 @@ func TestSessionUnfilledGap(t *testing.T) {
 	s.reply("GET /api/v1/rooms/{id}/messages", 503, apiError("unavailable", "storage down"))
 	s.handleWS(t, "at1",
 		func(p *peer) {
-			p.expectFrame(`{"type":"RESUME","data":{"rooms":{"r1":5,"r2":3}}}`)
+			p.expectFrame(`{"type":"RESUME","data":{"rooms":{"r1":5,"r2":3},"revs":{"r1":0,"r2":0}}}`)
 			p.sendMessages("r1", 6, 8)
 			p.close(ws.StatusGoingAway, "")
 			p.waitClosed()
 		},
 		func(p *peer) {
-			p.expectFrame(`{"type":"RESUME","data":{"rooms":{"r1":6,"r2":3}}}`)
+			p.expectFrame(`{"type":"RESUME","data":{"rooms":{"r1":6,"r2":3},"revs":{"r1":0,"r2":0}}}`)
 			p.sendMessages("r1", 7, 8, 9)
 			p.waitClosed()
 		},
@@ -174,7 +174,7 @@ func TestSessionRefused(t *testing.T) {
 	s.reply("GET /api/v1/rooms", 200, roomsAnswer())
 	s.reply("POST /api/v1/auth/refresh", 401, apiError("invalid_refresh_token", "revoked"))
 	s.handleWS(t, "at1", func(p *peer) {
-		p.expectFrame(`{"type":"RESUME","data":{"rooms":{"r1":5,"r2":3}}}`)
+		p.expectFrame(`{"type":"RESUME","data":{"rooms":{"r1":5,"r2":3},"revs":{"r1":0,"r2":0}}}`)
 		p.close(client.CloseUnauthorized, "token revoked")
 		p.waitClosed()
 	})

@@ -441,6 +441,19 @@ func (s *Service) inspectAndStore(ctx context.Context, f *os.File, m *chat.Media
 	return nil
 }
 
+// RemoveMedia deletes a deleted message's file and its thumbnail from the blob store
+// (chat.MediaRemover). The media's record stays, so that its id is never reused; opening
+// it then finds no bytes and answers media_not_found.
+func (s *Service) RemoveMedia(ctx context.Context, id string) error {
+	var errs []error
+	for _, v := range []string{Original, Thumbnail} {
+		if err := s.blobs.Delete(ctx, blobKey(id, v)); err != nil && !chat.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("media: remove %s %s: %w", id, v, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 func (s *Service) deleteBlobs(ctx context.Context, id string) {
 	for _, v := range []string{Original, Thumbnail} {
 		if err := s.blobs.Delete(ctx, blobKey(id, v)); err != nil {

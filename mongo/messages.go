@@ -30,13 +30,39 @@ type messageDoc struct {
 	// PendingAt is set while the message is in the outbox (chat.OutboxStore): in the
 	// message's own document, so that storing it and making it pending are one write.
 	PendingAt *bson.DateTime `bson:"pendingAt,omitempty"`
+
+	// Rev is the room's change counter at the message's last change; messages stored
+	// before revs existed have none and read as 0.
+	Rev       int64          `bson:"rev"`
+	ReplyToID string         `bson:"replyToId,omitempty"`
+	Mentions  []string       `bson:"mentions,omitempty"`
+	EditedAt  *bson.DateTime `bson:"editedAt,omitempty"`
+	DeletedAt *bson.DateTime `bson:"deletedAt,omitempty"`
+	PinnedAt  *bson.DateTime `bson:"pinnedAt,omitempty"`
+	PinnedBy  string         `bson:"pinnedBy,omitempty"`
+	// Emojis are the distinct emoji of the message's reactions (at most MaxEmoji): the
+	// limit is a condition of the update that records a reaction. The reactions
+	// themselves are documents of their own (changes.go).
+	Emojis []string `bson:"emojis,omitempty"`
+	// ChangePendingAt is set while the last change is not yet published.
+	ChangePendingAt *bson.DateTime `bson:"changePendingAt,omitempty"`
 }
 
 func (d messageDoc) message() chat.Message {
-	return chat.Message{
+	m := chat.Message{
 		ID: d.ID, RoomID: d.RoomID, Seq: d.Seq, SenderID: d.SenderID, ClientMsgID: d.ClientMsgID,
 		Type: d.Type, Text: d.Text, MediaID: d.MediaID, CreatedAt: chat.At(fromDate(d.CreatedAt)),
+		Rev: d.Rev, ReplyToID: d.ReplyToID, Mentions: d.Mentions, PinnedBy: d.PinnedBy,
 	}
+	m.EditedAt, m.DeletedAt, m.PinnedAt = datePtr(d.EditedAt), datePtr(d.DeletedAt), datePtr(d.PinnedAt)
+	return m
+}
+
+func datePtr(d *bson.DateTime) *chat.Time {
+	if d == nil {
+		return nil
+	}
+	return chat.TimePtr(fromDate(*d))
 }
 
 // claimDoc records that a send with a client message id is under way. Its unique
@@ -160,13 +186,14 @@ func (s *Store) store(ctx context.Context, what string, m chat.Message, advance 
 	doc := messageDoc{
 		ID: m.ID, RoomID: m.RoomID, SenderID: m.SenderID, ClientMsgID: m.ClientMsgID, IdemKey: idemKey(m),
 		Type: m.Type, Text: m.Text, MediaID: m.MediaID, CreatedAt: date(m.CreatedAt.Time),
+		ReplyToID: m.ReplyToID, Mentions: chat.UniqueIDs(m.Mentions),
 	}
 	doc.PendingAt = &doc.CreatedAt
 	for attempt := 0; ; attempt++ {
 		if attempt == maxSeqAttempts {
 			return chat.Message{}, false, fmt.Errorf("mongo: %s: no free seq after %d attempts", what, attempt)
 		}
-		seq, err := s.nextSeq(ctx, what, doc.RoomID, doc.CreatedAt)
+		seq, rev, err := s.nextSeq(ctx, what, doc.RoomID, doc.CreatedAt)
 		if err != nil {
 			if chat.IsNotFound(err) && m.ClientMsgID != "" {
 				// An unknown room: withdraw the claim, so that nothing is left behind.
@@ -176,7 +203,7 @@ func (s *Store) store(ctx context.Context, what string, m chat.Message, advance 
 			}
 			return chat.Message{}, false, err
 		}
-		doc.Seq = seq
+		doc.Seq, doc.Rev = seq, rev
 		_, err = s.messages().InsertOne(ctx, doc)
 		if err == nil {
 			break
@@ -224,25 +251,27 @@ func (s *Store) store(ctx context.Context, what string, m chat.Message, advance 
 	return out, true, nil
 }
 
-// nextSeq increments the room's counter and returns it; the room's activity time moves to
-// the message's time if that is later. chat.ErrNotFound for an unknown room.
-func (s *Store) nextSeq(ctx context.Context, what, roomID string, at bson.DateTime) (int64, error) {
+// nextSeq increments the room's seq and rev counters in one atomic update and returns
+// them; the room's activity time moves to the message's time if that is later.
+// chat.ErrNotFound for an unknown room.
+func (s *Store) nextSeq(ctx context.Context, what, roomID string, at bson.DateTime) (int64, int64, error) {
 	var d struct {
 		LastSeq int64 `bson:"lastSeq"`
+		LastRev int64 `bson:"lastRev"`
 	}
 	err := s.rooms().FindOneAndUpdate(ctx,
 		bson.D{{Key: "_id", Value: roomID}},
 		bson.D{
-			{Key: "$inc", Value: bson.D{{Key: "lastSeq", Value: int64(1)}}},
+			{Key: "$inc", Value: bson.D{{Key: "lastSeq", Value: int64(1)}, {Key: "lastRev", Value: int64(1)}}},
 			{Key: "$max", Value: bson.D{{Key: "activeAt", Value: at}}},
 		},
 		// No projection: FerretDB's findAndModify does not implement "fields".
 		options.FindOneAndUpdate().SetReturnDocument(options.After),
 	).Decode(&d)
 	if err != nil {
-		return 0, s.notFound(ctx, what+": take seq", err)
+		return 0, 0, s.notFound(ctx, what+": take seq", err)
 	}
-	return d.LastSeq, nil
+	return d.LastSeq, d.LastRev, nil
 }
 
 // setLastMessage copies doc into its room's lastMessage unless the room already holds a
@@ -298,9 +327,6 @@ func (s *Store) Messages(ctx context.Context, roomID string, q chat.HistoryQuery
 	if dir < 0 {
 		slices.Reverse(docs)
 	}
-	msgs := make([]chat.Message, 0, len(docs))
-	for _, d := range docs {
-		msgs = append(msgs, d.message())
-	}
-	return msgs, more, nil
+	msgs, err := s.complete(ctx, "messages of "+roomID, docs)
+	return msgs, more, err
 }

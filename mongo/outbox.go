@@ -50,9 +50,5 @@ func (s *Store) PendingMessages(ctx context.Context, before time.Time, limit int
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, s.fail(ctx, "pending messages", err)
 	}
-	out := make([]chat.Message, 0, len(docs))
-	for _, d := range docs {
-		out = append(out, d.message())
-	}
-	return out, nil
+	return s.complete(ctx, "pending messages", docs)
 }

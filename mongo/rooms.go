@@ -17,11 +17,14 @@ import (
 // LastMessage is a copy of the message with seq LastMessageSeq, kept so that a room list
 // needs no join ($lookup is one of the things the store avoids).
 type roomDoc struct {
-	ID        string        `bson:"_id"`
-	Type      string        `bson:"type"`
-	Name      string        `bson:"name"`
-	DirectKey string        `bson:"directKey"`
-	LastSeq   int64         `bson:"lastSeq"`
+	ID        string `bson:"_id"`
+	Type      string `bson:"type"`
+	Name      string `bson:"name"`
+	DirectKey string `bson:"directKey"`
+	LastSeq   int64  `bson:"lastSeq"`
+	// LastRev is the change counter that every create and change increments; rooms
+	// stored before revs existed have none and start at 0.
+	LastRev   int64         `bson:"lastRev"`
 	CreatedAt bson.DateTime `bson:"createdAt"`
 	// ActiveAt is the time of the last message, or of creation: it orders room lists.
 	ActiveAt       bson.DateTime `bson:"activeAt"`
@@ -30,7 +33,7 @@ type roomDoc struct {
 }
 
 func (d roomDoc) room() chat.Room {
-	return chat.Room{ID: d.ID, Type: d.Type, Name: d.Name, LastSeq: d.LastSeq, CreatedAt: chat.At(fromDate(d.CreatedAt)), MemberIDs: []string{}}
+	return chat.Room{ID: d.ID, Type: d.Type, Name: d.Name, LastSeq: d.LastSeq, LastRev: d.LastRev, CreatedAt: chat.At(fromDate(d.CreatedAt)), MemberIDs: []string{}}
 }
 
 // memberDoc is one membership with its read and delivery cursors. Its _id is the driver's

@@ -231,6 +231,16 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 			unique("senderId_1_idemKey_1", "senderId", "idemKey"),
 			// The outbox relay's scan (outbox.go); published messages have no pendingAt.
 			plain("pendingAt_1", "pendingAt"),
+			// The changes feed, the pins of a room, and the relay of changes (changes.go).
+			plain("roomId_1_rev_1", "roomId", "rev"),
+			plain("roomId_1_pinnedAt_1", "roomId", "pinnedAt"),
+			plain("changePendingAt_1", "changePendingAt"),
+			// A member's unread mentions: a range of this multikey index (mentions.go).
+			plain("roomId_1_mentions_1_seq_1", "roomId", "mentions", "seq"),
+		}},
+		{s.reactions(), []index{
+			unique("messageId_1_emoji_1_userId_1", "messageId", "emoji", "userId"),
+			plain("messageId_1_at_1", "messageId", "at"),
 		}},
 		{s.claims(), []index{unique("senderId_1_clientMsgId_1", "senderId", "clientMsgId")}},
 		// The orphan collector's scan of media no message refers to, and the upload

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -217,9 +218,7 @@ func (w *Worker) process(ctx context.Context, job chat.PushJob) error {
 	}
 	var candidates []string
 	for _, mb := range members {
-		// A cursor at or past the message means the member read it as it arrived (they
-		// were viewing the room): no push.
-		if mb.UserID == m.SenderID || mb.Muted || mb.LastReadSeq >= m.Seq {
+		if !chat.Pushed(mb, &m) || (len(job.UserIDs) > 0 && !slices.Contains(job.UserIDs, mb.UserID)) {
 			continue
 		}
 		candidates = append(candidates, mb.UserID)

@@ -480,3 +480,39 @@ func TestOnlineOnAnotherNodeIsNotPushed(t *testing.T) {
 		t.Errorf("pushed %d: %+v; want cat's phone only (bob is online on another node)", len(reqs), reqs)
 	}
 }
+
+// TestMentionsPushedInMutedRooms: a mention reaches a member who muted the room; an edit
+// that mentions another member pushes that member once, and nobody else again.
+func TestMentionsPushedInMutedRooms(t *testing.T) {
+	e := newEnv(t)
+	ann, bob, cat, dan := e.user(t, "Ann"), e.user(t, "Bob"), e.user(t, "Cat"), e.user(t, "Dan")
+	for _, u := range []chat.User{bob, cat, dan} {
+		e.device(t, u, chat.PlatformAndroid, u.Username+"-phone")
+	}
+	r := e.room(t, chat.RoomGroup, "Team", ann, bob, cat, dan)
+	ctx := context.Background()
+	for _, u := range []chat.User{bob, cat} {
+		if _, err := e.svc.SetMuted(ctx, u.ID, r.ID, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := fcmtest.NewServer(t)
+	e.run(t, e.queue.(*memory.Queue).Consumer("w1"), sender(t, srv), notify.Config{Registerer: e.reg})
+	m, _, err := e.svc.SendMessage(ctx, ann.ID, r.ID, chat.NewMessage{Text: "hi @Bob", Mentions: []string{bob.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.drained(t)
+	if _, err := e.svc.EditMessage(ctx, ann.ID, r.ID, m.ID, chat.MessageEdit{Text: "hi @Bob @Cat", Mentions: &[]string{bob.ID, cat.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	e.drained(t)
+	pushed := map[string]int{}
+	for _, req := range srv.Requests() {
+		pushed[req.Token]++
+	}
+	want := map[string]int{"Bob-phone": 1, "Cat-phone": 1, "Dan-phone": 1}
+	if fmt.Sprint(pushed) != fmt.Sprint(want) {
+		t.Fatalf("pushes per device = %v, want %v: muted but mentioned Bob once, Cat once after the edit, unmuted Dan once", pushed, want)
+	}
+}

@@ -6,23 +6,60 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/chatchat/chatchat/chat"
 )
 
-const messageColumns = `id, room_id, seq, sender_id, client_msg_id, type, text, media_id, created_at`
+// messageColumns are a message's columns, of the messages table aliased m, followed by
+// those of the message it replies to, aliased rt (a LEFT JOIN: NULL when none), so that a
+// page resolves its replies in the same query.
+const messageColumns = `m.id, m.room_id, m.seq, m.sender_id, m.client_msg_id, m.type, m.text,
+	m.media_id, m.created_at, m.rev, m.reply_to_id, m.mentions, m.edited_at, m.deleted_at,
+	m.pinned_at, m.pinned_by, rt.seq, rt.sender_id, rt.type, rt.text, rt.deleted_at`
+
+// messagesFrom is the FROM clause that messageColumns reads.
+const messagesFrom = ` FROM messages m LEFT JOIN messages rt ON rt.id = m.reply_to_id AND m.reply_to_id <> '' `
 
 func scanMessage(row scanner) (chat.Message, error) {
 	var (
-		m  chat.Message
-		at int64
+		m                           chat.Message
+		at, edited, deleted, pinned int64
+		mentions                    string
+		rtSeq, rtDeleted            sql.NullInt64
+		rtSender, rtType, rtText    sql.NullString
 	)
 	if err := row.Scan(&m.ID, &m.RoomID, &m.Seq, &m.SenderID, &m.ClientMsgID, &m.Type, &m.Text,
-		&m.MediaID, &at); err != nil {
+		&m.MediaID, &at, &m.Rev, &m.ReplyToID, &mentions, &edited, &deleted, &pinned, &m.PinnedBy,
+		&rtSeq, &rtSender, &rtType, &rtText, &rtDeleted); err != nil {
 		return chat.Message{}, err
 	}
 	m.CreatedAt = chat.At(fromMillis(at))
+	m.Mentions = splitIDs(mentions)
+	m.EditedAt, m.DeletedAt, m.PinnedAt = timeOrNil(edited), timeOrNil(deleted), timeOrNil(pinned)
+	if m.ReplyToID != "" && rtSeq.Valid {
+		m.ReplyTo = chat.NewReplyTo(m.ReplyToID, rtSeq.Int64, rtSender.String, rtType.String, rtText.String, rtDeleted.Int64 > 0)
+	}
 	return m, nil
+}
+
+// timeOrNil is a stored time, 0 for none.
+func timeOrNil(ms int64) *chat.Time {
+	if ms == 0 {
+		return nil
+	}
+	return chat.TimePtr(fromMillis(ms))
+}
+
+// Mentions are kept as the ids joined by spaces (ids hold no spaces): they are read with
+// the message, and the mentions table answers the counting.
+func joinIDs(ids []string) string { return strings.Join(ids, " ") }
+
+func splitIDs(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Fields(s)
 }
 
 // maxPreparedIDs bounds the id lists whose statements are prepared once (prepareHot):
@@ -32,11 +69,14 @@ const maxPreparedIDs = 8
 
 // The statements of CreateMessage, prepared once (prepareHot).
 var (
-	sqlMessageByClientID = `SELECT ` + messageColumns + ` FROM messages
-		WHERE sender_id = ? AND client_msg_id = ? AND client_msg_id <> ''`
-	sqlNextSeq = `UPDATE rooms SET last_seq = last_seq + 1, active_at = max(active_at, ?)
-		WHERE id = ? RETURNING last_seq`
-	sqlInsertMessage = `INSERT INTO messages (` + messageColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlMessageByClientID = `SELECT ` + messageColumns + messagesFrom + `
+		WHERE m.sender_id = ? AND m.client_msg_id = ? AND m.client_msg_id <> ''`
+	// A new message takes the room's next seq and its next rev in one statement.
+	sqlNextSeq = `UPDATE rooms SET last_seq = last_seq + 1, last_rev = last_rev + 1, active_at = max(active_at, ?)
+		WHERE id = ? RETURNING last_seq, last_rev`
+	sqlInsertMessage = `INSERT INTO messages (id, room_id, seq, sender_id, client_msg_id, type, text,
+		media_id, created_at, rev, reply_to_id, mentions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlInsertMention = `INSERT OR IGNORE INTO mentions (room_id, user_id, seq, message_id) VALUES (?, ?, ?, ?)`
 	sqlInsertOutbox  = `INSERT INTO outbox (message_id, created_at) VALUES (?, ?)`
 )
 
@@ -49,7 +89,8 @@ func sqlAdvanceCursors(n int) string {
 
 // hotStatements are the statements prepareHot prepares.
 func hotStatements() []string {
-	out := []string{sqlMessageByClientID, sqlNextSeq, sqlInsertMessage, sqlInsertOutbox, unreadCountSQL}
+	out := []string{sqlMessageByClientID, sqlNextSeq, sqlInsertMessage, sqlInsertOutbox, unreadCountSQL, sqlInsertMention}
+	out = append(out, changeStatements()...)
 	for n := 1; n <= maxPreparedIDs; n++ {
 		out = append(out, sqlAdvanceCursors(n), sqlDeletePublished(n))
 	}
@@ -80,20 +121,25 @@ func (s *Store) CreateMessage(ctx context.Context, m chat.Message, advance []str
 
 		// The seq is taken inside the write transaction, which the single writer
 		// connection serializes: no two messages of a room can get the same one.
-		err := s.txQueryRow(ctx, tx, sqlNextSeq, millis(m.CreatedAt.Time), m.RoomID).Scan(&m.Seq)
+		err := s.txQueryRow(ctx, tx, sqlNextSeq, millis(m.CreatedAt.Time), m.RoomID).Scan(&m.Seq, &m.Rev)
 		if err != nil {
 			return fmt.Errorf("sqlite: create message in %s: %w", m.RoomID, notFound(err))
 		}
 		m.CreatedAt = chat.At(m.CreatedAt.Time)
 		if _, err := s.txExec(ctx, tx, sqlInsertMessage,
 			m.ID, m.RoomID, m.Seq, m.SenderID, m.ClientMsgID, m.Type, m.Text, m.MediaID,
-			millis(m.CreatedAt.Time)); err != nil {
+			millis(m.CreatedAt.Time), m.Rev, m.ReplyToID, joinIDs(m.Mentions)); err != nil {
 			if isUnique(err) {
 				return fmt.Errorf("sqlite: create message %s: %w", m.ID, chat.ErrConflict)
 			}
 			return fmt.Errorf("sqlite: create message %s: %w", m.ID, err)
 		}
 
+		for _, uid := range m.Mentions {
+			if _, err := s.txExec(ctx, tx, sqlInsertMention, m.RoomID, uid, m.Seq, m.ID); err != nil {
+				return fmt.Errorf("sqlite: create message %s: mentions: %w", m.ID, err)
+			}
+		}
 		// Only existing memberships are updated, so a non-member in advance is ignored.
 		if ids := chat.UniqueIDs(advance); len(ids) > 0 {
 			if _, err := s.txExec(ctx, tx, sqlAdvanceCursors(len(ids)),
@@ -146,23 +192,15 @@ func (s *Store) Messages(ctx context.Context, roomID string, q chat.HistoryQuery
 	if q.Ascending() {
 		order = "ASC"
 	}
-	rows, err := s.r.QueryContext(ctx, `
-		SELECT `+messageColumns+` FROM messages
-		WHERE room_id = ? AND seq > ? AND seq < ?
-		ORDER BY seq `+order+` LIMIT ?`, roomID, after, before, limit+1)
+	var msgs []chat.Message
+	err := s.read(ctx, "messages of "+roomID, func(tx *sql.Tx) error {
+		var err error
+		msgs, err = s.queryMessages(ctx, tx, `SELECT `+messageColumns+messagesFrom+`
+			WHERE m.room_id = ? AND m.seq > ? AND m.seq < ?
+			ORDER BY m.seq `+order+` LIMIT ?`, roomID, after, before, limit+1)
+		return err
+	})
 	if err != nil {
-		return nil, false, fmt.Errorf("sqlite: messages of %s: %w", roomID, err)
-	}
-	defer rows.Close()
-	msgs := make([]chat.Message, 0, min(limit+1, 128))
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, false, fmt.Errorf("sqlite: messages of %s: %w", roomID, err)
-		}
-		msgs = append(msgs, m)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, false, fmt.Errorf("sqlite: messages of %s: %w", roomID, err)
 	}
 	more := len(msgs) > limit

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -12,9 +11,6 @@ import (
 )
 
 var _ chat.OutboxStore = (*Store)(nil)
-
-// outboxMessageColumns are messageColumns of the joined messages table.
-var outboxMessageColumns = "m." + strings.ReplaceAll(messageColumns, ", ", ", m.")
 
 // Marking a message published does not take a write transaction of its own: on the send
 // path that was a fifth of a send's cost. The ids wait in memory and their outbox rows go
@@ -128,7 +124,8 @@ func (s *Store) Pending(ctx context.Context, roomID, messageID string) (bool, er
 // PendingMessages implements chat.OutboxStore: a range of the outbox's time index.
 func (s *Store) PendingMessages(ctx context.Context, before time.Time, limit int) ([]chat.Message, error) {
 	rows, err := s.r.QueryContext(ctx, `
-		SELECT `+outboxMessageColumns+` FROM outbox o JOIN messages m ON m.id = o.message_id
+		SELECT `+messageColumns+` FROM outbox o JOIN messages m ON m.id = o.message_id
+		LEFT JOIN messages rt ON rt.id = m.reply_to_id AND m.reply_to_id <> ''
 		WHERE o.created_at <= ? ORDER BY o.created_at, m.id LIMIT ?`, millis(before), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: pending messages: %w", err)

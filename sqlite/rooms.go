@@ -45,7 +45,7 @@ func (s *Store) CreateRoom(ctx context.Context, r chat.Room, directKey string) e
 	})
 }
 
-const roomColumns = `r.id, r.type, r.name, r.last_seq, r.created_at`
+const roomColumns = `r.id, r.type, r.name, r.last_seq, r.created_at, r.last_rev`
 
 // Room implements chat.RoomStore.
 func (s *Store) Room(ctx context.Context, id string) (chat.Room, error) {
@@ -62,7 +62,7 @@ func (s *Store) roomWhere(ctx context.Context, what, where string, arg any) (cha
 	err := s.read(ctx, what, func(tx *sql.Tx) error {
 		var at int64
 		err := tx.QueryRowContext(ctx, `SELECT `+roomColumns+` FROM rooms r WHERE `+where, arg).
-			Scan(&r.ID, &r.Type, &r.Name, &r.LastSeq, &at)
+			Scan(&r.ID, &r.Type, &r.Name, &r.LastSeq, &at, &r.LastRev)
 		if err != nil {
 			return fmt.Errorf("sqlite: %s: %w", what, notFound(err))
 		}
@@ -117,7 +117,8 @@ func (s *Store) UserRooms(ctx context.Context, userID string, page chat.RoomPage
 		rows, err := tx.QueryContext(ctx, `
 			SELECT `+roomColumns+`, me.last_read_seq, me.muted,
 			       r.member_count, r.active_at,
-			       m.id, m.seq, m.sender_id, m.client_msg_id, m.type, m.text, m.media_id, m.created_at
+			       m.id, m.seq, m.sender_id, m.client_msg_id, m.type, m.text, m.media_id, m.created_at,
+			       m.rev, m.edited_at, m.deleted_at
 			FROM memberships me
 			JOIN rooms r ON r.id = me.room_id
 			LEFT JOIN messages m ON m.room_id = r.id AND m.seq = r.last_seq
@@ -140,9 +141,11 @@ func (s *Store) UserRooms(ctx context.Context, userID string, page chat.RoomPage
 				msgAt  sql.NullInt64
 				seq    sql.NullInt64
 				cols   [5]sql.NullString
+				extra  [3]sql.NullInt64 // rev, edited_at, deleted_at
 			)
-			if err := rows.Scan(&ur.ID, &ur.Type, &ur.Name, &ur.LastSeq, &at, &ur.LastReadSeq, &ur.MutedByUser, &count, &active,
-				&msgID, &seq, &cols[0], &cols[1], &cols[2], &cols[3], &cols[4], &msgAt); err != nil {
+			if err := rows.Scan(&ur.ID, &ur.Type, &ur.Name, &ur.LastSeq, &at, &ur.LastRev, &ur.LastReadSeq, &ur.MutedByUser,
+				&count, &active, &msgID, &seq, &cols[0], &cols[1], &cols[2], &cols[3], &cols[4], &msgAt,
+				&extra[0], &extra[1], &extra[2]); err != nil {
 				return fmt.Errorf("sqlite: user rooms: %w", err)
 			}
 			if len(rooms) == page.Limit || (len(rooms) > 0 && page.MaxMembers > 0 && members+count > page.MaxMembers) {
@@ -158,6 +161,7 @@ func (s *Store) UserRooms(ctx context.Context, userID string, page chat.RoomPage
 					ID: msgID.String, RoomID: ur.ID, Seq: seq.Int64, SenderID: cols[0].String,
 					ClientMsgID: cols[1].String, Type: cols[2].String, Text: cols[3].String,
 					MediaID: cols[4].String, CreatedAt: chat.At(fromMillis(msgAt.Int64)),
+					Rev: extra[0].Int64, EditedAt: timeOrNil(extra[1].Int64), DeletedAt: timeOrNil(extra[2].Int64),
 				}
 				ur.LastMessage = &m
 			}

@@ -226,6 +226,47 @@ ALTER TABLE memberships ADD COLUMN last_delivered_seq INTEGER NOT NULL DEFAULT 0
 UPDATE memberships SET last_delivered_seq = last_read_seq;
 CREATE INDEX memberships_delivered ON memberships (room_id, last_delivered_seq);
 `,
+	// 12: rich messages. A room's change counter (last_rev) and each message's rev: every
+	// create and change takes the room's next one. Existing rooms and messages start at
+	// rev 0 (free: no row is rewritten); their first change gets rev 1. A message's
+	// reactions are rows of their own, one per (message, emoji, user), so that a reaction
+	// is one small insert whatever the message already has; their id orders emoji by first
+	// use. Mentions are kept with the message for reading and in mentions, whose
+	// (room_id, user_id, seq) key counts a member's unread mentions as an index range.
+	// change_pending_at marks a change not yet published (the outbox of changes).
+	`
+ALTER TABLE rooms ADD COLUMN last_rev INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN reply_to_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN mentions TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN edited_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN deleted_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN pinned_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN pinned_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN change_pending_at INTEGER;
+CREATE INDEX messages_room_rev ON messages (room_id, rev);
+CREATE INDEX messages_room_pinned ON messages (room_id, pinned_at) WHERE pinned_at > 0;
+CREATE INDEX messages_change_pending ON messages (change_pending_at) WHERE change_pending_at IS NOT NULL;
+
+CREATE TABLE reactions (
+	id         INTEGER PRIMARY KEY,
+	message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+	emoji      TEXT NOT NULL,
+	user_id    TEXT NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX reactions_key ON reactions (message_id, emoji, user_id);
+-- A message's reactions in order of first use, without a sort.
+CREATE INDEX reactions_message ON reactions (message_id, id);
+
+CREATE TABLE mentions (
+	room_id    TEXT NOT NULL,
+	user_id    TEXT NOT NULL,
+	seq        INTEGER NOT NULL,
+	message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+	PRIMARY KEY (room_id, user_id, seq)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX mentions_message ON mentions (message_id);
+`,
 }
 
 // migrate brings the schema up to date, one transaction per migration, so that a failed

@@ -42,7 +42,9 @@ type Store struct {
 	r      *sql.DB // read-only connections
 	logger *slog.Logger
 	done   publishedSet // outbox rows to delete with the next write (outbox.go)
-	stmts  sync.Map     // query → *sql.Stmt on w: the send path's statements, prepared once
+	// changesDone: changes' pending marks to clear with the next change (changes.go).
+	changesDone changesDone
+	stmts       sync.Map // query → *sql.Stmt on w: the send path's statements, prepared once
 }
 
 // The send path's statements are prepared once on the writer connection, when the store
@@ -179,6 +181,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 func (s *Store) Close() error {
 	var errs []error
 	if err := s.flushPublished(context.Background()); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.flushChangesDone(context.Background()); err != nil {
 		errs = append(errs, err)
 	}
 	if s.r != nil {

@@ -2,6 +2,7 @@ package ws
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatchat/chatchat/chat"
 	"github.com/gobwas/httphead"
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsflate"
@@ -58,53 +60,80 @@ func dialSinks(b *testing.B, e *testEnv, n int, room string) ([]*sink, *sync.Wai
 // sockets, and waits, every few events, until every client has received everything, so
 // that each op includes the socket writes. ns/delivery and allocs/delivery divide by the
 // sessions reached; the clients' reading runs in the same process and is counted too.
+// The MESSAGE_UPDATED cases deliver a change of a message with 10 and 1,000 reactors (a
+// reaction storm's late events carry every reactor's id).
 func BenchmarkFanout(b *testing.B) {
 	for _, n := range []int{100, 1000} {
 		b.Run(fmt.Sprintf("sessions=%d", n), func(b *testing.B) {
-			e := newTestEnv(b, Config{SendQueue: 1024})
-			sinks, wg := dialSinks(b, e, n, "r1")
-			b.Cleanup(func() {
-				for _, s := range sinks {
-					s.conn.Close()
-				}
-				wg.Wait()
-			})
-			ev := messageEvent(b, "r1", 1, strings.Repeat("hello ", 20))
-			frameLen := int64(len(eventFrame(ev.Type, ev.Data)))
-			base := make([]int64, n)
-			for i, s := range sinks {
-				base[i] = s.n.Load()
-			}
-			waitAll := func(events int) {
-				want := int64(events) * frameLen
-				for i, s := range sinks {
-					for s.n.Load()-base[i] < want {
-						runtime.Gosched()
-					}
-				}
-			}
-
-			var before, after runtime.MemStats
-			runtime.ReadMemStats(&before)
-			b.ResetTimer()
-			const window = 64 // events in flight before waiting: bounds the queues
-			for i := 1; i <= b.N; i++ {
-				e.srv.HandleEvent(ev)
-				if i%window == 0 {
-					waitAll(i)
-				}
-			}
-			waitAll(b.N)
-			b.StopTimer()
-			runtime.ReadMemStats(&after)
-
-			deliveries := float64(b.N) * float64(n)
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/deliveries, "ns/delivery")
-			b.ReportMetric(float64(after.Mallocs-before.Mallocs)/deliveries, "allocs/delivery")
-			if drops := e.metric(b, "chatchat_ws_send_queue_drops_total"); drops != 0 {
-				b.Fatalf("%v sessions dropped", drops)
-			}
+			benchFanout(b, n, messageEvent(b, "r1", 1, strings.Repeat("hello ", 20)))
 		})
+	}
+	for _, reactors := range []int{10, 1000} {
+		b.Run(fmt.Sprintf("sessions=1000/MESSAGE_UPDATED/reactors=%d", reactors), func(b *testing.B) {
+			m := message("r1", 1, strings.Repeat("hello ", 20))
+			m.Rev = 2
+			r := chat.Reaction{Emoji: "❤️", Count: reactors}
+			for i := range reactors {
+				r.UserIDs = append(r.UserIDs, fmt.Sprintf("01m950ezhrh89z336q%08d", i))
+			}
+			m.Reactions = []chat.Reaction{r}
+			data, err := json.Marshal(chat.MessageUpdated{Message: m})
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchFanout(b, 1000, chat.Event{Type: chat.EventMessageUpdated, RoomID: "r1", Rev: 2, Data: data})
+			b.ReportMetric(float64(len(data)), "dataBytes")
+		})
+	}
+}
+
+// fanoutWindow is how many events are in flight before benchFanout waits: it bounds the
+// queues.
+const fanoutWindow = 64
+
+func benchFanout(b *testing.B, n int, ev chat.Event) {
+	// The queues hold the whole window of events in flight, whatever their size: the
+	// benchmark measures writing, not the slow-consumer limit.
+	e := newTestEnv(b, Config{SendQueue: 1024, SendQueueBytes: max(1<<20, 2*fanoutWindow*len(ev.Data))})
+	sinks, wg := dialSinks(b, e, n, "r1")
+	b.Cleanup(func() {
+		for _, s := range sinks {
+			s.conn.Close()
+		}
+		wg.Wait()
+	})
+	frameLen := int64(len(eventFrame(ev.Type, ev.Data)))
+	base := make([]int64, n)
+	for i, s := range sinks {
+		base[i] = s.n.Load()
+	}
+	waitAll := func(events int) {
+		want := int64(events) * frameLen
+		for i, s := range sinks {
+			for s.n.Load()-base[i] < want {
+				runtime.Gosched()
+			}
+		}
+	}
+
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	for i := 1; i <= b.N; i++ {
+		e.srv.HandleEvent(ev)
+		if i%fanoutWindow == 0 {
+			waitAll(i)
+		}
+	}
+	waitAll(b.N)
+	b.StopTimer()
+	runtime.ReadMemStats(&after)
+
+	deliveries := float64(b.N) * float64(n)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/deliveries, "ns/delivery")
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/deliveries, "allocs/delivery")
+	if drops := e.metric(b, "chatchat_ws_send_queue_drops_total"); drops != 0 {
+		b.Fatalf("%v sessions dropped", drops)
 	}
 }
 

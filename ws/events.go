@@ -37,6 +37,9 @@ func (s *Server) HandleEvent(ev chat.Event) {
 		if ev.Seq > 0 {
 			s.rooms.noteSeq(ev.RoomID, ev.Seq, true)
 		}
+		if ev.Rev > 0 {
+			s.rooms.noteRev(ev.RoomID, ev.Rev)
+		}
 		s.metrics.delivered.Add(float64(n))
 	}
 }
@@ -146,9 +149,9 @@ func (s *Server) nextStampLocked() uint64 {
 // resyncState tracks the one re-sync goroutine. Guarded by Server.mu.
 type resyncState struct {
 	running bool
-	// pending holds, per room, the seq to re-sync after for gaps reported while a pass
-	// runs; they fold into one more pass.
-	pending map[string]int64
+	// pending holds, per room, the seq (and rev) to re-sync after for gaps reported while
+	// a pass runs; they fold into one more pass.
+	pending map[string]roomSeq
 	cancel  context.CancelFunc // stops the running re-sync (Shutdown)
 }
 
@@ -167,12 +170,19 @@ func (s *Server) HandleGap() {
 	}
 	if s.resync.running {
 		if s.resync.pending == nil {
-			s.resync.pending = make(map[string]int64, len(snap))
+			s.resync.pending = make(map[string]roomSeq, len(snap))
 		}
 		for _, rs := range snap {
-			if cur, ok := s.resync.pending[rs.roomID]; !ok || rs.seq < cur {
-				s.resync.pending[rs.roomID] = rs.seq
+			cur, ok := s.resync.pending[rs.roomID]
+			if !ok {
+				s.resync.pending[rs.roomID] = rs
+				continue
 			}
+			cur.seq = min(cur.seq, rs.seq)
+			if rs.rev > 0 && (cur.rev == 0 || rs.rev < cur.rev) {
+				cur.rev = rs.rev
+			}
+			s.resync.pending[rs.roomID] = cur
 		}
 		return
 	}
@@ -194,8 +204,8 @@ func (s *Server) resyncLoop(ctx context.Context, snap []roomSeq) {
 			return
 		}
 		snap = snap[:0]
-		for id, seq := range s.resync.pending {
-			snap = append(snap, roomSeq{roomID: id, seq: seq})
+		for _, rs := range s.resync.pending {
+			snap = append(snap, rs)
 		}
 		s.resync.pending = nil
 		s.mu.Unlock()
@@ -207,45 +217,85 @@ func (s *Server) resyncOnce(ctx context.Context, snap []roomSeq) {
 		if ctx.Err() != nil {
 			return
 		}
-		cctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
-		msgs, err := s.chat.MessagesAfter(cctx, rs.roomID, rs.seq)
-		cancel()
-		if err != nil {
-			s.log.Warn("re-sync failed", "room", rs.roomID, "after", rs.seq, "err", err)
-			continue
+		s.resyncCreated(ctx, rs)
+		if rs.rev > 0 {
+			s.resyncChanges(ctx, rs)
 		}
-		// What the subscription has delivered since the gap it delivers in full from its
-		// first message on: the re-sync sends only what came before that.
-		if fl := s.rooms.firstLive(rs.roomID); fl > 0 {
-			msgs = slices.DeleteFunc(msgs, func(m chat.Message) bool { return m.Seq >= fl })
-		}
-		if len(msgs) == 0 {
-			continue
-		}
-		b, err := messageFrames(nil, msgs)
-		if err != nil {
-			s.log.Error("re-sync encode failed", "room", rs.roomID, "err", err)
-			continue
-		}
-		// One queue entry per room and session, however many messages were missed. The
-		// frames go uncompressed to every session: several frames in one entry would
-		// need compressing one by one, for a rare event.
-		f := fanout{srv: s, plain: outFrame{b: b, catchUp: true}, deflated: outFrame{b: b, catchUp: true}}
-		n := s.rooms.deliver(rs.roomID, &f, "", 0)
-		s.rooms.noteSeq(rs.roomID, msgs[len(msgs)-1].Seq, false)
-		s.metrics.delivered.Add(float64(n * len(msgs)))
-		s.log.Info("re-synced room after bus gap", "room", rs.roomID, "messages", len(msgs), "sessions", n)
 	}
 }
 
-// messageFrames appends a MESSAGE_CREATED frame per message to b.
-func messageFrames(b []byte, msgs []chat.Message) ([]byte, error) {
+// resyncCreated fans out the room's messages after rs.seq.
+func (s *Server) resyncCreated(ctx context.Context, rs roomSeq) {
+	cctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
+	msgs, err := s.chat.MessagesAfter(cctx, rs.roomID, rs.seq)
+	cancel()
+	if err != nil {
+		s.log.Warn("re-sync failed", "room", rs.roomID, "after", rs.seq, "err", err)
+		return
+	}
+	// What the subscription has delivered since the gap it delivers in full from its
+	// first message on: the re-sync sends only what came before that.
+	if fl := s.rooms.firstLive(rs.roomID); fl > 0 {
+		msgs = slices.DeleteFunc(msgs, func(m chat.Message) bool { return m.Seq >= fl })
+	}
+	if len(msgs) == 0 {
+		return
+	}
+	b, err := messageFrames(nil, chat.EventMessageCreated, msgs)
+	if err != nil {
+		s.log.Error("re-sync encode failed", "room", rs.roomID, "err", err)
+		return
+	}
+	// One queue entry per room and session, however many messages were missed. The
+	// frames go uncompressed to every session: several frames in one entry would
+	// need compressing one by one, for a rare event.
+	f := fanout{srv: s, plain: outFrame{b: b, catchUp: true}, deflated: outFrame{b: b, catchUp: true}}
+	n := s.rooms.deliver(rs.roomID, &f, "", 0)
+	s.rooms.noteSeq(rs.roomID, msgs[len(msgs)-1].Seq, false)
+	s.metrics.delivered.Add(float64(n * len(msgs)))
+	s.log.Info("re-synced room after bus gap", "room", rs.roomID, "messages", len(msgs), "sessions", n)
+}
+
+// resyncChanges fans out MESSAGE_UPDATED for the room's older messages changed after
+// rs.rev: the changes the bus may have lost. Messages above rs.seq went out whole with
+// resyncCreated (or live); clients keep the highest rev, so a change sent twice costs
+// nothing.
+func (s *Server) resyncChanges(ctx context.Context, rs roomSeq) {
+	cctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
+	msgs, err := s.chat.ChangesAfter(cctx, rs.roomID, rs.rev)
+	cancel()
+	if err != nil {
+		s.log.Warn("re-sync of changes failed", "room", rs.roomID, "after", rs.rev, "err", err)
+		return
+	}
+	if len(msgs) == 0 {
+		return
+	}
+	last := msgs[len(msgs)-1].Rev
+	msgs = slices.DeleteFunc(msgs, func(m chat.Message) bool { return m.Seq > rs.seq })
+	if len(msgs) > 0 {
+		b, err := messageFrames(nil, chat.EventMessageUpdated, msgs)
+		if err != nil {
+			s.log.Error("re-sync encode failed", "room", rs.roomID, "err", err)
+			return
+		}
+		f := fanout{srv: s, plain: outFrame{b: b, catchUp: true}, deflated: outFrame{b: b, catchUp: true}}
+		n := s.rooms.deliver(rs.roomID, &f, "", 0)
+		s.metrics.delivered.Add(float64(n * len(msgs)))
+		s.log.Info("re-synced changes after bus gap", "room", rs.roomID, "messages", len(msgs), "sessions", n)
+	}
+	s.rooms.noteRev(rs.roomID, last)
+}
+
+// messageFrames appends a frame of type typ (MESSAGE_CREATED or MESSAGE_UPDATED) per message to b.
+func messageFrames(b []byte, typ string, msgs []chat.Message) ([]byte, error) {
 	for i := range msgs {
+		// MessageCreated and MessageUpdated have the same shape: {message}.
 		data, err := chat.MarshalJSON(chat.MessageCreated{Message: msgs[i]})
 		if err != nil {
 			return nil, fmt.Errorf("ws: encode message %s: %w", msgs[i].ID, err)
 		}
-		b = appendEventFrame(b, chat.EventMessageCreated, data)
+		b = appendEventFrame(b, typ, data)
 	}
 	return b, nil
 }

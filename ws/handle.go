@@ -27,11 +27,6 @@ type deliveredData struct {
 	Seq    *int64 `json:"seq"`
 }
 
-// resumeData is the data of RESUME.
-type resumeData struct {
-	Rooms map[string]int64 `json:"rooms"`
-}
-
 // authData is the data of AUTH.
 type authData struct {
 	AccessToken string `json:"accessToken"`
@@ -142,12 +137,13 @@ func (s *session) heartbeat(ctx context.Context) error {
 // may still list a room it left moments ago. More is not a client's honest state.
 const resumeSlack = 64
 
-// resume sends the messages the client missed, as MESSAGE_CREATED frames packed into one
+// resume sends the messages the client missed, as MESSAGE_CREATED frames, then the older
+// messages changed since the given revs as MESSAGE_UPDATED frames, packed into one
 // catch-up queue entry (a long catch-up must not look like a slow consumer), then
 // RESUME_OK. Only rooms the session is in are looked up, so made-up ids cost nothing; one
 // RESUME's catch-up is in flight at a time, and each is bounded in bytes by the service.
 func (s *session) resume(ctx context.Context, data json.RawMessage) error {
-	var d resumeData
+	var d chat.ResumeRequest
 	if len(data) == 0 || json.Unmarshal(data, &d) != nil || d.Rooms == nil {
 		return chat.Errorf(chat.Invalid, "bad_request", "data.rooms is required: {roomId: lastSeq}")
 	}
@@ -169,18 +165,30 @@ func (s *session) resume(ctx context.Context, data json.RawMessage) error {
 			rooms[id] = max(seq, 0)
 		}
 	}
-	msgs, complete, err := s.srv.chat.Resume(ctx, s.userID, rooms)
+	var revs map[string]int64
+	if d.Revs != nil {
+		revs = make(map[string]int64, len(d.Revs))
+		for id, rev := range d.Revs {
+			if _, ok := rooms[id]; ok {
+				revs[id] = max(rev, 0)
+			}
+		}
+	}
+	rp, err := s.srv.chat.Replay(ctx, s.userID, chat.ResumeRequest{Rooms: rooms, Revs: revs})
 	if err != nil {
 		return err
 	}
-	b, err := messageFrames(nil, msgs)
+	b, err := messageFrames(nil, chat.EventMessageCreated, rp.Created)
 	if err != nil {
 		return err
 	}
-	for _, m := range msgs {
+	if b, err = messageFrames(b, chat.EventMessageUpdated, rp.Updated); err != nil {
+		return err
+	}
+	for _, m := range rp.Created {
 		rooms[m.RoomID] = max(rooms[m.RoomID], m.Seq)
 	}
-	ok, err := chat.MarshalJSON(chat.ResumeOK{Rooms: rooms, Complete: complete})
+	ok, err := chat.MarshalJSON(chat.ResumeOK{Rooms: rooms, Revs: rp.Revs, Complete: rp.Complete})
 	if err != nil {
 		return err
 	}

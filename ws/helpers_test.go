@@ -150,7 +150,12 @@ func (c *testChat) MarkDelivered(_ context.Context, userID, roomID string, seq i
 	return dr, nil
 }
 
-func (c *testChat) Resume(ctx context.Context, userID string, rooms map[string]int64) ([]chat.Message, bool, error) {
+func (c *testChat) Replay(ctx context.Context, userID string, req chat.ResumeRequest) (chat.Replay, error) {
+	msgs, complete, err := c.resume(ctx, userID, req.Rooms)
+	return chat.Replay{Created: msgs, Complete: complete}, err
+}
+
+func (c *testChat) resume(ctx context.Context, userID string, rooms map[string]int64) ([]chat.Message, bool, error) {
 	c.mu.Lock()
 	c.resumed = append(c.resumed, len(rooms))
 	c.mu.Unlock()
@@ -181,6 +186,19 @@ func (c *testChat) MessagesAfter(_ context.Context, roomID string, afterSeq int6
 			out = append(out, m)
 		}
 	}
+	return out, nil
+}
+
+func (c *testChat) ChangesAfter(_ context.Context, roomID string, afterRev int64) ([]chat.Message, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []chat.Message
+	for _, m := range c.msgs[roomID] {
+		if m.Rev > afterRev {
+			out = append(out, m)
+		}
+	}
+	slices.SortFunc(out, func(a, b chat.Message) int { return int(a.Rev - b.Rev) })
 	return out, nil
 }
 

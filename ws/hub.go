@@ -36,6 +36,9 @@ type roomShard struct {
 type roomEntry struct {
 	sessions map[*session]struct{}
 	maxSeq   atomic.Int64
+	// maxRev is the highest rev of the room fanned out here (created and changed
+	// messages): where a re-sync of its changes starts. 0 until one went out.
+	maxRev atomic.Int64
 	// firstLive is the first seq fanned out live since the last bus gap (0: none yet).
 	// From it on, the subscription delivers every message, so a re-sync stops below it
 	// instead of sending those messages a second time.
@@ -175,6 +178,21 @@ func (m *roomSessionManager) noteSeq(roomID string, seq int64, live bool) {
 	}
 }
 
+// noteRev records that an event of the room with rev was fanned out here.
+func (m *roomSessionManager) noteRev(roomID string, rev int64) {
+	sh := &m.shards[shardOf(roomID)]
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	if e := sh.rooms[roomID]; e != nil {
+		for {
+			cur := e.maxRev.Load()
+			if rev <= cur || e.maxRev.CompareAndSwap(cur, rev) {
+				return
+			}
+		}
+	}
+}
+
 // firstLive returns the first seq of the room fanned out live since the last gap, or 0.
 func (m *roomSessionManager) firstLive(roomID string) int64 {
 	sh := &m.shards[shardOf(roomID)]
@@ -196,10 +214,11 @@ func (e *roomEntry) noteSeq(seq int64) {
 	}
 }
 
-// roomSeq is a local room and the highest seq fanned out in it.
+// roomSeq is a local room and the highest seq (and rev, 0 when unknown) fanned out in it.
 type roomSeq struct {
 	roomID string
 	seq    int64
+	rev    int64
 }
 
 // knownSeqs returns the local rooms whose last fanned-out seq is known, and starts a new
@@ -213,7 +232,7 @@ func (m *roomSessionManager) knownSeqs() []roomSeq {
 		for id, e := range sh.rooms {
 			e.firstLive.Store(0)
 			if seq := e.maxSeq.Load(); seq > 0 {
-				out = append(out, roomSeq{roomID: id, seq: seq})
+				out = append(out, roomSeq{roomID: id, seq: seq, rev: e.maxRev.Load()})
 			}
 		}
 		sh.mu.RUnlock()

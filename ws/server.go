@@ -39,12 +39,15 @@ type Chat interface {
 	// MarkDelivered moves the user's delivery cursor forward (DELIVERED); membership is
 	// checked, and DELIVERY_RECEIPT_UPDATED is published, coalesced, by the service.
 	MarkDelivered(ctx context.Context, userID, roomID string, seq int64) (chat.DeliveryReceipt, error)
-	// Resume returns the messages after the given seqs, of member rooms only, ascending
-	// per room.
-	Resume(ctx context.Context, userID string, rooms map[string]int64) (msgs []chat.Message, complete bool, err error)
+	// Replay returns the messages after the given seqs, of member rooms only, ascending
+	// per room, and the older ones changed after the given revs.
+	Replay(ctx context.Context, userID string, req chat.ResumeRequest) (chat.Replay, error)
 	// MessagesAfter returns a room's messages after afterSeq, with no membership check: the
 	// server re-syncs sessions it already routes.
 	MessagesAfter(ctx context.Context, roomID string, afterSeq int64) ([]chat.Message, error)
+	// ChangesAfter returns a room's messages changed after afterRev, ascending by rev,
+	// with no membership check: the re-sync of changes a bus gap may have lost.
+	ChangesAfter(ctx context.Context, roomID string, afterRev int64) ([]chat.Message, error)
 }
 
 // Authenticator verifies access tokens (auth.Service).

@@ -540,6 +540,48 @@ func testSlowConsumer(t *testing.T, cfg Config) {
 	fast.expectNothingQueued()
 }
 
+// TestHandleGapResyncsChanges: changes whose MESSAGE_UPDATED the bus lost are re-sent
+// after the gap, from the highest rev fanned out before it, as MESSAGE_UPDATED.
+func TestHandleGapResyncsChanges(t *testing.T) {
+	e := newTestEnv(t, Config{})
+	e.chat.setRooms("alice", "r1")
+	alice := e.dial(t, "alice")
+
+	m1, m2 := message("r1", 1, "one"), message("r1", 2, "two")
+	m1.Rev, m2.Rev = 1, 2
+	e.chat.addMessage(m1)
+	e.chat.addMessage(m2)
+	for _, m := range []chat.Message{m1, m2} {
+		ev := messageEvent(t, "r1", m.Seq, m.Text)
+		ev.Rev = m.Rev
+		e.srv.HandleEvent(ev)
+		alice.expect(chat.EventMessageCreated)
+	}
+	// m1 is edited (rev 3) and its event lost; m2's edit (rev 4) too.
+	e.chat.mu.Lock()
+	e.chat.msgs["r1"][0].Text, e.chat.msgs["r1"][0].Rev = "one, edited", 3
+	e.chat.msgs["r1"][1].Text, e.chat.msgs["r1"][1].Rev = "two, edited", 4
+	e.chat.mu.Unlock()
+	e.srv.HandleGap()
+	for _, want := range []string{"one, edited", "two, edited"} {
+		var d chat.MessageUpdated
+		if err := json.Unmarshal(alice.expect(chat.EventMessageUpdated), &d); err != nil {
+			t.Fatal(err)
+		}
+		if d.Message.Text != want {
+			t.Fatalf("re-synced %q, want %q", d.Message.Text, want)
+		}
+	}
+	// The next gap starts after rev 4: nothing more.
+	e.srv.HandleGap()
+	eventually(t, "the re-sync goroutine to end", func() bool {
+		e.srv.mu.Lock()
+		defer e.srv.mu.Unlock()
+		return !e.srv.resync.running
+	})
+	alice.expectNothingQueued()
+}
+
 // isConnEnd reports whether err is how a dropped connection ends for its peer.
 func isConnEnd(err error) bool {
 	var ne net.Error

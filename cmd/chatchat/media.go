@@ -65,6 +65,7 @@ func (a *app) wireMedia(ctx context.Context, svc *chat.Service, tokenSecret []by
 		return nil, err
 	}
 	svc.SetMediaResolver(msvc)
+	svc.SetMediaRemover(msvc)
 
 	roles, err := s.roles()
 	if err != nil {
