@@ -23,28 +23,42 @@ type memberCache struct {
 
 type cachedRoom struct {
 	members map[string]struct{}
-	loaded  time.Time
+	// direct: a direct room, whose other member a send asks about blocks.
+	direct bool
+	loaded time.Time
 }
 
 func newMemberCache(ttl time.Duration, maxRooms int, now func() time.Time) *memberCache {
 	return &memberCache{ttl: ttl, max: maxRooms, now: now, rooms: make(map[string]cachedRoom)}
 }
 
+// memberLoader loads a room's member ids and whether it is a direct room.
+type memberLoader func(context.Context, string) (ids []string, direct bool, err error)
+
 // isMember answers from the cache, loading the room's members with load on a miss.
-func (c *memberCache) isMember(ctx context.Context, roomID, userID string, load func(context.Context, string) ([]string, error)) (bool, error) {
+func (c *memberCache) isMember(ctx context.Context, roomID, userID string, load memberLoader) (bool, error) {
+	r, err := c.room(ctx, roomID, load)
+	if err != nil {
+		return false, err
+	}
+	_, member := r.members[userID]
+	return member, nil
+}
+
+// room returns the cached entry of the room, loading it with load on a miss.
+func (c *memberCache) room(ctx context.Context, roomID string, load memberLoader) (cachedRoom, error) {
 	c.mu.Lock()
 	r, ok := c.rooms[roomID]
 	gen := c.gen
 	c.mu.Unlock()
 	if ok && c.now().Sub(r.loaded) < c.ttl {
-		_, member := r.members[userID]
-		return member, nil
+		return r, nil
 	}
-	ids, err := load(ctx, roomID)
+	ids, direct, err := load(ctx, roomID)
 	if err != nil {
-		return false, err
+		return cachedRoom{}, err
 	}
-	r = cachedRoom{members: make(map[string]struct{}, len(ids)), loaded: c.now()}
+	r = cachedRoom{members: make(map[string]struct{}, len(ids)), direct: direct, loaded: c.now()}
 	for _, id := range ids {
 		r.members[id] = struct{}{}
 	}
@@ -61,8 +75,7 @@ func (c *memberCache) isMember(ctx context.Context, roomID, userID string, load 
 		c.rooms[roomID] = r
 	}
 	c.mu.Unlock()
-	_, member := r.members[userID]
-	return member, nil
+	return r, nil
 }
 
 func (c *memberCache) invalidate(roomID string) {
@@ -93,13 +106,30 @@ func (s *Service) HandleGap() { s.membership.clear() }
 
 var _ EventHandler = (*Service)(nil)
 
-func (s *Service) loadMembers(ctx context.Context, roomID string) ([]string, error) {
+func (s *Service) loadMembers(ctx context.Context, roomID string) ([]string, bool, error) {
 	r, err := s.rooms.Room(ctx, roomID)
 	if IsNotFound(err) {
-		return nil, nil
+		return nil, false, nil
 	}
 	if err != nil {
+		return nil, false, err
+	}
+	return r.MemberIDs, r.Type == RoomDirect, nil
+}
+
+// directBlockers returns, for a direct room, the other member when they block userID: the
+// room's kind and members from the cache, the block from the store (one look-up of its
+// key). Groups have none: a block does not silence a group.
+func (s *Service) directBlockers(ctx context.Context, roomID, userID string) ([]string, error) {
+	r, err := s.membership.room(ctx, roomID, s.loadMembers)
+	if err != nil || !r.direct {
 		return nil, err
 	}
-	return r.MemberIDs, nil
+	others := make([]string, 0, 1)
+	for id := range r.members {
+		if id != userID {
+			others = append(others, id)
+		}
+	}
+	return s.blocks.Blockers(ctx, userID, others)
 }

@@ -38,6 +38,11 @@ func (s *Service) SendMessage(ctx context.Context, callerID, roomID string, in N
 	if err := s.may(ctx, roomID, callerID, mayPost); err != nil {
 		return Message{}, false, err
 	}
+	if blockers, err := s.directBlockers(ctx, roomID, callerID); err != nil {
+		return Message{}, false, err
+	} else if err := mayReach(blockers); err != nil {
+		return Message{}, false, err
+	}
 	if in.ReplyToID != "" {
 		if err := s.checkReply(ctx, roomID, in.ReplyToID); err != nil {
 			return Message{}, false, err

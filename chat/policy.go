@@ -185,6 +185,16 @@ func MayAttachMedia(m Media, roomID, senderID string) error {
 	return nil
 }
 
+// mayReach: open a direct room with, post in a direct room with, or put into a group
+// (creating it or adding) the users named; blockers are those of them who block the
+// actor. A block is one way: the blocker may still do all of this with the blocked user.
+func mayReach(blockers []string) error {
+	if len(blockers) > 0 {
+		return Errorf(Forbidden, "blocked", "this user does not accept that from you")
+	}
+	return nil
+}
+
 // mayAdminister: act as a server administrator (the admin API). The user is read from the
 // store for every call, so that a revoked grant takes effect at once.
 func mayAdminister(u User) error {

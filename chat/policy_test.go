@@ -163,3 +163,12 @@ func TestPushed(t *testing.T) {
 		})
 	}
 }
+
+func TestReachRule(t *testing.T) {
+	if err := mayReach(nil); err != nil {
+		t.Errorf("no blockers: %v", err)
+	}
+	if got := ErrorCode(mayReach([]string{"ann"})); got != "blocked" {
+		t.Errorf("a blocker: code %q, want blocked", got)
+	}
+}

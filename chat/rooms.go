@@ -39,6 +39,11 @@ func (s *Service) CreateRoom(ctx context.Context, callerID string, in NewRoom) (
 	if err := s.checkUsersExist(ctx, others); err != nil {
 		return Room{}, false, err
 	}
+	if blockers, err := s.blocks.Blockers(ctx, callerID, others); err != nil {
+		return Room{}, false, err
+	} else if err := mayReach(blockers); err != nil {
+		return Room{}, false, err
+	}
 	members := append([]string{callerID}, others...)
 	now := s.cfg.Now()
 	if in.Type == RoomDirect {
@@ -250,6 +255,11 @@ func (s *Service) AddMembers(ctx context.Context, callerID, roomID string, userI
 		return Room{}, Errorf(Invalid, "too_many_members", "a room has at most %d members", s.cfg.MaxRoomMembers)
 	}
 	if err := s.checkUsersExist(ctx, ids); err != nil {
+		return Room{}, err
+	}
+	if blockers, err := s.blocks.Blockers(ctx, callerID, ids); err != nil {
+		return Room{}, err
+	} else if err := mayReach(blockers); err != nil {
 		return Room{}, err
 	}
 	added, err := s.members.AddMembers(ctx, roomID, ids, s.cfg.Now())

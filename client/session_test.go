@@ -227,7 +227,7 @@ func TestSessionAcknowledgesDelivery(t *testing.T) {
 	const n = 50
 	acks := make(chan []delivered, 1)
 	s.handleWS(t, "at1", func(p *peer) {
-		p.expectFrame(`{"type":"RESUME","data":{"rooms":{"r1":5,"r2":3}}}`)
+		p.expectFrame(`{"type":"RESUME","data":{"rooms":{"r1":5,"r2":3},"revs":{"r1":0,"r2":0}}}`)
 		for seq := int64(6); seq < 6+n; seq++ {
 			p.sendMessages("r1", seq)
 		}
@@ -283,7 +283,7 @@ func TestSessionWithoutDelivered(t *testing.T) {
 	s := newServer(t)
 	s.reply("GET /api/v1/rooms", 200, roomsAnswer())
 	s.handleWS(t, "at1", func(p *peer) {
-		p.expectFrame(`{"type":"RESUME","data":{"rooms":{"r1":5,"r2":3}}}`)
+		p.expectFrame(`{"type":"RESUME","data":{"rooms":{"r1":5,"r2":3},"revs":{"r1":0,"r2":0}}}`)
 		p.sendMessages("r1", 6, 7)
 		for _, want := range []string{
 			`{"type":"TYPING","data":{"roomId":"r1"}}`,
