@@ -33,3 +33,40 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 	list, err := s.chat.AuditLog(r.Context(), callerID(r), int(limit), r.URL.Query().Get("cursor"))
 	s.reply(w, r, http.StatusOK, list, err)
 }
+
+func (s *Server) adminReports(w http.ResponseWriter, r *http.Request) {
+	limit, ok := s.intParam(w, r, "limit")
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	list, err := s.chat.Reports(r.Context(), callerID(r), q.Get("status"), int(limit), q.Get("cursor"))
+	s.reply(w, r, http.StatusOK, list, err)
+}
+
+func (s *Server) resolveReport(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Action string `json:"action"`
+	}
+	if !s.decode(w, r, &in) {
+		return
+	}
+	rep, err := s.chat.ResolveReport(r.Context(), callerID(r), r.PathValue("reportId"), in.Action)
+	s.reply(w, r, http.StatusOK, rep, err)
+}
+
+func (s *Server) reportMessage(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if !s.decode(w, r, &in) {
+		return
+	}
+	rep, err := s.chat.ReportMessage(r.Context(), callerID(r), r.PathValue("roomId"), r.PathValue("messageId"), in.Reason)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	// The reporter sees their report, not the administrators' view of it.
+	writeJSON(w, http.StatusCreated, map[string]any{"id": rep.ID, "status": rep.Status, "createdAt": rep.CreatedAt})
+}

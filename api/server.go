@@ -126,6 +126,9 @@ func (s *Server) Register(rt *Router) {
 	rt.Handle("POST /api/v1/admin/users/{userId}/suspend", a(s.suspend))
 	rt.Handle("POST /api/v1/admin/users/{userId}/unsuspend", a(s.unsuspend))
 	rt.Handle("GET /api/v1/admin/audit", a(s.auditLog))
+	rt.Handle("GET /api/v1/admin/reports", a(s.adminReports))
+	rt.Handle("POST /api/v1/admin/reports/{reportId}/resolve", a(s.resolveReport))
+	rt.Handle("POST /api/v1/rooms/{roomId}/messages/{messageId}/reports", a(s.reportMessage))
 
 	if s.cfg.Media != nil {
 		rt.Handle("POST /api/v1/rooms/{roomId}/media", s.authed(s.uploadMedia))

@@ -92,6 +92,13 @@ type Administration interface {
 	Suspend(ctx context.Context, callerID, userID string) (chat.AdminUser, error)
 	Unsuspend(ctx context.Context, callerID, userID string) (chat.AdminUser, error)
 	AuditLog(ctx context.Context, callerID string, limit int, cursor string) (chat.AuditList, error)
+	Reports(ctx context.Context, callerID, status string, limit int, cursor string) (chat.ReportList, error)
+	ResolveReport(ctx context.Context, callerID, reportID, action string) (chat.Report, error)
+}
+
+// Reporting files reports of messages for the administrators (chat.Service).
+type Reporting interface {
+	ReportMessage(ctx context.Context, callerID, roomID, messageID, reason string) (chat.Report, error)
 }
 
 // MessageChanges changes sent messages and lists what changed (chat.Service). Each checks
@@ -119,6 +126,7 @@ type Chat interface {
 	Rooms
 	Messages
 	Blocking
+	Reporting
 	Administration
 	MessageChanges
 }

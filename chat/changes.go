@@ -108,6 +108,13 @@ func (s *Service) DeleteMessage(ctx context.Context, callerID, roomID, messageID
 	if err := mayDeleteMessage(a); err != nil {
 		return err
 	}
+	return s.removeMessage(ctx, m)
+}
+
+// removeMessage tombstones m and removes its media: DeleteMessage once its rule allowed
+// it, and an administrator's resolution of a report.
+func (s *Service) removeMessage(ctx context.Context, m Message) error {
+	roomID, messageID := m.RoomID, m.ID
 	_, changed, err := s.applyChange(ctx, Change{Kind: ChangeDelete, RoomID: roomID, MessageID: messageID})
 	if err != nil {
 		return err

@@ -54,6 +54,7 @@ type Service struct {
 	admins   UserAdminStore
 	audit    AuditStore
 	blocks   BlockStore
+	reports  ReportStore
 	sessions SessionEnder
 
 	deliveries DeliveryStore
@@ -128,7 +129,7 @@ func NewService(cfg ServiceConfig, store Store, bus Bus, presence PresenceServic
 	}
 	return &Service{cfg: cfg,
 		users: store, rooms: store, members: store, cursors: store, deliveries: store, messages: store, outbox: store,
-		admins: store, audit: store, blocks: store, changes: store, mentions: store,
+		admins: store, audit: store, blocks: store, reports: store, changes: store, mentions: store,
 		bus: bus, presence: presence, log: cfg.Logger, receipts: newReceiptCoalescer(cfg.DeliveryReceiptMax),
 		membership: newMemberCache(cfg.MembershipTTL, cfg.MembershipRooms, cfg.Now)}
 }

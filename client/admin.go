@@ -55,3 +55,35 @@ func pageQuery(q string, limit int, cursor string) string {
 	}
 	return v.Encode()
 }
+
+// ReportMessage reports a message to the server's administrators
+// (POST /rooms/{roomId}/messages/{messageId}/reports) and returns the report's id.
+func (c *Client) ReportMessage(ctx context.Context, roomID, messageID, reason string) (string, error) {
+	var out struct {
+		ID string `json:"id"`
+	}
+	_, err := c.callJSON(ctx, http.MethodPost, roomPath(roomID, "/messages/"+url.PathEscape(messageID)+"/reports"),
+		map[string]string{"reason": reason}, &out)
+	return out.ID, err
+}
+
+// Reports returns a page of reports, newest first (GET /admin/reports); status "open",
+// "resolved" or "" for all.
+func (c *Client) Reports(ctx context.Context, status string, limit int, cursor string) (chat.ReportList, error) {
+	q := pageQuery("", limit, cursor)
+	if status != "" {
+		q = "status=" + url.QueryEscape(status) + "&" + q
+	}
+	var out chat.ReportList
+	_, err := c.callJSON(ctx, http.MethodGet, APIPrefix+"/admin/reports?"+q, nil, &out)
+	return out, err
+}
+
+// ResolveReport resolves a report with an action: "dismiss", "delete_message" or
+// "suspend_sender" (POST /admin/reports/{reportId}/resolve).
+func (c *Client) ResolveReport(ctx context.Context, reportID, action string) (chat.Report, error) {
+	var out chat.Report
+	_, err := c.callJSON(ctx, http.MethodPost, APIPrefix+"/admin/reports/"+url.PathEscape(reportID)+"/resolve",
+		map[string]string{"action": action}, &out)
+	return out, err
+}
