@@ -84,3 +84,41 @@ test('an administrator suspends and reinstates a user from the administration pa
   boss.check();
   eve.check();
 });
+
+async function api(method, path, body, token) {
+  const headers = { 'Content-Type': 'application/json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(`${BASE}/api/v1${path}`, { method, headers, body: body && JSON.stringify(body) });
+  assert.ok(res.ok, `${method} ${path}: ${res.status}`);
+  return res.status === 204 ? null : res.json();
+}
+
+test('an administrator resolves a reported message by deleting it', async () => {
+  const run = Date.now().toString(36).slice(-6);
+  const signup = (name) => api('POST', '/auth/signup', { username: `${name}${run}`, password: 'correct horse battery', displayName: `${name} ${run}` });
+  const sender = await signup('rude');
+  const reporter = await signup('carl');
+  const room = await api('POST', '/rooms', { type: 'group', name: `Reports ${run}`, memberIds: [reporter.user.id] }, sender.accessToken);
+  const m = await api('POST', `/rooms/${room.id}/messages`, { text: `rude words ${run}` }, sender.accessToken);
+  const filed = await api('POST', `/rooms/${room.id}/messages/${m.id}/reports`, { reason: 'insults' }, reporter.accessToken);
+  assert.ok(filed.id);
+
+  const boss = await person(browser, 'Moderator');
+  await signUp(boss);
+  operator('grant', boss.username);
+  await boss.page.goto(BASE + '/admin');
+  const item = boss.page.locator(`li[data-report-id="${filed.id}"]`);
+  await item.waitFor();
+  assert.match(await item.innerText(), new RegExp(`rude words ${run}`));
+  assert.match(await item.innerText(), /insults/);
+  await shot(boss.page, 'admin-4-report.png');
+  await item.getByRole('button', { name: 'Delete message' }).click();
+  await item.waitFor({ state: 'detached' });
+  // The message is a tombstone for the room's members.
+  const page = await api('GET', `/rooms/${room.id}/messages?limit=10`, null, reporter.accessToken);
+  const gone = page.messages.find((x) => x.id === m.id);
+  assert.ok(gone.deletedAt, 'the reported message is deleted');
+  assert.equal(gone.text, '');
+  await boss.page.locator('section[aria-labelledby="admin-audit"] tbody tr[data-action="resolve_report"]').waitFor();
+  boss.check();
+});

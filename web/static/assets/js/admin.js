@@ -8,6 +8,8 @@ export function adminApp(api) {
   const status = h('p', { class: 'admin-status', role: 'status', 'aria-live': 'polite' });
   const usersBody = h('tbody');
   const auditBody = h('tbody');
+  const reportsList = h('ul', { class: 'admin-reports', 'aria-label': 'Open reports' });
+  const noReports = h('p', { class: 'muted' }, 'No open reports.');
   const search = h('input', { type: 'search', class: 'admin-search', placeholder: 'Username or name', 'aria-label': 'Search users' });
   const moreUsers = h('button', { class: 'btn', type: 'button', hidden: true }, 'More users');
   const moreAudit = h('button', { class: 'btn', type: 'button', hidden: true }, 'Older entries');
@@ -29,6 +31,10 @@ export function adminApp(api) {
         h('thead', {}, h('tr', {}, h('th', {}, 'User'), h('th', {}, 'Joined'), h('th', {}, 'State'), h('th', {}, ''))),
         usersBody),
       moreUsers),
+    h('section', { class: 'admin-section', 'aria-labelledby': 'admin-reports' },
+      h('h2', { id: 'admin-reports' }, 'Open reports'),
+      noReports,
+      reportsList),
     h('section', { class: 'admin-section', 'aria-labelledby': 'admin-audit' },
       h('h2', { id: 'admin-audit' }, 'Audit log'),
       h('table', { class: 'admin-table' },
@@ -119,6 +125,51 @@ export function adminApp(api) {
   }
   const reloadAudit = () => loadAudit(true);
 
+  // A report shows the reported message as it is now, the reason, and the three actions.
+  function reportItem(r) {
+    const m = r.message;
+    const text = !m ? '(the message is gone)' : m.deletedAt ? '(deleted)' : m.text || `(${m.type})`;
+    const actions = [
+      ['dismiss', 'Dismiss'],
+      ['delete_message', 'Delete message'],
+      ['suspend_sender', 'Suspend sender'],
+    ].map(([action, label]) => {
+      const b = h('button', { class: 'btn', type: 'button', dataset: { action } }, label);
+      b.addEventListener('click', async () => {
+        for (const x of item.querySelectorAll('button')) x.disabled = true;
+        try {
+          await api.resolveReport(r.id, action);
+          item.remove();
+          noReports.hidden = reportsList.children.length > 0;
+          status.textContent = `Report resolved: ${label.toLowerCase()}.`;
+          reloadAudit();
+          if (action === 'suspend_sender') loadUsers(true);
+        } catch (err) {
+          for (const x of item.querySelectorAll('button')) x.disabled = false;
+          fail(err);
+        }
+      });
+      return b;
+    });
+    const item = h('li', { class: 'admin-report', dataset: { reportId: r.id } },
+      h('blockquote', {}, text),
+      h('p', {}, h('span', { class: 'muted' }, 'Reason: '), r.reason),
+      h('p', { class: 'muted report-who' }, `From ${names.get(r.senderId) || r.senderId}, reported ${formatListTime(r.createdAt)}`),
+      h('div', { class: 'report-actions' }, actions));
+    return item;
+  }
+
+  async function loadReports() {
+    try {
+      const page = await api.reports('open');
+      for (const r of page.reports) await who(r.senderId);
+      reportsList.replaceChildren(...page.reports.map(reportItem));
+      noReports.hidden = page.reports.length > 0;
+    } catch (err) {
+      fail(err);
+    }
+  }
+
   search.addEventListener('input', () => {
     clearTimeout(searchTimer);
     searchTimer = setTimeout(() => {
@@ -128,7 +179,7 @@ export function adminApp(api) {
   });
   moreUsers.addEventListener('click', () => loadUsers(false));
   moreAudit.addEventListener('click', () => loadAudit(false));
-  loadUsers(true).then(reloadAudit);
+  loadUsers(true).then(loadReports).then(reloadAudit);
 
   return { el, destroy() { clearTimeout(searchTimer); } };
 }

@@ -252,6 +252,15 @@ export class Api extends EventTarget {
   }
   suspend(userId) { return this.call('POST', `/admin/users/${encodeURIComponent(userId)}/suspend`); }
   unsuspend(userId) { return this.call('POST', `/admin/users/${encodeURIComponent(userId)}/unsuspend`); }
+  reports(status, cursor) {
+    const p = new URLSearchParams({ limit: '50' });
+    if (status) p.set('status', status);
+    if (cursor) p.set('cursor', cursor);
+    return this.call('GET', '/admin/reports?' + p);
+  }
+  resolveReport(reportId, action) {
+    return this.call('POST', `/admin/reports/${encodeURIComponent(reportId)}/resolve`, { action });
+  }
   audit(cursor) {
     const p = new URLSearchParams({ limit: '50' });
     if (cursor) p.set('cursor', cursor);
