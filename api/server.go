@@ -29,6 +29,8 @@ type Config struct {
 	// RoomsPerUser limits room creation and member additions per user: each puts other
 	// people in a room they did not ask for.
 	RoomsPerUser Limiter
+	// ExportsPerUser limits data exports per user: each reads all of a user's data.
+	ExportsPerUser Limiter
 	// MaxDevices bounds the push tokens one user keeps; registering one more drops the
 	// oldest (apps reinstalled, browsers cleared leave stale tokens behind). Default 20.
 	MaxDevices int
@@ -94,6 +96,9 @@ func (s *Server) Register(rt *Router) {
 	rt.Handle("POST /api/v1/auth/logout-all", s.authed(s.logoutAll))
 
 	rt.Handle("GET /api/v1/users/me", a(s.me))
+	rt.Handle("GET /api/v1/users/me/export", s.authed(s.export))
+	rt.Handle("DELETE /api/v1/users/me", s.authed(s.eraseMe))
+	rt.Handle("DELETE /api/v1/admin/users/{userId}", a(s.eraseUser))
 	rt.Handle("POST /api/v1/users/me/blocks", a(s.block))
 	rt.Handle("GET /api/v1/users/me/blocks", a(s.blocks))
 	rt.Handle("DELETE /api/v1/users/me/blocks/{userId}", a(s.unblock))

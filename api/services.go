@@ -26,6 +26,8 @@ type Authenticator interface {
 	Logout(ctx context.Context, userID, refreshToken string) error
 	// LogoutAll ends every session of the caller.
 	LogoutAll(ctx context.Context, userID string) error
+	// CheckPassword verifies the caller's password (bad_password otherwise).
+	CheckPassword(ctx context.Context, userID, password string) error
 }
 
 // Limiter is a keyed rate limit (ratelimit.Keyed).
@@ -96,6 +98,13 @@ type Administration interface {
 	ResolveReport(ctx context.Context, callerID, reportID, action string) (chat.Report, error)
 }
 
+// UserData exports and erases what is stored about a user (chat.Service).
+type UserData interface {
+	Export(ctx context.Context, userID string, w io.Writer) error
+	// EraseUser erases userID, by themself or by an administrator (actorID).
+	EraseUser(ctx context.Context, actorID, userID string) error
+}
+
 // Reporting files reports of messages for the administrators (chat.Service).
 type Reporting interface {
 	ReportMessage(ctx context.Context, callerID, roomID, messageID, reason string) (chat.Report, error)
@@ -127,6 +136,7 @@ type Chat interface {
 	Messages
 	Blocking
 	Reporting
+	UserData
 	Administration
 	MessageChanges
 }

@@ -230,6 +230,9 @@ func (s *Service) Login(ctx context.Context, username, password string) (chat.Us
 	if err != nil && !chat.IsNotFound(err) {
 		return chat.User{}, Tokens{}, fmt.Errorf("auth: login: %w", err)
 	}
+	if err == nil && hash == "" {
+		err = chat.ErrNotFound // an erased user has no password: logs in like nobody
+	}
 	if err != nil {
 		// Unknown user: spend the same hash a known one would.
 		if hash, err = s.dummy(ctx); err != nil {
@@ -347,4 +350,32 @@ func expiredOnly(err error) bool {
 		}
 	}
 	return true
+}
+
+// CheckPassword verifies the password of userID, for what a signed-in user must confirm
+// (erasing their account): 403 bad_password when it is not theirs.
+func (s *Service) CheckPassword(ctx context.Context, userID, password string) error {
+	u, err := s.users.User(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("auth: check password: %w", err)
+	}
+	_, hash, err := s.users.UserByUsername(ctx, u.Username)
+	if err != nil {
+		return fmt.Errorf("auth: check password: %w", err)
+	}
+	if hash == "" || ValidatePassword(password) != nil {
+		return errBadPassword()
+	}
+	ok, err := s.hasher.verify(ctx, password, hash)
+	if err != nil {
+		return fmt.Errorf("auth: check password: %w", err)
+	}
+	if !ok {
+		return errBadPassword()
+	}
+	return nil
+}
+
+func errBadPassword() error {
+	return chat.Errorf(chat.Forbidden, "bad_password", "the password is not right")
 }

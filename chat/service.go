@@ -55,6 +55,8 @@ type Service struct {
 	audit    AuditStore
 	blocks   BlockStore
 	reports  ReportStore
+	userdata UserDataStore
+	userData UserDataSources
 	sessions SessionEnder
 
 	deliveries DeliveryStore
@@ -129,7 +131,7 @@ func NewService(cfg ServiceConfig, store Store, bus Bus, presence PresenceServic
 	}
 	return &Service{cfg: cfg,
 		users: store, rooms: store, members: store, cursors: store, deliveries: store, messages: store, outbox: store,
-		admins: store, audit: store, blocks: store, reports: store, changes: store, mentions: store,
+		admins: store, audit: store, blocks: store, reports: store, userdata: store, changes: store, mentions: store,
 		bus: bus, presence: presence, log: cfg.Logger, receipts: newReceiptCoalescer(cfg.DeliveryReceiptMax),
 		membership: newMemberCache(cfg.MembershipTTL, cfg.MembershipRooms, cfg.Now)}
 }

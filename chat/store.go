@@ -265,6 +265,7 @@ type Store interface {
 	AuditStore
 	BlockStore
 	ReportStore
+	UserDataStore
 	MessageChangeStore
 	MentionStore
 }

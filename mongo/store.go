@@ -229,6 +229,8 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 		{s.messages(), []index{
 			unique("roomId_1_seq_1", "roomId", "seq"),
 			unique("senderId_1_idemKey_1", "senderId", "idemKey"),
+			// A user's messages in order, for their export and erasure (userdata.go).
+			plain("senderId_1__id_1", "senderId", "_id"),
 			// The outbox relay's scan (outbox.go); published messages have no pendingAt.
 			plain("pendingAt_1", "pendingAt"),
 			// The changes feed, the pins of a room, and the relay of changes (changes.go).

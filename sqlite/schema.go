@@ -267,6 +267,12 @@ CREATE TABLE mentions (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX mentions_message ON mentions (message_id);
 `,
+	// 13: the user's data: their messages by sender for export and erasure, and when an
+	// erased user was erased.
+	`
+CREATE INDEX messages_sender ON messages (sender_id, id);
+ALTER TABLE users ADD COLUMN erased_at INTEGER;
+`,
 }
 
 // migrate brings the schema up to date, one transaction per migration, so that a failed

@@ -155,7 +155,7 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 		Argon2: auth.Argon2Params{Memory: uint32(s.Argon2MemoryKiB), Time: uint32(s.Argon2Iterations)},
 		Bus:    b.bus, NodeID: s.NodeID, Logger: log, PruneInterval: prune,
 	}, b.store, b.store, b.store)
-	svc.SetSessionEnder(authSvc) // suspensions end the suspended user's sessions
+	svc.SetSessionEnder(authSvc) // suspensions and erasures end the user's sessions
 	if roles["api"] || roles["ws"] {
 		a.auth = authSvc
 		a.cleanup = append(a.cleanup, b.bus.Subscribe(chat.TopicSessions, authSvc))
@@ -173,6 +173,9 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 	if err != nil {
 		return nil, err
 	}
+	if devices != nil { // exports include, and erasures remove, devices and push history
+		svc.SetUserDataSources(devices)
+	}
 
 	a.router = api.NewRouter(log, reg)
 	a.router.HandleFunc("GET /healthz", api.Health)
@@ -188,8 +191,11 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 			LoginPerUser: perMinute(s.LoginPerMinute),
 			SendPerUser:  perSecond(s.SendPerSecond),
 			RoomsPerUser: perMinute(s.RoomsPerMinute),
-			MaxDevices:   s.MaxDevices,
-			Media:        mediaSvc,
+			// A few a minute: enough to retry, too few to make the store read a user's
+			// whole history in a loop.
+			ExportsPerUser: perMinute(2),
+			MaxDevices:     s.MaxDevices,
+			Media:          mediaSvc,
 			// Both nil when push is off: a nil interface converts to a nil interface.
 			Devices:       devices,
 			Notifications: devices,

@@ -1,0 +1,83 @@
+package chattest
+
+import (
+	"testing"
+
+	"github.com/chatchat/chatchat/chat"
+)
+
+// TestUserDataStore runs the contract of chat.UserDataStore.
+func TestUserDataStore(t *testing.T, newStore func(t *testing.T) chat.Store) {
+	runStoreCases(t, newStore, []storeCase{
+		{"SenderMessages", testSenderMessages},
+		{"EraseProfile", testEraseProfile},
+	})
+}
+
+func testSenderMessages(t *testing.T, s chat.Store) {
+	ctx := t.Context()
+	users := storeUsers(t, s, 2)
+	a, b := users[0], users[1]
+	r1 := storeRoom(t, s, storeAt(0), a, b)
+	r2 := storeRoom(t, s, storeAt(0), a)
+	var want []string
+	for i := range 5 {
+		room := r1
+		if i%2 == 1 {
+			room = r2
+		}
+		want = append(want, storeSend(t, s, room.ID, a, "mine", storeAt(i+1), a.ID).ID)
+		storeSend(t, s, r1.ID, b, "theirs", storeAt(i+1), b.ID)
+	}
+	var got []string
+	after := ""
+	for range 10 {
+		page, err := s.SenderMessages(ctx, a.ID, after, 2)
+		if err != nil {
+			t.Fatalf("SenderMessages: %v", err)
+		}
+		for _, m := range page {
+			if m.SenderID != a.ID || m.Text != "mine" {
+				t.Fatalf("SenderMessages gave %+v", m)
+			}
+			got = append(got, m.ID)
+		}
+		if len(page) < 2 {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	if len(got) != len(want) {
+		t.Fatalf("SenderMessages = %v, want %v", got, want)
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("SenderMessages = %v, want %v (by id)", got, want)
+		}
+	}
+	if page, err := s.SenderMessages(ctx, chat.NewID(), "", 10); err != nil || len(page) != 0 {
+		t.Errorf("SenderMessages(nobody) = %v, %v", page, err)
+	}
+}
+
+func testEraseProfile(t *testing.T, s chat.Store) {
+	ctx := t.Context()
+	u := storeUser(t, s, "gone")
+	if err := s.EraseProfile(ctx, u.ID, storeAt(1)); err != nil {
+		t.Fatalf("EraseProfile: %v", err)
+	}
+	got, err := s.User(ctx, u.ID)
+	if err != nil || got.DisplayName != chat.ErasedName || got.Username == "gone" || got.Admin {
+		t.Fatalf("after EraseProfile: %+v, %v", got, err)
+	}
+	if _, _, err := s.UserByUsername(ctx, "gone"); !chat.IsNotFound(err) {
+		t.Errorf("the old username still finds the user: %v", err)
+	}
+	_, hash, err := s.UserByUsername(ctx, got.Username)
+	if err != nil || hash != "" {
+		t.Errorf("erased user's hash = %q, %v; want none", hash, err)
+	}
+	// The old name is free again.
+	storeUser(t, s, "gone")
+	wantNotFound(t, "EraseProfile(unknown)", s.EraseProfile(ctx, chat.NewID(), storeAt(1)))
+}
