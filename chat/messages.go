@@ -329,26 +329,42 @@ func (s *Service) Replay(ctx context.Context, userID string, req ResumeRequest) 
 	if req.Revs != nil {
 		out.Revs = map[string]int64{}
 	}
+	// Where each room stands, in one query: a room with nothing after the client's seq
+	// and rev costs no more (a user resuming hundreds of quiet rooms once asked two
+	// queries of each).
+	heads, err := s.heads.RoomHeads(ctx, ids)
+	if err != nil {
+		return Replay{}, err
+	}
 	budget := replayBudget{count: s.cfg.MaxResumeCount, bytes: s.cfg.MaxResumeBytes}
 	for _, id := range ids {
 		if budget.spent() {
 			break
+		}
+		head, exists := heads[id]
+		if !exists {
+			continue
 		}
 		if err := s.may(ctx, id, userID, mayRead); IsNotFound(err) {
 			continue
 		} else if err != nil {
 			return Replay{}, err
 		}
-		page, err := s.messagesAfter(ctx, id, rooms[id], &budget)
-		if err != nil {
-			return Replay{}, err
+		if head.LastSeq > rooms[id] {
+			page, err := s.messagesAfter(ctx, id, rooms[id], &budget)
+			if err != nil {
+				return Replay{}, err
+			}
+			out.Created = append(out.Created, page...)
 		}
-		out.Created = append(out.Created, page...)
 		rev, ok := req.Revs[id]
 		if !ok {
 			continue
 		}
 		out.Revs[id] = max(rev, 0)
+		if head.LastRev <= rev {
+			continue // nothing changed since
+		}
 		if budget.spent() {
 			break
 		}

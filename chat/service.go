@@ -56,6 +56,7 @@ type Service struct {
 	blocks   BlockStore
 	reports  ReportStore
 	userdata UserDataStore
+	heads    RoomHeadStore
 	userData UserDataSources
 	sessions SessionEnder
 
@@ -131,7 +132,7 @@ func NewService(cfg ServiceConfig, store Store, bus Bus, presence PresenceServic
 	}
 	return &Service{cfg: cfg,
 		users: store, rooms: store, members: store, cursors: store, deliveries: store, messages: store, outbox: store,
-		admins: store, audit: store, blocks: store, reports: store, userdata: store, changes: store, mentions: store,
+		admins: store, audit: store, blocks: store, reports: store, userdata: store, heads: store, changes: store, mentions: store,
 		bus: bus, presence: presence, log: cfg.Logger, receipts: newReceiptCoalescer(cfg.DeliveryReceiptMax),
 		membership: newMemberCache(cfg.MembershipTTL, cfg.MembershipRooms, cfg.Now)}
 }

@@ -249,6 +249,20 @@ var (
 	ErrTooManyPins      = &Error{Kind: Conflict, Code: "too_many_pins", Message: "the room has as many pinned messages as it may"}
 )
 
+// RoomHead is where a room's counters stand: its last message's seq and its last change's
+// rev.
+type RoomHead struct {
+	LastSeq int64
+	LastRev int64
+}
+
+// RoomHeadStore answers where rooms' counters stand, many rooms in one query: a RESUME of
+// hundreds of rooms asks the store only about those that moved.
+type RoomHeadStore interface {
+	// RoomHeads returns the heads of the rooms among ids that exist.
+	RoomHeads(ctx context.Context, ids []string) (map[string]RoomHead, error)
+}
+
 // Store is the union of the stores the chat service uses. Each storage adapter implements
 // it and passes chattest.TestStore.
 type Store interface {
@@ -266,6 +280,7 @@ type Store interface {
 	BlockStore
 	ReportStore
 	UserDataStore
+	RoomHeadStore
 	MessageChangeStore
 	MentionStore
 }

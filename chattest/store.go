@@ -43,6 +43,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) chat.Store) {
 	t.Run("Blocks", func(t *testing.T) { TestBlockStore(t, newStore) })
 	t.Run("Reports", func(t *testing.T) { TestReportStore(t, newStore) })
 	t.Run("UserData", func(t *testing.T) { TestUserDataStore(t, newStore) })
+	t.Run("RoomHeads", func(t *testing.T) { TestRoomHeadStore(t, newStore) })
 	t.Run("MessageChanges", func(t *testing.T) { TestMessageChangeStore(t, newStore) })
 	t.Run("Mentions", func(t *testing.T) { TestMentionStore(t, newStore) })
 }

@@ -81,3 +81,34 @@ func testEraseProfile(t *testing.T, s chat.Store) {
 	storeUser(t, s, "gone")
 	wantNotFound(t, "EraseProfile(unknown)", s.EraseProfile(ctx, chat.NewID(), storeAt(1)))
 }
+
+// TestRoomHeadStore runs the contract of chat.RoomHeadStore.
+func TestRoomHeadStore(t *testing.T, newStore func(t *testing.T) chat.Store) {
+	runStoreCases(t, newStore, []storeCase{{"Heads", testRoomHeads}})
+}
+
+func testRoomHeads(t *testing.T, s chat.Store) {
+	ctx := t.Context()
+	users := storeUsers(t, s, 1)
+	a := users[0]
+	busy := storeRoom(t, s, storeAt(0), a)
+	quiet := storeRoom(t, s, storeAt(0), a)
+	storeSend(t, s, busy.ID, a, "one", storeAt(1), a.ID)
+	storeSend(t, s, busy.ID, a, "two", storeAt(2), a.ID)
+	heads, err := s.RoomHeads(ctx, []string{busy.ID, quiet.ID, chat.NewID(), busy.ID})
+	if err != nil {
+		t.Fatalf("RoomHeads: %v", err)
+	}
+	if len(heads) != 2 {
+		t.Fatalf("RoomHeads = %+v, want the two rooms that exist", heads)
+	}
+	if h := heads[busy.ID]; h.LastSeq != 2 || h.LastRev < 2 {
+		t.Errorf("busy head = %+v, want seq 2 and rev at least 2", h)
+	}
+	if h := heads[quiet.ID]; h.LastSeq != 0 || h.LastRev != 0 {
+		t.Errorf("quiet head = %+v, want zeros", h)
+	}
+	if heads, err := s.RoomHeads(ctx, nil); err != nil || len(heads) != 0 {
+		t.Errorf("RoomHeads(none) = %v, %v", heads, err)
+	}
+}
