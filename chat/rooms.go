@@ -65,7 +65,7 @@ func (s *Service) CreateRoom(ctx context.Context, callerID string, in NewRoom) (
 		s.publishRoom(ctx, r, nil)
 		return r, true, nil
 	}
-	r := Room{ID: NewID(), Type: RoomGroup, Name: name, MemberIDs: members, CreatedAt: At(now)}
+	r := Room{ID: NewID(), Type: RoomGroup, Name: name, MemberIDs: members, CreatedAt: At(now), CreatedBy: callerID}
 	if err := s.rooms.CreateRoom(ctx, r, ""); err != nil {
 		return Room{}, false, err
 	}
@@ -220,6 +220,9 @@ func (s *Service) Room(ctx context.Context, callerID, roomID string) (Room, erro
 				mc = counts[roomID]
 			}
 			r.MentionCount = &mc
+			if err := s.fillBans(ctx, &r, m); err != nil {
+				return Room{}, err
+			}
 		}
 	}
 	return r, nil
@@ -250,6 +253,9 @@ func (s *Service) AddMembers(ctx context.Context, callerID, roomID string, userI
 		return Room{}, Errorf(Invalid, "too_many_members", "a room has at most %d members", s.cfg.MaxRoomMembers)
 	}
 	if err := s.checkUsersExist(ctx, ids); err != nil {
+		return Room{}, err
+	}
+	if err := s.checkAddable(ctx, a, roomID, ids); err != nil {
 		return Room{}, err
 	}
 	added, err := s.members.AddMembers(ctx, roomID, ids, s.cfg.Now())
