@@ -17,14 +17,14 @@ import (
 // LastMessage is a copy of the message with seq LastMessageSeq, kept so that a room list
 // needs no join ($lookup is one of the things the store avoids).
 type roomDoc struct {
-	ID        string `bson:"_id"`
-	Type      string `bson:"type"`
-	Name      string `bson:"name"`
+	ID   string `bson:"_id"`
+	Type string `bson:"type"`
+	Name string `bson:"name"`
 	// Description and CreatedBy are absent from rooms stored before moderation.
 	Description string `bson:"description,omitempty"`
 	CreatedBy   string `bson:"createdBy,omitempty"`
 	DirectKey   string `bson:"directKey"`
-	LastSeq   int64  `bson:"lastSeq"`
+	LastSeq     int64  `bson:"lastSeq"`
 	// LastRev is the change counter that every create and change increments; rooms
 	// stored before revs existed have none and start at 0.
 	LastRev   int64         `bson:"lastRev"`
