@@ -105,13 +105,13 @@ func (r *Room) HasMember(userID string) bool {
 // Member is one user's membership of a room, with their read and delivery cursors.
 // LastDeliveredSeq is never behind LastReadSeq: reading a message means it arrived.
 type Member struct {
-	UserID string `json:"userId"`
-	// Role is RoleOwner, RoleAdmin or RoleMember in a group; RoleMember in a direct room.
-	Role             string `json:"role"`
+	UserID           string `json:"userId"`
 	LastReadSeq      int64  `json:"lastReadSeq"`
 	LastDeliveredSeq int64  `json:"lastDeliveredSeq"`
 	Muted            bool   `json:"muted"`
 	JoinedAt         Time   `json:"joinedAt"`
+	// Role is RoleOwner, RoleAdmin or RoleMember in a group; RoleMember in a direct room.
+	Role string `json:"role"`
 }
 
 // UserRoom is a room as one member sees it in their room list.
