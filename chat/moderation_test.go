@@ -64,6 +64,14 @@ func TestModerationRoles(t *testing.T) {
 	}
 	_, err = f.svc.Pin(ctx, other, g.ID, m.ID)
 	wantCode(t, err, "forbidden")
+	wantCode(t, f.svc.DeleteMessage(ctx, other, g.ID, m.ID), "not_sender")
+	m2, _, err := f.svc.SendMessage(ctx, member, g.ID, chat.NewMessage{Type: chat.MessageText, Text: "spam"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.DeleteMessage(ctx, admin, g.ID, m2.ID); err != nil {
+		t.Fatalf("the admin deletes another's message: %v", err)
+	}
 	if _, err := f.svc.Pin(ctx, admin, g.ID, m.ID); err != nil {
 		t.Fatalf("admin pins: %v", err)
 	}
