@@ -106,7 +106,8 @@ type MemberStore interface {
 	Member(ctx context.Context, roomID, userID string) (Member, error)
 	// AddMembers adds the users that are not members yet, with their cursor at the room's
 	// current last seq (history before joining counts as read) and role RoleMember, and
-	// returns those added.
+	// returns those added. Users banned from the room (ModerationStore) are not added, and
+	// a ban concurrent with the add leaves them out in the end whichever comes first.
 	AddMembers(ctx context.Context, roomID string, userIDs []string, at time.Time) ([]string, error)
 	// RemoveMember removes a membership; ErrNotFound when there is none. When it was a
 	// group's owner, ownership passes to the earliest admin (by joinedAt, then user id),

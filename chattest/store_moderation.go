@@ -1,6 +1,7 @@
 package chattest
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/chatchat/chatchat/chat"
@@ -16,6 +17,7 @@ func TestModerationStore(t *testing.T, newStore func(t *testing.T) chat.Store) {
 		{"UpdateRoom", testUpdateRoom},
 		{"OwnerLeavingPassesOwnership", testOwnerLeaving},
 		{"Bans", testBans},
+		{"BanRacingAdd", testBanRacingAdd},
 	})
 }
 
@@ -231,6 +233,13 @@ func testBans(t *testing.T, s chat.Store) {
 		t.Fatalf("Banned(other room) = %v, %v", got, err)
 	}
 
+	// The store itself never adds a banned user back.
+	if added, err := s.AddMembers(ctx, g.ID, []string{u[1].ID, u[3].ID}, storeAt(5)); err != nil || len(added) != 0 {
+		t.Fatalf("AddMembers(banned) = %v, %v; want no one added", added, err)
+	}
+	if r, err := s.Room(ctx, g.ID); err != nil || len(r.MemberIDs) != 2 {
+		t.Fatalf("members after adding banned users: %v, %v", r.MemberIDs, err)
+	}
 	if err := s.Unban(ctx, g.ID, u[1].ID); err != nil {
 		t.Fatalf("Unban: %v", err)
 	}
@@ -248,4 +257,26 @@ func testBans(t *testing.T, s chat.Store) {
 	wantRoles(t, "owner banned", roles(t, s, g.ID), map[string]string{u[2].ID: chat.RoleOwner, u[1].ID: chat.RoleMember})
 	_, err = s.Ban(ctx, chat.NewID(), u[1].ID, u[0].ID, storeAt(8))
 	wantNotFound(t, "Ban(unknown room)", err)
+}
+
+// testBanRacingAdd: a ban and an add of the same user, at once, never leave a banned member,
+// whichever wins.
+func testBanRacingAdd(t *testing.T, s chat.Store) {
+	ctx := t.Context()
+	u := storeUsers(t, s, 21)
+	g := ownedRoom(t, s, u[0])
+	for i, victim := range u[1:] {
+		var wg sync.WaitGroup
+		var banErr, addErr error
+		wg.Add(2)
+		go func() { defer wg.Done(); _, banErr = s.Ban(ctx, g.ID, victim.ID, u[0].ID, storeAt(i)) }()
+		go func() { defer wg.Done(); _, addErr = s.AddMembers(ctx, g.ID, []string{victim.ID}, storeAt(i)) }()
+		wg.Wait()
+		if banErr != nil || addErr != nil {
+			t.Fatalf("Ban: %v; AddMembers: %v", banErr, addErr)
+		}
+		if _, err := s.Member(ctx, g.ID, victim.ID); !chat.IsNotFound(err) {
+			t.Fatalf("round %d: the banned user is a member after racing an add (%v)", i, err)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -391,7 +392,27 @@ func (s *Store) AddMembers(ctx context.Context, roomID string, userIDs []string,
 			added = append(added, uid)
 		}
 	}
-	return added, nil
+	return s.dropBanned(ctx, what, roomID, added)
+}
+
+// dropBanned removes again the memberships just added of users banned from the room. The
+// bans are read after the memberships are written, and Ban writes the ban before it
+// removes the membership: whichever order an add and a ban of one user interleave in, one
+// of them removes the membership, so a ban is never undone by a concurrent add.
+func (s *Store) dropBanned(ctx context.Context, what, roomID string, added []string) ([]string, error) {
+	if len(added) == 0 {
+		return added, nil
+	}
+	banned, err := s.Banned(ctx, roomID, added)
+	if err != nil || len(banned) == 0 {
+		return added, err
+	}
+	for _, uid := range banned {
+		if _, err := s.removeMember(ctx, what, roomID, uid); err != nil {
+			return nil, err
+		}
+	}
+	return slices.DeleteFunc(added, func(id string) bool { return slices.Contains(banned, id) }), nil
 }
 
 // lastSeq returns the room's seq counter, or chat.ErrNotFound.

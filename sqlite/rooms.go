@@ -332,7 +332,7 @@ func (s *Store) Member(ctx context.Context, roomID, userID string) (chat.Member,
 }
 
 // AddMembers implements chat.RoomStore. An unknown room, or a user id that is not a
-// user, gives chat.ErrNotFound and adds no one.
+// user, gives chat.ErrNotFound and adds no one. Users banned from the room are not added.
 func (s *Store) AddMembers(ctx context.Context, roomID string, userIDs []string, at time.Time) ([]string, error) {
 	added := []string{}
 	err := s.write(ctx, "add members", func(tx *sql.Tx) error {
@@ -345,10 +345,13 @@ func (s *Store) AddMembers(ctx context.Context, roomID string, userIDs []string,
 			return fmt.Errorf("sqlite: add members to %s: %w", roomID, notFound(err))
 		}
 		for _, uid := range chat.UniqueIDs(userIDs) {
+			// A user banned from the room is skipped in the same write: a ban racing
+			// the add cannot be undone by it.
 			res, err := tx.ExecContext(ctx, `
 				INSERT INTO memberships (room_id, user_id, last_read_seq, last_delivered_seq, joined_at)
-				VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (room_id, user_id) DO NOTHING`, roomID, uid, lastSeq, lastSeq, millis(at))
+				SELECT ?1, ?2, ?3, ?3, ?4
+				WHERE NOT EXISTS (SELECT 1 FROM bans WHERE room_id = ?1 AND user_id = ?2)
+				ON CONFLICT (room_id, user_id) DO NOTHING`, roomID, uid, lastSeq, millis(at))
 			if isForeignKey(err) {
 				return fmt.Errorf("sqlite: add members to %s: user %s: %w", roomID, uid, chat.ErrNotFound)
 			}
