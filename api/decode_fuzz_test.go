@@ -21,12 +21,17 @@ func FuzzDecodeJSON(f *testing.F) {
 		`{"memberIds":[1,2]}`, `{"type":"direct","memberIds":null}`, "\xff\xfe",
 		`{"text":"hi","replyToId":"m1","mentions":["a","b"]}`, `{"text":"x","mentions":null}`,
 		`{"text":"x","mentions":[1]}`, `{"replyToId":{}}`,
+		`{"name":"g","description":"about"}`, `{"description":null}`, `{"name":1}`,
+		`{"role":"admin"}`, `{"role":["admin"]}`, `{"userId":"u1"}`, `{"userId":null}`,
 	} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		for _, v := range []any{&chat.NewMessage{}, &chat.NewRoom{}, &chat.MessageEdit{}, &struct {
+		for _, v := range []any{&chat.NewMessage{}, &chat.NewRoom{}, &chat.MessageEdit{}, &chat.RoomPatch{}, &struct {
 			UserIDs []string `json:"userIds"`
+		}{}, &struct {
+			Role   string `json:"role"`
+			UserID string `json:"userId"`
 		}{}} {
 			r := httptest.NewRequest("POST", "/", strings.NewReader(string(body)))
 			err := decodeJSON(httptest.NewRecorder(), r, 1<<10, v)

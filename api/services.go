@@ -129,10 +129,25 @@ type MessageChanges interface {
 	Changes(ctx context.Context, callerID, roomID string, afterRev int64, limit int) (chat.ChangesPage, error)
 }
 
+// Moderation is what a group's owner and admins do (chat.Service); the service asks the
+// policy who may.
+type Moderation interface {
+	// UpdateRoom renames a group or changes its description.
+	UpdateRoom(ctx context.Context, callerID, roomID string, in chat.RoomPatch) (chat.Room, error)
+	// SetMemberRole makes a member an admin or a member again.
+	SetMemberRole(ctx context.Context, callerID, roomID, userID, role string) (chat.Room, error)
+	// RemoveMember removes another member.
+	RemoveMember(ctx context.Context, callerID, roomID, userID string) error
+	// Ban removes a user and keeps them from being added again; Unban lifts it.
+	Ban(ctx context.Context, callerID, roomID, userID string) (chat.Room, error)
+	Unban(ctx context.Context, callerID, roomID, userID string) error
+}
+
 // Chat is the chat service as the API server uses it (chat.Service).
 type Chat interface {
 	Users
 	Rooms
+	Moderation
 	Messages
 	Blocking
 	Reporting

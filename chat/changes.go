@@ -246,7 +246,15 @@ func (s *Service) loadForChange(ctx context.Context, callerID, roomID, messageID
 			return Message{}, Access{}, err
 		}
 		a.Room = &r
-		a.Role = roleOf(&r, callerID)
+		// The stored role, read now: a dismissed admin must not pin on a stale cache.
+		mb, err := s.members.Member(ctx, roomID, callerID)
+		if IsNotFound(err) {
+			return Message{}, Access{}, roomNotFound()
+		}
+		if err != nil {
+			return Message{}, Access{}, err
+		}
+		a.Role = roleOf(&r, mb)
 	}
 	return m, a, nil
 }

@@ -66,14 +66,22 @@ const (
 // Room is a conversation. MemberIDs is always filled; the per-caller fields only where the
 // answer is for one caller.
 type Room struct {
-	ID        string   `json:"id"`
-	Type      string   `json:"type"`
-	Name      string   `json:"name"`
-	MemberIDs []string `json:"memberIds"`
-	LastSeq   int64    `json:"lastSeq"`
+	ID   string `json:"id"`
+	Type string `json:"type"`
+	Name string `json:"name"`
+	// Description is a group's description, set by its owner or admins; "" when none.
+	Description string   `json:"description"`
+	MemberIDs   []string `json:"memberIds"`
+	LastSeq     int64    `json:"lastSeq"`
 	// LastRev is the room's change counter: the rev of its last created or changed message.
 	LastRev   int64 `json:"lastRev"`
 	CreatedAt Time  `json:"createdAt"`
+	// CreatedBy is who created the room: a group's first owner. "" for rooms stored
+	// before it was recorded. Not part of the wire format.
+	CreatedBy string `json:"-"`
+	// BannedIDs are the users banned from a group, filled only for an answer to its
+	// owner or an admin (nil, and absent from the JSON, for everyone else).
+	BannedIDs []string `json:"bannedIds,omitzero"`
 
 	UnreadCount *int64 `json:"unreadCount,omitempty"`
 	// MentionCount is, for the caller, the room's messages above their read cursor that
@@ -102,6 +110,8 @@ type Member struct {
 	LastDeliveredSeq int64  `json:"lastDeliveredSeq"`
 	Muted            bool   `json:"muted"`
 	JoinedAt         Time   `json:"joinedAt"`
+	// Role is RoleOwner, RoleAdmin or RoleMember in a group; RoleMember in a direct room.
+	Role string `json:"role"`
 }
 
 // UserRoom is a room as one member sees it in their room list.

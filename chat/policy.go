@@ -22,9 +22,15 @@ type Access struct {
 	// otherwise: such a rule then refuses).
 	UserID  string
 	Message *Message
-	// Role is the user's role in a group (RoleOwner, RoleAdmin, RoleMember); "" where
-	// none is known.
+	// Role is the user's role in a group (RoleOwner, RoleAdmin, RoleMember) as stored;
+	// "" where none is known.
 	Role string
+	// TargetID is the user a moderation rule is asked about (removed, banned, promoted,
+	// added); Target their membership of the room, nil when they are not a member; and
+	// TargetBanned whether they are banned from it.
+	TargetID     string
+	Target       *Member
+	TargetBanned bool
 }
 
 // Roles of a group's members.
@@ -34,15 +40,17 @@ const (
 	RoleMember = "member"
 )
 
-// roleOf is the user's role in the room. Roles are not stored yet (they arrive with group
-// moderation): until then every member of a group is a RoleMember, so that what the
-// contract keeps for owners and admins (pinning in a group, deleting others' messages) is
-// refused rather than allowed to all. Storing roles changes this function and no rule.
-func roleOf(r *Room, userID string) string {
-	if r == nil || r.Type != RoomGroup || !r.HasMember(userID) {
+// roleOf is the user's stored role in the room, from m, their membership: "" outside a
+// group (a direct room has no roles) or when m is no membership. A membership stored
+// without a role reads as RoleMember.
+func roleOf(r *Room, m Member) string {
+	if r == nil || r.Type != RoomGroup || m.UserID == "" {
 		return ""
 	}
-	return RoleMember
+	if m.Role == "" {
+		return RoleMember
+	}
+	return m.Role
 }
 
 // moderates reports whether a's role may moderate a group.
@@ -77,15 +85,123 @@ func mayAcknowledgeDelivery(a Access) error { return membersOnly(a) }
 // mayType: tell the room that one is typing.
 func mayType(a Access) error { return membersOnly(a) }
 
-// mayAddMembers: add users to a group; any member may, for now.
-func mayAddMembers(a Access) error {
+// groupsOnly lets through members of a group: moderation has no meaning in a direct room.
+func groupsOnly(a Access) error {
 	if err := membersOnly(a); err != nil {
 		return err
 	}
 	if a.Room == nil || a.Room.Type != RoomGroup {
-		return Errorf(Invalid, "not_a_group", "members can be added to group rooms only")
+		return Errorf(Invalid, "not_a_group", "this applies to group rooms only")
 	}
 	return nil
+}
+
+// forbidden is the refusal of an action the user's role does not allow.
+func forbidden(why string) error { return Errorf(Forbidden, "forbidden", "%s", why) }
+
+// mayAddMembers: add users to a group; any member may, but not a user banned from it
+// (TargetBanned: any of those to add).
+func mayAddMembers(a Access) error {
+	if err := groupsOnly(a); err != nil {
+		return err
+	}
+	if a.TargetBanned {
+		return Errorf(Forbidden, "banned", "the user is banned from this room")
+	}
+	return nil
+}
+
+// mayUpdateRoom: rename a group or change its description; its owner or admins.
+func mayUpdateRoom(a Access) error {
+	if err := groupsOnly(a); err != nil {
+		return err
+	}
+	if !moderates(a) {
+		return forbidden("only a group's owner or admins may change it")
+	}
+	return nil
+}
+
+// outranks reports whether a's role is above the target's: the owner is above everyone,
+// an admin above members only.
+func outranks(a Access) bool {
+	target := RoleMember
+	if a.Target != nil && a.Target.Role != "" {
+		target = a.Target.Role
+	}
+	return a.Role == RoleOwner || a.Role == RoleAdmin && target == RoleMember
+}
+
+// mayRemoveMember: remove another member from a group; its owner or admins, an admin
+// neither the owner nor another admin. Oneself: that is leaving.
+func mayRemoveMember(a Access) error {
+	if err := groupsOnly(a); err != nil {
+		return err
+	}
+	if !moderates(a) {
+		return forbidden("only a group's owner or admins may remove members")
+	}
+	switch {
+	case a.TargetID == a.UserID:
+		return Errorf(Invalid, "bad_request", "to remove oneself, leave the room")
+	case a.Target == nil:
+		return memberNotFound()
+	case !outranks(a):
+		return forbidden("an admin may remove members only, not the owner or another admin")
+	}
+	return nil
+}
+
+// mayBan: ban a user from a group (a member, who is removed, or not); as mayRemoveMember.
+func mayBan(a Access) error {
+	if err := groupsOnly(a); err != nil {
+		return err
+	}
+	if !moderates(a) {
+		return forbidden("only a group's owner or admins may ban")
+	}
+	switch {
+	case a.TargetID == "":
+		return Errorf(Invalid, "bad_request", "userId is required")
+	case a.TargetID == a.UserID:
+		return Errorf(Invalid, "bad_request", "one cannot ban oneself")
+	case !outranks(a):
+		return forbidden("an admin may ban members only, not the owner or another admin")
+	}
+	return nil
+}
+
+// mayUnban: lift a ban; a group's owner or admins.
+func mayUnban(a Access) error {
+	if err := groupsOnly(a); err != nil {
+		return err
+	}
+	if !moderates(a) {
+		return forbidden("only a group's owner or admins may lift a ban")
+	}
+	return nil
+}
+
+// maySetRole: make a member an admin or a member again; the group's owner only, and not
+// of themself (a group always has its owner).
+func maySetRole(a Access) error {
+	if err := groupsOnly(a); err != nil {
+		return err
+	}
+	if a.Role != RoleOwner {
+		return forbidden("only a group's owner may appoint or dismiss admins")
+	}
+	switch {
+	case a.TargetID == a.UserID:
+		return Errorf(Invalid, "bad_request", "the owner's own role cannot change")
+	case a.Target == nil:
+		return memberNotFound()
+	}
+	return nil
+}
+
+func memberNotFound() error {
+	return Errorf(NotFound, "member_not_found", "the user is not a member of this room")
 }
 
 // mayLeave: leave a room.
@@ -232,7 +348,7 @@ func (s *Service) access(ctx context.Context, roomID, userID string) (Access, Me
 	if err != nil {
 		return Access{}, Member{}, err
 	}
-	return Access{Member: true}, m, nil
+	return Access{Member: true, UserID: userID, Role: m.Role}, m, nil
 }
 
 // allowed reads the user's membership from the store and asks rule.

@@ -17,6 +17,14 @@ func TestPolicy(t *testing.T) {
 	on := func(user string, m *Message, r *Room, role string) Access {
 		return Access{Member: true, UserID: user, Message: m, Room: r, Role: role}
 	}
+	// as: bob, of role in r, acting on target (their membership t, nil when not a member).
+	as := func(r *Room, role, target string, t *Member) Access {
+		if t != nil {
+			t.UserID = target
+		}
+		return Access{Member: true, Room: r, UserID: "bob", Role: role, TargetID: target, Target: t}
+	}
+	memberAs := func(role string) *Member { return &Member{Role: role} }
 	for _, c := range []struct {
 		name string
 		rule rule
@@ -63,11 +71,75 @@ func TestPolicy(t *testing.T) {
 		{"pin: admin of a group", mayPin, on("bob", text, group, RoleAdmin), ""},
 		{"pin: room not loaded", mayPin, on("bob", text, nil, ""), "forbidden"},
 		{"pin: stranger", mayPin, stranger(direct), "room_not_found"},
+
+		{"add members: banned user", mayAddMembers, Access{Member: true, Room: group, TargetBanned: true}, "banned"},
+		{"update room: owner", mayUpdateRoom, as(group, RoleOwner, "", nil), ""},
+		{"update room: admin", mayUpdateRoom, as(group, RoleAdmin, "", nil), ""},
+		{"update room: member", mayUpdateRoom, as(group, RoleMember, "", nil), "forbidden"},
+		{"update room: direct room", mayUpdateRoom, as(direct, "", "", nil), "not_a_group"},
+		{"update room: stranger", mayUpdateRoom, stranger(group), "room_not_found"},
+		{"remove: owner removes a member", mayRemoveMember, as(group, RoleOwner, "cy", memberAs(RoleMember)), ""},
+		{"remove: owner removes an admin", mayRemoveMember, as(group, RoleOwner, "cy", memberAs(RoleAdmin)), ""},
+		{"remove: admin removes a member", mayRemoveMember, as(group, RoleAdmin, "cy", memberAs(RoleMember)), ""},
+		{"remove: admin removes another admin", mayRemoveMember, as(group, RoleAdmin, "cy", memberAs(RoleAdmin)), "forbidden"},
+		{"remove: admin removes the owner", mayRemoveMember, as(group, RoleAdmin, "cy", memberAs(RoleOwner)), "forbidden"},
+		{"remove: member removes a member", mayRemoveMember, as(group, RoleMember, "cy", memberAs(RoleMember)), "forbidden"},
+		{"remove: oneself", mayRemoveMember, as(group, RoleOwner, "bob", memberAs(RoleOwner)), "bad_request"},
+		{"remove: not a member", mayRemoveMember, as(group, RoleOwner, "cy", nil), "member_not_found"},
+		{"remove: direct room", mayRemoveMember, as(direct, "", "cy", memberAs(RoleMember)), "not_a_group"},
+		{"remove: stranger", mayRemoveMember, stranger(group), "room_not_found"},
+		{"ban: owner bans a member", mayBan, as(group, RoleOwner, "cy", memberAs(RoleMember)), ""},
+		{"ban: owner bans an admin", mayBan, as(group, RoleOwner, "cy", memberAs(RoleAdmin)), ""},
+		{"ban: admin bans a member", mayBan, as(group, RoleAdmin, "cy", memberAs(RoleMember)), ""},
+		{"ban: admin bans a non-member", mayBan, as(group, RoleAdmin, "cy", nil), ""},
+		{"ban: admin bans another admin", mayBan, as(group, RoleAdmin, "cy", memberAs(RoleAdmin)), "forbidden"},
+		{"ban: admin bans the owner", mayBan, as(group, RoleAdmin, "cy", memberAs(RoleOwner)), "forbidden"},
+		{"ban: member bans a member", mayBan, as(group, RoleMember, "cy", memberAs(RoleMember)), "forbidden"},
+		{"ban: oneself", mayBan, as(group, RoleOwner, "bob", memberAs(RoleOwner)), "bad_request"},
+		{"ban: nobody named", mayBan, as(group, RoleOwner, "", nil), "bad_request"},
+		{"ban: direct room", mayBan, as(direct, "", "cy", memberAs(RoleMember)), "not_a_group"},
+		{"ban: stranger", mayBan, stranger(group), "room_not_found"},
+		{"unban: owner", mayUnban, as(group, RoleOwner, "cy", nil), ""},
+		{"unban: admin", mayUnban, as(group, RoleAdmin, "cy", nil), ""},
+		{"unban: member", mayUnban, as(group, RoleMember, "cy", nil), "forbidden"},
+		{"unban: direct room", mayUnban, as(direct, "", "cy", nil), "not_a_group"},
+		{"unban: stranger", mayUnban, stranger(group), "room_not_found"},
+		{"set role: owner promotes a member", maySetRole, as(group, RoleOwner, "cy", memberAs(RoleMember)), ""},
+		{"set role: owner demotes an admin", maySetRole, as(group, RoleOwner, "cy", memberAs(RoleAdmin)), ""},
+		{"set role: admin promotes a member", maySetRole, as(group, RoleAdmin, "cy", memberAs(RoleMember)), "forbidden"},
+		{"set role: member", maySetRole, as(group, RoleMember, "cy", memberAs(RoleMember)), "forbidden"},
+		{"set role: the owner's own", maySetRole, as(group, RoleOwner, "bob", memberAs(RoleOwner)), "bad_request"},
+		{"set role: not a member", maySetRole, as(group, RoleOwner, "cy", nil), "member_not_found"},
+		{"set role: direct room", maySetRole, as(direct, "", "cy", memberAs(RoleMember)), "not_a_group"},
+		{"set role: stranger", maySetRole, stranger(group), "room_not_found"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			err := c.rule(c.a)
 			if got := ErrorCode(err); (c.want == "" && err != nil) || (c.want != "" && got != c.want) {
 				t.Fatalf("got %v (code %q), want code %q", err, got, c.want)
+			}
+		})
+	}
+}
+
+func TestRoleOf(t *testing.T) {
+	group, direct := &Room{Type: RoomGroup}, &Room{Type: RoomDirect}
+	for _, c := range []struct {
+		name string
+		r    *Room
+		m    Member
+		want string
+	}{
+		{"group owner", group, Member{UserID: "a", Role: RoleOwner}, RoleOwner},
+		{"group admin", group, Member{UserID: "a", Role: RoleAdmin}, RoleAdmin},
+		{"group member stored without a role", group, Member{UserID: "a"}, RoleMember},
+		{"direct room", direct, Member{UserID: "a", Role: RoleMember}, ""},
+		{"no membership", group, Member{}, ""},
+		{"no room", nil, Member{UserID: "a", Role: RoleOwner}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := roleOf(c.r, c.m); got != c.want {
+				t.Fatalf("roleOf = %q, want %q", got, c.want)
 			}
 		})
 	}

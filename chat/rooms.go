@@ -70,7 +70,7 @@ func (s *Service) CreateRoom(ctx context.Context, callerID string, in NewRoom) (
 		s.publishRoom(ctx, r, nil)
 		return r, true, nil
 	}
-	r := Room{ID: NewID(), Type: RoomGroup, Name: name, MemberIDs: members, CreatedAt: At(now)}
+	r := Room{ID: NewID(), Type: RoomGroup, Name: name, MemberIDs: members, CreatedAt: At(now), CreatedBy: callerID}
 	if err := s.rooms.CreateRoom(ctx, r, ""); err != nil {
 		return Room{}, false, err
 	}
@@ -225,6 +225,9 @@ func (s *Service) Room(ctx context.Context, callerID, roomID string) (Room, erro
 				mc = counts[roomID]
 			}
 			r.MentionCount = &mc
+			if err := s.fillBans(ctx, &r, m); err != nil {
+				return Room{}, err
+			}
 		}
 	}
 	return r, nil
@@ -260,6 +263,9 @@ func (s *Service) AddMembers(ctx context.Context, callerID, roomID string, userI
 	if blockers, err := s.blocks.Blockers(ctx, callerID, ids); err != nil {
 		return Room{}, err
 	} else if err := mayReach(blockers); err != nil {
+		return Room{}, err
+	}
+	if err := s.checkAddable(ctx, a, roomID, ids); err != nil {
 		return Room{}, err
 	}
 	added, err := s.members.AddMembers(ctx, roomID, ids, s.cfg.Now())

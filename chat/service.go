@@ -48,6 +48,7 @@ type Service struct {
 	users    UserStore
 	rooms    RoomStore
 	members  MemberStore
+	mod      ModerationStore
 	cursors  CursorStore
 	messages MessageStore
 	outbox   OutboxStore
@@ -131,7 +132,7 @@ func NewService(cfg ServiceConfig, store Store, bus Bus, presence PresenceServic
 		cfg.DeliveryReceiptMax = 10000
 	}
 	return &Service{cfg: cfg,
-		users: store, rooms: store, members: store, cursors: store, deliveries: store, messages: store, outbox: store,
+		users: store, rooms: store, members: store, mod: store, cursors: store, deliveries: store, messages: store, outbox: store,
 		admins: store, audit: store, blocks: store, reports: store, userdata: store, heads: store, changes: store, mentions: store,
 		bus: bus, presence: presence, log: cfg.Logger, receipts: newReceiptCoalescer(cfg.DeliveryReceiptMax),
 		membership: newMemberCache(cfg.MembershipTTL, cfg.MembershipRooms, cfg.Now)}

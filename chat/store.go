@@ -77,11 +77,13 @@ type RevocationStore interface {
 
 // RoomStore keeps rooms and answers which rooms a user is in.
 type RoomStore interface {
-	// CreateRoom stores r with its members (r.MemberIDs), each with cursor 0. For a direct
+	// CreateRoom stores r with its members (r.MemberIDs), each with cursor 0 and role
+	// RoleMember, except a group's r.CreatedBy, who is its RoleOwner. For a direct
 	// room directKey is DirectKey of its two members, and a second room with the same key
 	// gives ErrConflict; group rooms pass "".
 	CreateRoom(ctx context.Context, r Room, directKey string) error
-	// Room returns the room with MemberIDs filled, or ErrNotFound.
+	// Room returns the room with MemberIDs (and Description, CreatedBy) filled, or
+	// ErrNotFound.
 	Room(ctx context.Context, id string) (Room, error)
 	// DirectRoom returns the direct room with the key, or ErrNotFound.
 	DirectRoom(ctx context.Context, directKey string) (Room, error)
@@ -103,12 +105,37 @@ type MemberStore interface {
 	// Member returns one membership, or ErrNotFound when userID is not a member.
 	Member(ctx context.Context, roomID, userID string) (Member, error)
 	// AddMembers adds the users that are not members yet, with their cursor at the room's
-	// current last seq (history before joining counts as read), and returns those added.
+	// current last seq (history before joining counts as read) and role RoleMember, and
+	// returns those added. Users banned from the room (ModerationStore) are not added, and
+	// a ban concurrent with the add leaves them out in the end whichever comes first.
 	AddMembers(ctx context.Context, roomID string, userIDs []string, at time.Time) ([]string, error)
-	// RemoveMember removes a membership; ErrNotFound when there is none.
+	// RemoveMember removes a membership; ErrNotFound when there is none. When it was a
+	// group's owner, ownership passes to the earliest admin (by joinedAt, then user id),
+	// else the earliest member, in the same write where the store has transactions.
 	RemoveMember(ctx context.Context, roomID, userID string) error
 	// SetMuted sets a member's mute setting; ErrNotFound when not a member.
 	SetMuted(ctx context.Context, roomID, userID string, muted bool) error
+}
+
+// ModerationStore keeps what a group's owner and admins change: the room's name and
+// description, its members' roles, and its bans.
+type ModerationStore interface {
+	// UpdateRoom sets the room's name and description; a nil one is left as it is.
+	// ErrNotFound for an unknown room.
+	UpdateRoom(ctx context.Context, roomID string, name, description *string) error
+	// SetRole sets a member's role (RoleOwner, RoleAdmin, RoleMember); ErrNotFound when
+	// userID is not a member.
+	SetRole(ctx context.Context, roomID, userID, role string) error
+	// Ban records that userID is banned from the room and ends their membership if they
+	// have one (as RemoveMember does, ownership included); removed reports whether they
+	// were a member. Banning twice is no error. ErrNotFound for an unknown room.
+	Ban(ctx context.Context, roomID, userID, byID string, at time.Time) (removed bool, err error)
+	// Unban lifts a ban; ErrNotFound when userID is not banned from the room.
+	Unban(ctx context.Context, roomID, userID string) error
+	// Banned returns those of userIDs that are banned from the room.
+	Banned(ctx context.Context, roomID string, userIDs []string) ([]string, error)
+	// Bans returns every user banned from the room, earliest ban first.
+	Bans(ctx context.Context, roomID string) ([]string, error)
 }
 
 // CursorStore keeps read cursors and answers the unread questions they settle.
@@ -271,6 +298,7 @@ type Store interface {
 	RevocationStore
 	RoomStore
 	MemberStore
+	ModerationStore
 	CursorStore
 	DeliveryStore
 	MessageStore

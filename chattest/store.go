@@ -34,6 +34,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) chat.Store) {
 	t.Run("Revocations", func(t *testing.T) { TestRevocationStore(t, newStore) })
 	t.Run("Rooms", func(t *testing.T) { TestRoomStore(t, newStore) })
 	t.Run("Members", func(t *testing.T) { TestMemberStore(t, newStore) })
+	t.Run("Moderation", func(t *testing.T) { TestModerationStore(t, newStore) })
 	t.Run("Cursors", func(t *testing.T) { TestCursorStore(t, newStore) })
 	t.Run("Deliveries", func(t *testing.T) { TestDeliveryStore(t, newStore) })
 	t.Run("Messages", func(t *testing.T) { TestMessageStore(t, newStore) })

@@ -45,6 +45,8 @@ func TestEndpoints(t *testing.T) {
 	muted := true
 	mutedRoom := room1
 	mutedRoom.Muted = &muted
+	described := room1
+	described.Description, described.BannedIDs = "about", []string{"u3"}
 
 	type result struct {
 		V       any
@@ -179,6 +181,45 @@ func TestEndpoints(t *testing.T) {
 				return result{}, c.LeaveRoom(ctx, "r1")
 			},
 			method: "DELETE", path: "/api/v1/rooms/r1/members/me",
+		},
+		{
+			name: "UpdateRoom", pattern: "PATCH /api/v1/rooms/{id}", status: 200, answer: described,
+			call: func(ctx context.Context, c *client.Client) (result, error) {
+				about := "about"
+				r, err := c.UpdateRoom(ctx, "r1", client.RoomPatch{Description: &about})
+				return result{V: r}, err
+			},
+			want: result{V: described}, method: "PATCH", path: "/api/v1/rooms/r1", body: `{"description":"about"}`,
+		},
+		{
+			name: "SetMemberRole", pattern: "PATCH /api/v1/rooms/{id}/members/{uid}", status: 200, answer: room1,
+			call: func(ctx context.Context, c *client.Client) (result, error) {
+				r, err := c.SetMemberRole(ctx, "r1", "u/2", chat.RoleAdmin)
+				return result{V: r}, err
+			},
+			want: result{V: room1}, method: "PATCH", path: "/api/v1/rooms/r1/members/u%2F2", body: `{"role":"admin"}`,
+		},
+		{
+			name: "RemoveMember", pattern: "DELETE /api/v1/rooms/{id}/members/{uid}", status: 204,
+			call: func(ctx context.Context, c *client.Client) (result, error) {
+				return result{}, c.RemoveMember(ctx, "r1", "u2")
+			},
+			method: "DELETE", path: "/api/v1/rooms/r1/members/u2",
+		},
+		{
+			name: "Ban", pattern: "POST /api/v1/rooms/{id}/bans", status: 200, answer: described,
+			call: func(ctx context.Context, c *client.Client) (result, error) {
+				r, err := c.Ban(ctx, "r1", "u2")
+				return result{V: r}, err
+			},
+			want: result{V: described}, method: "POST", path: "/api/v1/rooms/r1/bans", body: `{"userId":"u2"}`,
+		},
+		{
+			name: "Unban", pattern: "DELETE /api/v1/rooms/{id}/bans/{uid}", status: 204,
+			call: func(ctx context.Context, c *client.Client) (result, error) {
+				return result{}, c.Unban(ctx, "r1", "u2")
+			},
+			method: "DELETE", path: "/api/v1/rooms/r1/bans/u2",
 		},
 		{
 			name: "SetMuted", pattern: "PATCH /api/v1/rooms/{id}/settings", status: 200, answer: mutedRoom,

@@ -1,6 +1,8 @@
 package mongo
 
 import (
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"context"
 	"time"
 
@@ -13,5 +15,25 @@ func ClaimOnly(ctx context.Context, s *Store, m chat.Message) error {
 	_, err := s.claims().InsertOne(ctx, claimDoc{
 		MessageID: m.ID, SenderID: m.SenderID, ClientMsgID: m.ClientMsgID, ClaimedAt: date(time.Now()),
 	})
+	return err
+}
+
+// StoreLegacyRoom stores a room as versions before roles did (no createdBy, memberships
+// without a role), joined[i] being when members[i] joined, and forgets that the owners'
+// backfill ran, as in a database those versions wrote.
+func StoreLegacyRoom(ctx context.Context, s *Store, id, typ string, members []string, joined []time.Time) error {
+	for i, uid := range members {
+		if _, err := s.memberships().InsertOne(ctx, struct {
+			RoomID   string    `bson:"roomId"`
+			UserID   string    `bson:"userId"`
+			JoinedAt time.Time `bson:"joinedAt"`
+		}{id, uid, joined[i]}); err != nil {
+			return err
+		}
+	}
+	if _, err := s.rooms().InsertOne(ctx, roomDoc{ID: id, Type: typ, Name: "old", DirectKey: storedDirectKey(id, ""), CreatedAt: date(joined[0]), ActiveAt: date(joined[0])}); err != nil {
+		return err
+	}
+	_, err := s.db().Collection(colMigrations).DeleteOne(ctx, bson.D{{Key: "_id", Value: ownersMigration}})
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -17,11 +18,14 @@ import (
 // LastMessage is a copy of the message with seq LastMessageSeq, kept so that a room list
 // needs no join ($lookup is one of the things the store avoids).
 type roomDoc struct {
-	ID        string `bson:"_id"`
-	Type      string `bson:"type"`
-	Name      string `bson:"name"`
-	DirectKey string `bson:"directKey"`
-	LastSeq   int64  `bson:"lastSeq"`
+	ID   string `bson:"_id"`
+	Type string `bson:"type"`
+	Name string `bson:"name"`
+	// Description and CreatedBy are absent from rooms stored before moderation.
+	Description string `bson:"description,omitempty"`
+	CreatedBy   string `bson:"createdBy,omitempty"`
+	DirectKey   string `bson:"directKey"`
+	LastSeq     int64  `bson:"lastSeq"`
 	// LastRev is the change counter that every create and change increments; rooms
 	// stored before revs existed have none and start at 0.
 	LastRev   int64         `bson:"lastRev"`
@@ -33,7 +37,7 @@ type roomDoc struct {
 }
 
 func (d roomDoc) room() chat.Room {
-	return chat.Room{ID: d.ID, Type: d.Type, Name: d.Name, LastSeq: d.LastSeq, LastRev: d.LastRev, CreatedAt: chat.At(fromDate(d.CreatedAt)), MemberIDs: []string{}}
+	return chat.Room{ID: d.ID, Type: d.Type, Name: d.Name, Description: d.Description, CreatedBy: d.CreatedBy, LastSeq: d.LastSeq, LastRev: d.LastRev, CreatedAt: chat.At(fromDate(d.CreatedAt)), MemberIDs: []string{}}
 }
 
 // memberDoc is one membership with its read and delivery cursors. Its _id is the driver's
@@ -47,10 +51,17 @@ type memberDoc struct {
 	LastDeliveredSeq int64         `bson:"lastDeliveredSeq"`
 	Muted            bool          `bson:"muted"`
 	JoinedAt         bson.DateTime `bson:"joinedAt"`
+	// Role is absent from memberships stored before roles: they read as members, and
+	// each such group's owner is set once at open (backfillOwners).
+	Role string `bson:"role,omitempty"`
 }
 
 func (d memberDoc) member() chat.Member {
-	return chat.Member{UserID: d.UserID, LastReadSeq: d.LastReadSeq, LastDeliveredSeq: d.delivered(),
+	role := d.Role
+	if role == "" {
+		role = chat.RoleMember
+	}
+	return chat.Member{UserID: d.UserID, Role: role, LastReadSeq: d.LastReadSeq, LastDeliveredSeq: d.delivered(),
 		Muted: d.Muted, JoinedAt: chat.At(fromDate(d.JoinedAt))}
 }
 
@@ -92,13 +103,17 @@ func (s *Store) CreateRoom(ctx context.Context, r chat.Room, directKey string) e
 	}
 	at := date(r.CreatedAt.Time)
 	for _, uid := range ids {
-		_, err := s.memberships().InsertOne(ctx, memberDoc{RoomID: r.ID, UserID: uid, JoinedAt: at})
+		role := chat.RoleMember
+		if r.Type == chat.RoomGroup && uid == r.CreatedBy {
+			role = chat.RoleOwner
+		}
+		_, err := s.memberships().InsertOne(ctx, memberDoc{RoomID: r.ID, UserID: uid, JoinedAt: at, Role: role})
 		if err != nil && !mongo.IsDuplicateKeyError(err) { // a duplicate: an earlier attempt's
 			return s.fail(ctx, what, err)
 		}
 	}
 	_, err := s.rooms().InsertOne(ctx, roomDoc{
-		ID: r.ID, Type: r.Type, Name: r.Name, DirectKey: storedDirectKey(r.ID, directKey),
+		ID: r.ID, Type: r.Type, Name: r.Name, Description: r.Description, CreatedBy: r.CreatedBy, DirectKey: storedDirectKey(r.ID, directKey),
 		CreatedAt: at, ActiveAt: at,
 	})
 	if mongo.IsDuplicateKeyError(err) {
@@ -368,7 +383,7 @@ func (s *Store) AddMembers(ctx context.Context, roomID string, userIDs []string,
 	}
 	added := []string{}
 	for _, uid := range ids {
-		_, err := s.memberships().InsertOne(ctx, memberDoc{RoomID: roomID, UserID: uid, LastReadSeq: lastSeq, LastDeliveredSeq: lastSeq, JoinedAt: date(at)})
+		_, err := s.memberships().InsertOne(ctx, memberDoc{RoomID: roomID, UserID: uid, LastReadSeq: lastSeq, LastDeliveredSeq: lastSeq, JoinedAt: date(at), Role: chat.RoleMember})
 		switch {
 		case mongo.IsDuplicateKeyError(err): // already a member
 		case err != nil:
@@ -377,7 +392,27 @@ func (s *Store) AddMembers(ctx context.Context, roomID string, userIDs []string,
 			added = append(added, uid)
 		}
 	}
-	return added, nil
+	return s.dropBanned(ctx, what, roomID, added)
+}
+
+// dropBanned removes again the memberships just added of users banned from the room. The
+// bans are read after the memberships are written, and Ban writes the ban before it
+// removes the membership: whichever order an add and a ban of one user interleave in, one
+// of them removes the membership, so a ban is never undone by a concurrent add.
+func (s *Store) dropBanned(ctx context.Context, what, roomID string, added []string) ([]string, error) {
+	if len(added) == 0 {
+		return added, nil
+	}
+	banned, err := s.Banned(ctx, roomID, added)
+	if err != nil || len(banned) == 0 {
+		return added, err
+	}
+	for _, uid := range banned {
+		if _, err := s.removeMember(ctx, what, roomID, uid); err != nil {
+			return nil, err
+		}
+	}
+	return slices.DeleteFunc(added, func(id string) bool { return slices.Contains(banned, id) }), nil
 }
 
 // lastSeq returns the room's seq counter, or chat.ErrNotFound.
@@ -393,15 +428,63 @@ func (s *Store) lastSeq(ctx context.Context, what, roomID string) (int64, error)
 	return d.LastSeq, nil
 }
 
-// RemoveMember implements chat.RoomStore.
+// RemoveMember implements chat.RoomStore. See removeMember for the owner's.
 func (s *Store) RemoveMember(ctx context.Context, roomID, userID string) error {
 	what := fmt.Sprintf("remove member %s of %s", userID, roomID)
+	removed, err := s.removeMember(ctx, what, roomID, userID)
+	if err != nil {
+		return err
+	}
+	if !removed {
+		return fmt.Errorf("mongo: %s: %w", what, chat.ErrNotFound)
+	}
+	return nil
+}
+
+// removeMember deletes a membership; removed is false when there was none. Without a
+// transaction, an owner's successor (the earliest admin, else the earliest member) is
+// made owner first and the owner's membership deleted after: a failure in between leaves
+// two owners, one of them still a member, and the retried leave finishes it — never a
+// group without an owner.
+func (s *Store) removeMember(ctx context.Context, what, roomID, userID string) (removed bool, err error) {
+	var d memberDoc
+	if err := s.memberships().FindOne(ctx, memberKey(roomID, userID)).Decode(&d); err != nil {
+		if isNoDocuments(err) {
+			return false, nil
+		}
+		return false, s.fail(ctx, what, err)
+	}
+	if d.Role == chat.RoleOwner {
+		if err := s.passOwnership(ctx, what, roomID, userID); err != nil {
+			return false, err
+		}
+	}
 	res, err := s.memberships().DeleteOne(ctx, memberKey(roomID, userID))
 	if err != nil {
-		return s.fail(ctx, what, err)
+		return false, s.fail(ctx, what, err)
 	}
-	if res.DeletedCount == 0 {
-		return fmt.Errorf("mongo: %s: %w", what, chat.ErrNotFound)
+	return res.DeletedCount == 1, nil
+}
+
+// passOwnership makes the earliest admin of the room other than ownerID, else its earliest
+// other member, the owner. Nobody else: nothing to do.
+func (s *Store) passOwnership(ctx context.Context, what, roomID, ownerID string) error {
+	others := bson.D{{Key: "roomId", Value: roomID}, {Key: "userId", Value: bson.D{{Key: "$ne", Value: ownerID}}}}
+	for _, filter := range []bson.D{append(others[:2:2], bson.E{Key: "role", Value: chat.RoleAdmin}), others} {
+		var next memberDoc
+		err := s.memberships().FindOne(ctx, filter, options.FindOne().SetSort(byJoinOrder())).Decode(&next)
+		if isNoDocuments(err) {
+			continue
+		}
+		if err != nil {
+			return s.fail(ctx, what+": pass ownership", err)
+		}
+		_, err = s.memberships().UpdateOne(ctx, memberKey(roomID, next.UserID),
+			bson.D{{Key: "$set", Value: bson.D{{Key: "role", Value: chat.RoleOwner}}}})
+		if err != nil {
+			return s.fail(ctx, what+": pass ownership", err)
+		}
+		return nil
 	}
 	return nil
 }

@@ -181,6 +181,10 @@ func Open(ctx context.Context, uri, database string, opts ...Option) (*Store, er
 		}
 		wait *= 2
 	}
+	if err := s.backfillOwners(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
 	s.logger.Debug("mongo store open", "database", database)
 	return s, nil
 }
@@ -256,6 +260,8 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 			{"blockerId_1_createdAt_-1", bson.D{{Key: "blockerId", Value: 1}, {Key: "createdAt", Value: -1}}, false, false},
 			plain("blockedId_1_blockerId_1", "blockedId", "blockerId"),
 		}},
+		// A room's bans in the order they were made (moderation.go).
+		{s.bans(), []index{plain("roomId_1_createdAt_1", "roomId", "createdAt")}},
 		// Reports by status, newest first; a reporter's reports of the day (reports.go).
 		{s.reports(), []index{
 			plain("status_1__id_1", "status", "_id"),

@@ -205,3 +205,72 @@ func BenchmarkCreateMessage(b *testing.B) {
 		}
 	}
 }
+
+// TestBackfillOwners: groups stored before roles get their earliest member (by joinedAt,
+// ties by user id) as owner when a store opens; direct rooms and groups that have an
+// owner are left alone.
+func TestBackfillOwners(t *testing.T) {
+	ctx := t.Context()
+	srv := testenv.Mongo(t)
+	db := srv.Database(t)
+	s, err := mongo.Open(ctx, srv.URI, db)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	var u []string
+	for i := range 3 {
+		user := chat.User{ID: fmt.Sprintf("u%d", i+1), Username: fmt.Sprintf("u%d", i+1), DisplayName: "U", CreatedAt: chat.At(time.Now())}
+		if err := s.CreateUser(ctx, user, "h"); err != nil {
+			t.Fatalf("CreateUser: %v", err)
+		}
+		u = append(u, user.ID)
+	}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	// g1: founded by u2 and u1 together, u3 later; g2: its founders left, u3 joined before u1.
+	for _, r := range []struct {
+		id, typ string
+		members []string
+		joined  []time.Time
+	}{
+		{"g1", chat.RoomGroup, []string{u[1], u[0], u[2]}, []time.Time{at(0), at(0), at(5)}},
+		{"g2", chat.RoomGroup, []string{u[0], u[2]}, []time.Time{at(9), at(7)}},
+		{"d1", chat.RoomDirect, []string{u[0], u[1]}, []time.Time{at(0), at(0)}},
+	} {
+		if err := mongo.StoreLegacyRoom(ctx, s, r.id, r.typ, r.members, r.joined); err != nil {
+			t.Fatalf("StoreLegacyRoom: %v", err)
+		}
+	}
+	owned := chat.Room{ID: "g3", Type: chat.RoomGroup, MemberIDs: []string{u[0], u[2]}, CreatedAt: chat.At(at(0)), CreatedBy: u[2]}
+	if err := s.CreateRoom(ctx, owned, ""); err != nil {
+		t.Fatalf("CreateRoom: %v", err)
+	}
+	// Before the backfill, memberships without a role read as members.
+	if m, err := s.Member(ctx, "g1", u[0]); err != nil || m.Role != chat.RoleMember {
+		t.Fatalf("legacy member = %+v, %v", m, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	s2, err := mongo.Open(ctx, srv.URI, db)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s2.Close()
+	for room, want := range map[string]map[string]string{
+		"g1": {u[0]: chat.RoleOwner, u[1]: chat.RoleMember, u[2]: chat.RoleMember},
+		"g2": {u[2]: chat.RoleOwner, u[0]: chat.RoleMember},
+		"d1": {u[0]: chat.RoleMember, u[1]: chat.RoleMember},
+		"g3": {u[2]: chat.RoleOwner, u[0]: chat.RoleMember},
+	} {
+		ms, err := s2.Members(ctx, room)
+		if err != nil || len(ms) != len(want) {
+			t.Fatalf("%s: members %+v, %v", room, ms, err)
+		}
+		for _, m := range ms {
+			if m.Role != want[m.UserID] {
+				t.Errorf("%s: %s is %q, want %q", room, m.UserID, m.Role, want[m.UserID])
+			}
+		}
+	}
+}

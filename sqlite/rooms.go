@@ -21,9 +21,9 @@ func (s *Store) CreateRoom(ctx context.Context, r chat.Room, directKey string) e
 	at := millis(r.CreatedAt.Time)
 	return s.write(ctx, "create room", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `
-			INSERT INTO rooms (id, type, name, direct_key, last_seq, created_at, active_at)
-			VALUES (?, ?, ?, ?, 0, ?, ?)`,
-			r.ID, r.Type, r.Name, key, at, at)
+			INSERT INTO rooms (id, type, name, description, created_by, direct_key, last_seq, created_at, active_at)
+			VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)`,
+			r.ID, r.Type, r.Name, r.Description, r.CreatedBy, key, at, at)
 		if isUnique(err) {
 			return fmt.Errorf("sqlite: create room %s: %w", r.ID, chat.ErrConflict)
 		}
@@ -31,9 +31,13 @@ func (s *Store) CreateRoom(ctx context.Context, r chat.Room, directKey string) e
 			return fmt.Errorf("sqlite: create room %s: %w", r.ID, err)
 		}
 		for _, uid := range chat.UniqueIDs(r.MemberIDs) {
+			role := chat.RoleMember
+			if r.Type == chat.RoomGroup && uid == r.CreatedBy {
+				role = chat.RoleOwner
+			}
 			_, err := tx.ExecContext(ctx, `
-				INSERT INTO memberships (room_id, user_id, last_read_seq, joined_at)
-				VALUES (?, ?, 0, ?)`, r.ID, uid, at)
+				INSERT INTO memberships (room_id, user_id, last_read_seq, joined_at, role)
+				VALUES (?, ?, 0, ?, ?)`, r.ID, uid, at, role)
 			if isForeignKey(err) {
 				return fmt.Errorf("sqlite: create room %s: user %s: %w", r.ID, uid, chat.ErrNotFound)
 			}
@@ -45,7 +49,7 @@ func (s *Store) CreateRoom(ctx context.Context, r chat.Room, directKey string) e
 	})
 }
 
-const roomColumns = `r.id, r.type, r.name, r.last_seq, r.created_at, r.last_rev`
+const roomColumns = `r.id, r.type, r.name, r.last_seq, r.created_at, r.last_rev, r.description, r.created_by`
 
 // Room implements chat.RoomStore.
 func (s *Store) Room(ctx context.Context, id string) (chat.Room, error) {
@@ -62,7 +66,7 @@ func (s *Store) roomWhere(ctx context.Context, what, where string, arg any) (cha
 	err := s.read(ctx, what, func(tx *sql.Tx) error {
 		var at int64
 		err := tx.QueryRowContext(ctx, `SELECT `+roomColumns+` FROM rooms r WHERE `+where, arg).
-			Scan(&r.ID, &r.Type, &r.Name, &r.LastSeq, &at, &r.LastRev)
+			Scan(&r.ID, &r.Type, &r.Name, &r.LastSeq, &at, &r.LastRev, &r.Description, &r.CreatedBy)
 		if err != nil {
 			return fmt.Errorf("sqlite: %s: %w", what, notFound(err))
 		}
@@ -143,7 +147,7 @@ func (s *Store) UserRooms(ctx context.Context, userID string, page chat.RoomPage
 				cols   [5]sql.NullString
 				extra  [3]sql.NullInt64 // rev, edited_at, deleted_at
 			)
-			if err := rows.Scan(&ur.ID, &ur.Type, &ur.Name, &ur.LastSeq, &at, &ur.LastRev, &ur.LastReadSeq, &ur.MutedByUser,
+			if err := rows.Scan(&ur.ID, &ur.Type, &ur.Name, &ur.LastSeq, &at, &ur.LastRev, &ur.Description, &ur.CreatedBy, &ur.LastReadSeq, &ur.MutedByUser,
 				&count, &active, &msgID, &seq, &cols[0], &cols[1], &cols[2], &cols[3], &cols[4], &msgAt,
 				&extra[0], &extra[1], &extra[2]); err != nil {
 				return fmt.Errorf("sqlite: user rooms: %w", err)
@@ -256,14 +260,14 @@ func (s *Store) UserRoomSeqs(ctx context.Context, userID string) (map[string]int
 	return out, nil
 }
 
-const memberColumns = `user_id, last_read_seq, last_delivered_seq, muted, joined_at`
+const memberColumns = `user_id, last_read_seq, last_delivered_seq, muted, joined_at, role`
 
 func scanMember(row scanner) (chat.Member, error) {
 	var (
 		m  chat.Member
 		at int64
 	)
-	if err := row.Scan(&m.UserID, &m.LastReadSeq, &m.LastDeliveredSeq, &m.Muted, &at); err != nil {
+	if err := row.Scan(&m.UserID, &m.LastReadSeq, &m.LastDeliveredSeq, &m.Muted, &at, &m.Role); err != nil {
 		return chat.Member{}, err
 	}
 	m.JoinedAt = chat.At(fromMillis(at))
@@ -328,7 +332,7 @@ func (s *Store) Member(ctx context.Context, roomID, userID string) (chat.Member,
 }
 
 // AddMembers implements chat.RoomStore. An unknown room, or a user id that is not a
-// user, gives chat.ErrNotFound and adds no one.
+// user, gives chat.ErrNotFound and adds no one. Users banned from the room are not added.
 func (s *Store) AddMembers(ctx context.Context, roomID string, userIDs []string, at time.Time) ([]string, error) {
 	added := []string{}
 	err := s.write(ctx, "add members", func(tx *sql.Tx) error {
@@ -341,10 +345,13 @@ func (s *Store) AddMembers(ctx context.Context, roomID string, userIDs []string,
 			return fmt.Errorf("sqlite: add members to %s: %w", roomID, notFound(err))
 		}
 		for _, uid := range chat.UniqueIDs(userIDs) {
+			// A user banned from the room is skipped in the same write: a ban racing
+			// the add cannot be undone by it.
 			res, err := tx.ExecContext(ctx, `
 				INSERT INTO memberships (room_id, user_id, last_read_seq, last_delivered_seq, joined_at)
-				VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (room_id, user_id) DO NOTHING`, roomID, uid, lastSeq, lastSeq, millis(at))
+				SELECT ?1, ?2, ?3, ?3, ?4
+				WHERE NOT EXISTS (SELECT 1 FROM bans WHERE room_id = ?1 AND user_id = ?2)
+				ON CONFLICT (room_id, user_id) DO NOTHING`, roomID, uid, lastSeq, millis(at))
 			if isForeignKey(err) {
 				return fmt.Errorf("sqlite: add members to %s: user %s: %w", roomID, uid, chat.ErrNotFound)
 			}
@@ -363,11 +370,40 @@ func (s *Store) AddMembers(ctx context.Context, roomID string, userIDs []string,
 	return added, nil
 }
 
-// RemoveMember implements chat.RoomStore.
+// RemoveMember implements chat.RoomStore: the membership goes and, when it was the
+// owner's, ownership passes in the same transaction.
 func (s *Store) RemoveMember(ctx context.Context, roomID, userID string) error {
-	res, err := s.w.ExecContext(ctx,
-		`DELETE FROM memberships WHERE room_id = ? AND user_id = ?`, roomID, userID)
-	return affectedOne("remove member "+userID+" of "+roomID, res, err)
+	return s.write(ctx, "remove member", func(tx *sql.Tx) error {
+		removed, err := removeMember(ctx, tx, roomID, userID)
+		if err == nil && !removed {
+			err = chat.ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: remove member %s of %s: %w", userID, roomID, err)
+		}
+		return nil
+	})
+}
+
+// removeMember deletes a membership in tx and, when it was the owner's, makes the
+// earliest admin, else the earliest member, the owner. removed is false when there was no
+// membership.
+func removeMember(ctx context.Context, tx *sql.Tx, roomID, userID string) (removed bool, err error) {
+	var role string
+	err = tx.QueryRowContext(ctx,
+		`DELETE FROM memberships WHERE room_id = ? AND user_id = ? RETURNING role`, roomID, userID).Scan(&role)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil || role != chat.RoleOwner {
+		return err == nil, err
+	}
+	_, err = tx.ExecContext(ctx, `
+		UPDATE memberships SET role = 'owner'
+		WHERE room_id = ?1 AND user_id = (
+			SELECT user_id FROM memberships WHERE room_id = ?1
+			ORDER BY role <> 'admin', joined_at, user_id LIMIT 1)`, roomID)
+	return err == nil, err
 }
 
 // SetMuted implements chat.RoomStore.

@@ -273,6 +273,31 @@ CREATE INDEX mentions_message ON mentions (message_id);
 CREATE INDEX messages_sender ON messages (sender_id, id);
 ALTER TABLE users ADD COLUMN erased_at INTEGER;
 `,
+	// 14: group moderation. Each membership has a role; a room records its creator and has
+	// a description; bans keep who may not be added back. Earlier versions did not record
+	// a group's creator, so each existing group's earliest member (by joined_at, ties by
+	// user id) becomes its owner. The members a group was created with share its creation
+	// time as joined_at, so among them this is the lowest user id (ids are time-ordered:
+	// the one who signed up first), which need not be the creator; it is the closest
+	// stored fact, and the owner can pass the role on by promoting and leaving. Direct
+	// rooms' members stay 'member'.
+	`
+ALTER TABLE rooms ADD COLUMN description TEXT NOT NULL DEFAULT '';
+ALTER TABLE rooms ADD COLUMN created_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE memberships ADD COLUMN role TEXT NOT NULL DEFAULT 'member';
+UPDATE memberships AS m SET role = 'owner'
+WHERE m.room_id IN (SELECT id FROM rooms WHERE type = 'group')
+  AND m.user_id = (SELECT e.user_id FROM memberships e WHERE e.room_id = m.room_id
+                   ORDER BY e.joined_at, e.user_id LIMIT 1);
+
+CREATE TABLE bans (
+	room_id    TEXT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+	user_id    TEXT NOT NULL,
+	banned_by  TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	PRIMARY KEY (room_id, user_id)
+) STRICT, WITHOUT ROWID;
+`,
 }
 
 // migrate brings the schema up to date, one transaction per migration, so that a failed

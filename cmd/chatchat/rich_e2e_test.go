@@ -75,9 +75,12 @@ func TestMessageChangeErrors(t *testing.T) {
 		t.Fatalf("reply = %+v, %v", reply, err)
 	}
 
-	// Pins: a group's plain member may not (no one holds a group role yet).
-	_, err = alice.Pin(ctx, group.ID, gm.ID)
+	// Pins: a group's plain member may not; its owner (alice, who created it) may.
+	_, err = bob.Pin(ctx, group.ID, gm.ID)
 	wantAPIError(t, err, 403, "forbidden")
+	if _, err := alice.Pin(ctx, group.ID, gm.ID); err != nil {
+		t.Fatalf("the group's owner pins: %v", err)
+	}
 	for i := range chat.MaxPins {
 		pm, _, err := alice.SendMessage(ctx, direct.ID, client.NewMessage{Text: fmt.Sprint("pin ", i)})
 		if err != nil {
