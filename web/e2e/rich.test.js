@@ -1,0 +1,249 @@
+// Rich messages in the web client (docs/protocol.md "Changes to messages"): edits,
+// deletes, reactions, replies, mentions, pins, delivery ticks and blocking, each as two or
+// three people see it in Chromium against the real binary. Screenshots go to artifacts/.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import {
+  api, bubble, connected, launch, messageMenu, msg, newChat, openRoom, person, proxySocket, roomIdOf, send, shot, signUp,
+} from './helpers.js';
+
+let browser;
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+// steps runs dependent steps: after one fails, the rest are skipped, not failed.
+function steps(t) {
+  let failed = false;
+  return (name, fn) => t.test(name, { skip: failed && 'an earlier step failed' }, async () => {
+    try {
+      await fn();
+    } catch (err) {
+      failed = true;
+      throw err;
+    }
+  });
+}
+
+test('edit, delete and react from the message menu; a tab that was away catches up', async (t) => {
+  const ann = await person(browser, 'Ann');
+  const bob = await person(browser, 'Bob');
+  t.after(() => Promise.all([ann.context.close(), bob.context.close()]));
+  const step = steps(t);
+  const bobSocket = await proxySocket(bob);
+  const changesRequests = [];
+  bob.page.on('request', (req) => {
+    if (/\/rooms\/[^/]+\/changes\?/.test(req.url())) changesRequests.push(req.url());
+  });
+
+  await step('two people with four messages', async () => {
+    await signUp(ann);
+    await signUp(bob);
+    await newChat(ann, [bob]);
+    for (const text of ['first draft', 'take me back', 'react to me', 'fourth']) await send(ann, text);
+    await openRoom(bob, ann.displayName);
+    await bubble(bob.page, 'fourth').waitFor();
+  });
+
+  await step('Ann edits from the menu; Bob sees the new text marked "edited"', async () => {
+    const menu = await messageMenu(ann.page, 'first draft');
+    await shot(ann.page, 'r01-message-menu.png');
+    await menu.getByRole('menuitem', { name: 'Edit' }).click();
+    const box = ann.page.getByRole('textbox', { name: 'Edit message' });
+    await box.waitFor();
+    await shot(ann.page, 'r02-inline-editor.png');
+    await box.fill('first, edited');
+    await box.press('Enter');
+    await msg(bob.page, 'first, edited').locator('.edited', { hasText: 'edited' }).waitFor();
+    assert.equal(await bubble(bob.page, 'first draft').count(), 0);
+    await msg(ann.page, 'first, edited').locator('.edited').waitFor();
+  });
+
+  await step('↑ in the empty composer edits Ann\'s last message', async () => {
+    const composer = ann.page.getByLabel('Message', { exact: true });
+    await composer.fill('');
+    await composer.press('ArrowUp');
+    const box = ann.page.getByRole('textbox', { name: 'Edit message' });
+    assert.equal(await box.inputValue(), 'fourth');
+    await box.fill('fourth, edited by arrow');
+    await box.press('Enter');
+    await msg(bob.page, 'fourth, edited by arrow').locator('.edited').waitFor();
+    // Escape leaves an edit without saving.
+    await composer.press('ArrowUp');
+    await box.fill('never saved');
+    await box.press('Escape');
+    await box.waitFor({ state: 'detached' });
+    assert.equal(await bubble(ann.page, 'never saved').count(), 0);
+  });
+
+  await step('Ann deletes a message: both see a tombstone', async () => {
+    const menu = await messageMenu(ann.page, 'take me back');
+    await menu.getByRole('menuitem', { name: 'Delete…' }).click();
+    await menu.getByRole('menuitem', { name: 'Delete', exact: true }).click();
+    await ann.page.locator('.bubble.tombstone', { hasText: 'Message deleted' }).waitFor();
+    await bob.page.locator('.bubble.tombstone', { hasText: 'Message deleted' }).waitFor();
+    assert.equal(await bubble(bob.page, 'take me back').count(), 0);
+    await shot(bob.page, 'r03-bob-sees-edit-and-tombstone.png');
+  });
+
+  await step('Bob reacts from the picker; Ann sees the count and who reacted, and toggles her own', async () => {
+    const menu = await messageMenu(bob.page, 'react to me');
+    await menu.getByRole('menuitem', { name: 'React with 👍' }).click();
+    const chip = msg(ann.page, 'react to me').locator('.reaction', { hasText: '👍' });
+    await chip.locator('.reaction-count', { hasText: '1' }).waitFor();
+    assert.equal(await chip.getAttribute('title'), bob.displayName);
+    assert.equal(await chip.getAttribute('aria-pressed'), 'false');
+    await chip.click();
+    await chip.locator('.reaction-count', { hasText: '2' }).waitFor();
+    assert.equal(await chip.getAttribute('aria-pressed'), 'true');
+    const bobChip = msg(bob.page, 'react to me').locator('.reaction', { hasText: '👍' });
+    await bobChip.locator('.reaction-count', { hasText: '2' }).waitFor();
+    assert.match(await bobChip.getAttribute('title'), new RegExp(`${bob.displayName.split(' ')[0]}|You`));
+    await shot(ann.page, 'r04-reactions.png');
+    await chip.click();
+    await bobChip.locator('.reaction-count', { hasText: '1' }).waitFor();
+  });
+
+  await step('the menu works from the keyboard', async () => {
+    const row = msg(ann.page, 'react to me');
+    await row.getByRole('button', { name: 'Message actions' }).focus();
+    await ann.page.keyboard.press('Enter');
+    const menu = ann.page.getByRole('menu', { name: 'Message actions' });
+    await menu.waitFor();
+    assert.equal(await ann.page.evaluate(() => document.activeElement.getAttribute('role')), 'menuitem');
+    await ann.page.keyboard.press('ArrowDown');
+    await ann.page.keyboard.press('Escape');
+    await menu.waitFor({ state: 'hidden' });
+    assert.equal(await ann.page.evaluate(() => document.activeElement.getAttribute('aria-label')), 'Message actions');
+  });
+
+  await step('Bob is away during an edit, a delete and a reaction; RESUME with revs brings them', async () => {
+    await bobSocket.cut();
+    await ann.page.getByLabel('Message', { exact: true }).fill('');
+    let menu = await messageMenu(ann.page, 'react to me');
+    await menu.getByRole('menuitem', { name: 'Edit' }).click();
+    const box = ann.page.getByRole('textbox', { name: 'Edit message' });
+    await box.fill('react to me, edited while Bob was away');
+    await box.press('Enter');
+    await bubble(ann.page, 'edited while Bob was away').waitFor();
+    menu = await messageMenu(ann.page, 'first, edited');
+    await menu.getByRole('menuitem', { name: 'React with ❤️' }).click();
+    await msg(ann.page, 'first, edited').locator('.reaction', { hasText: '❤️' }).waitFor();
+    menu = await messageMenu(ann.page, 'fourth, edited by arrow');
+    await menu.getByRole('menuitem', { name: 'Delete…' }).click();
+    await menu.getByRole('menuitem', { name: 'Delete', exact: true }).click();
+    await ann.page.locator('.bubble.tombstone').nth(1).waitFor();
+
+    await bobSocket.restore();
+    await bubble(bob.page, 'react to me, edited while Bob was away').waitFor();
+    await msg(bob.page, 'first, edited').locator('.reaction', { hasText: '❤️' }).waitFor();
+    assert.equal(await bob.page.locator('.bubble.tombstone').count(), 2);
+    assert.equal(await bubble(bob.page, 'fourth, edited by arrow').count(), 0);
+    const resume = bobSocket.sent.find((f) => f.type === 'RESUME');
+    const roomId = await roomIdOf(bob);
+    assert.ok(resume.data.revs[roomId] > 0, `RESUME carries the room's rev: ${JSON.stringify(resume.data)}`);
+    assert.equal(changesRequests.length, 0, 'a complete replay needs no changes feed');
+    await shot(bob.page, 'r05-bob-caught-up.png');
+  });
+
+  await step('when RESUME_OK says the replay was cut, the changes feed brings the rest', async () => {
+    await bobSocket.cut();
+    const menu = await messageMenu(ann.page, 'first, edited');
+    await menu.getByRole('menuitem', { name: 'Edit' }).click();
+    const box = ann.page.getByRole('textbox', { name: 'Edit message' });
+    await box.fill('first, edited once more');
+    await box.press('Enter');
+    await bubble(ann.page, 'first, edited once more').waitFor();
+    await msg(ann.page, 'first, edited once more').locator('.reaction', { hasText: '❤️' }).click();
+    await msg(ann.page, 'first, edited once more').locator('.reaction').waitFor({ state: 'detached' });
+
+    // The proxy drops the replayed MESSAGE_UPDATEDs and says the replay stopped where
+    // Bob's revs were, as a server does when the replay's bound cuts it.
+    const dropped = [];
+    bobSocket.onServer = (f, pass) => {
+      if (f.type === 'MESSAGE_UPDATED') return dropped.push(f);
+      if (f.type === 'RESUME_OK') {
+        const resume = bobSocket.sent.find((x) => x.type === 'RESUME');
+        f.data.complete = false;
+        f.data.revs = resume.data.revs;
+        bobSocket.onServer = null;
+      }
+      pass(f);
+    };
+    await bobSocket.restore();
+    await bubble(bob.page, 'first, edited once more').waitFor();
+    await msg(bob.page, 'first, edited once more').locator('.reaction').waitFor({ state: 'detached' });
+    assert.ok(dropped.length >= 1, 'the proxy dropped the replayed MESSAGE_UPDATED');
+    assert.ok(changesRequests.length >= 1, 'the changes feed was asked');
+    assert.match(changesRequests[0], /afterRev=\d+/);
+  });
+
+  ann.check();
+  bob.check();
+});
+
+test('replies: a quote above the composer and the bubble; the quote scrolls to the target, loading older history', async (t) => {
+  const cal = await person(browser, 'Cal');
+  const dee = await person(browser, 'Dee');
+  t.after(() => Promise.all([cal.context.close(), dee.context.close()]));
+  const step = steps(t);
+
+  await step('130 messages', async () => {
+    await signUp(cal);
+    await signUp(dee);
+    await newChat(cal, [dee]);
+    const roomId = await roomIdOf(cal);
+    for (let i = 1; i <= 130; i++) {
+      const r = await api(cal, 'POST', `/rooms/${roomId}/messages`, { clientMsgId: 'seed-' + i, type: 'text', text: `message number ${i}` });
+      assert.ok(r.status === 201, `seed ${i}: ${r.status}`);
+    }
+    await bubble(cal.page, 'message number 130').waitFor();
+  });
+
+  await step('Cal replies to the very first message', async () => {
+    const menu = await messageMenu(cal.page, /^message number 1$/);
+    await menu.getByRole('menuitem', { name: 'Reply' }).click();
+    await cal.page.locator('.reply-bar', { hasText: 'message number 1' }).waitFor();
+    await shot(cal.page, 'r10-replying.png');
+    await send(cal, 'replying to the very first');
+    await cal.page.locator('.reply-bar').waitFor({ state: 'hidden' });
+    await msg(cal.page, 'replying to the very first').locator('.reply-quote', { hasText: 'message number 1' }).waitFor();
+  });
+
+  await step('Dee clicks the quote: older pages load until the target shows', async () => {
+    // A fresh page: the messages that arrived live are not held any more.
+    await dee.page.reload();
+    await connected(dee.page);
+    await openRoom(dee, cal.displayName);
+    const quote = msg(dee.page, 'replying to the very first').locator('.reply-quote');
+    await quote.waitFor();
+    await shot(dee.page, 'r11-quote-above-bubble.png');
+    assert.equal(await bubble(dee.page, /^message number 1$/).count(), 0, 'the first message is not loaded yet');
+    await quote.click();
+    const target = msg(dee.page, /^message number 1$/);
+    await target.waitFor();
+    await dee.page.waitForFunction(() => document.activeElement?.matches('li.msg') && document.activeElement.textContent.includes('message number 1'));
+    const inView = await target.evaluate((li) => {
+      const a = li.getBoundingClientRect();
+      const b = li.closest('.messages').getBoundingClientRect();
+      return a.top >= b.top && a.bottom <= b.bottom;
+    });
+    assert.ok(inView, 'the target is scrolled into view');
+    await shot(dee.page, 'r12-jumped-to-target.png');
+  });
+
+  await step('the target deleted: the quote says "deleted message"', async () => {
+    const roomId = await roomIdOf(cal);
+    const first = (await api(cal, 'GET', `/rooms/${roomId}/messages?afterSeq=0&limit=1`)).body.messages[0];
+    assert.equal((await api(cal, 'DELETE', `/rooms/${roomId}/messages/${first.id}`)).status, 204);
+    await msg(dee.page, 'replying to the very first').locator('.reply-quote.deleted', { hasText: 'deleted message' }).waitFor();
+    await msg(cal.page, 'replying to the very first').locator('.reply-quote.deleted', { hasText: 'deleted message' }).waitFor();
+  });
+
+  cal.check();
+  dee.check();
+});
