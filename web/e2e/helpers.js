@@ -212,7 +212,7 @@ export async function proxySocket(p) {
     ctl.current = ws;
     const server = ws.connectToServer();
     ws.onMessage((m) => {
-      ctl.sent.push(JSON.parse(m));
+      ctl.sent.push({ ...JSON.parse(m), at: Date.now() });
       server.send(m);
     });
     server.onMessage((m) => {

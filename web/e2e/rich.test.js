@@ -247,3 +247,242 @@ test('replies: a quote above the composer and the bubble; the quote scrolls to t
   cal.check();
   dee.check();
 });
+
+test('mentions: @ completion from the members, highlighted for the reader, a badge in the room list', async (t) => {
+  const cat = await person(browser, 'Cat');
+  const dan = await person(browser, 'Dan');
+  const eve = await person(browser, 'Eve');
+  t.after(() => Promise.all([cat.context.close(), dan.context.close(), eve.context.close()]));
+  const step = steps(t);
+
+  await step('a group of three; Dan has it open, Eve does not', async () => {
+    await signUp(cat);
+    await signUp(dan);
+    await signUp(eve);
+    await newChat(cat, [dan, eve], 'Mention club');
+    await dan.page.locator('.room-link', { hasText: 'Mention club' }).waitFor();
+    await openRoom(dan, 'Mention club');
+    await eve.page.locator('.room-link', { hasText: 'Mention club' }).waitFor();
+  });
+
+  await step('Cat mentions Dan by keyboard and Eve by mouse; the send carries their ids', async () => {
+    const box = cat.page.getByLabel('Message', { exact: true });
+    await box.fill('');
+    await box.type('Look @');
+    const options = cat.page.getByRole('listbox', { name: 'People to mention' }).getByRole('option');
+    await options.nth(1).waitFor();
+    assert.equal(await options.count(), 2, 'both other members offered');
+    await box.type('Da');
+    await options.filter({ hasText: dan.displayName }).waitFor();
+    assert.equal(await options.count(), 1);
+    await shot(cat.page, 'r20-mention-completion.png');
+    await box.press('Enter');
+    assert.equal(await box.inputValue(), `Look @${dan.displayName} `);
+    await box.type('and @');
+    await options.filter({ hasText: eve.displayName }).click();
+    await box.type('see this');
+    const posted = cat.page.waitForRequest((r) => r.method() === 'POST' && /\/messages$/.test(r.url()));
+    await box.press('Enter');
+    const body = (await posted).postDataJSON();
+    const ids = await Promise.all([dan, eve].map(async (p) => (await api(p, 'GET', '/users/me')).body.id));
+    assert.deepEqual([...body.mentions].sort(), [...ids].sort());
+    assert.equal(body.text, `Look @${dan.displayName} and @${eve.displayName} see this`);
+  });
+
+  await step('Dan sees his mention highlighted', async () => {
+    const row = msg(dan.page, 'see this');
+    await row.waitFor();
+    assert.match(await row.getAttribute('class'), /mentions-me/);
+    assert.equal(await row.locator('.mention.mention-me').textContent(), `@${dan.displayName}`);
+    assert.equal(await row.locator('.mention:not(.mention-me)').textContent(), `@${eve.displayName}`);
+    await shot(dan.page, 'r21-mention-highlighted.png');
+  });
+
+  await step('Eve sees a mention badge, from the server after a reload too, gone once she reads', async () => {
+    const item = eve.page.locator('.room-link', { hasText: 'Mention club' });
+    await item.locator('.mention-badge').waitFor();
+    await eve.page.reload();
+    await connected(eve.page);
+    await item.locator('.mention-badge').waitFor();
+    await shot(eve.page, 'r22-mention-badge.png');
+    await openRoom(eve, 'Mention club');
+    await item.locator('.mention-badge').waitFor({ state: 'detached' });
+  });
+
+  await step('in a group, pinning is for its owner or admins: the server\'s refusal is shown', async () => {
+    const menu = await messageMenu(cat.page, 'see this');
+    await menu.getByRole('menuitem', { name: 'Pin' }).click();
+    const alert = cat.page.locator('.room-notice[role="alert"]', { hasText: 'Could not pin the message' });
+    await alert.waitFor();
+    assert.match(await alert.textContent(), /owner or admin/i);
+    assert.equal(await cat.page.locator('.pinned-bar').isVisible(), false);
+    await shot(cat.page, 'r23-group-pin-refused.png');
+    await alert.getByRole('button', { name: 'Dismiss' }).click();
+    await alert.waitFor({ state: 'detached' });
+  });
+
+  cat.check();
+  dan.check();
+  eve.check();
+});
+
+test('pins: pinned from the menu in a direct room, a bar that jumps to the message', async (t) => {
+  const fay = await person(browser, 'Fay');
+  const gus = await person(browser, 'Gus');
+  t.after(() => Promise.all([fay.context.close(), gus.context.close()]));
+  const step = steps(t);
+
+  await step('Fay pins a message; both see the bar', async () => {
+    await signUp(fay);
+    await signUp(gus);
+    await newChat(fay, [gus]);
+    await send(fay, 'the address is 12 Elm Street');
+    for (let i = 1; i <= 40; i++) await send(fay, `chatter ${i}`);
+    await bubble(fay.page, 'chatter 40').waitFor();
+    const menu = await messageMenu(fay.page, '12 Elm Street');
+    await menu.getByRole('menuitem', { name: 'Pin' }).click();
+    await fay.page.locator('.pinned-bar', { hasText: '12 Elm Street' }).waitFor();
+    await msg(fay.page, '12 Elm Street').locator('.pinned-mark').waitFor();
+    await openRoom(gus, fay.displayName);
+    await gus.page.locator('.pinned-bar', { hasText: '12 Elm Street' }).waitFor();
+    await shot(gus.page, 'r30-pinned-bar.png');
+  });
+
+  await step('the bar jumps to the pinned message', async () => {
+    await gus.page.locator('.messages').evaluate((el) => { el.scrollTop = el.scrollHeight; });
+    await gus.page.getByRole('button', { name: /^Pinned message: the address is 12 Elm Street/ }).click();
+    await gus.page.waitForFunction(() => document.activeElement?.matches('li.msg') && document.activeElement.textContent.includes('12 Elm Street'));
+    const inView = await msg(gus.page, '12 Elm Street').evaluate((li) => {
+      const a = li.getBoundingClientRect();
+      const b = li.closest('.messages').getBoundingClientRect();
+      return a.top >= b.top && a.bottom <= b.bottom;
+    });
+    assert.ok(inView);
+  });
+
+  await step('Gus unpins: the bar goes on both sides', async () => {
+    const menu = await messageMenu(gus.page, '12 Elm Street');
+    await menu.getByRole('menuitem', { name: 'Unpin' }).click();
+    await gus.page.locator('.pinned-bar').waitFor({ state: 'hidden' });
+    await fay.page.locator('.pinned-bar').waitFor({ state: 'hidden' });
+  });
+
+  fay.check();
+  gus.check();
+});
+
+test('delivery: DELIVERED coalesced per room; ✓ sent, ✓✓ delivered, ✓✓ read in direct rooms', async (t) => {
+  const hal = await person(browser, 'Hal');
+  const ivy = await person(browser, 'Ivy');
+  t.after(() => Promise.all([hal.context.close(), ivy.context.close()]));
+  const step = steps(t);
+  const ivySocket = await proxySocket(ivy);
+  let roomId;
+
+  await step('Ivy is away: Hal\'s message shows one tick, "sent"', async () => {
+    await signUp(hal);
+    await signUp(ivy);
+    await newChat(hal, [ivy]);
+    roomId = await roomIdOf(hal);
+    await ivy.page.locator('.room-link', { hasText: hal.displayName }).waitFor();
+    await ivySocket.cut();
+    await send(hal, 'are you there?');
+    const ticks = msg(hal.page, 'are you there?').locator('.ticks');
+    await ticks.and(hal.page.locator('[aria-label="Sent"]')).waitFor();
+    assert.equal(await ticks.textContent(), '✓');
+    await shot(hal.page, 'r40-tick-sent.png');
+  });
+
+  await step('Ivy\'s tab comes back without opening the room: DELIVERED, and ✓✓ "delivered"', async () => {
+    await ivySocket.restore();
+    const ticks = msg(hal.page, 'are you there?').locator('.ticks');
+    await ticks.and(hal.page.locator('[aria-label="Delivered"]')).waitFor();
+    assert.equal(await ticks.textContent(), '✓✓');
+    const delivered = ivySocket.sent.filter((f) => f.type === 'DELIVERED');
+    assert.deepEqual(delivered.map((f) => f.data), [{ roomId, seq: 1 }]);
+    await shot(hal.page, 'r41-tick-delivered.png');
+  });
+
+  await step('a burst of messages is acknowledged with few DELIVERED frames, 500 ms apart', async () => {
+    ivySocket.sent.length = 0;
+    for (let i = 1; i <= 12; i++) {
+      assert.equal((await api(hal, 'POST', `/rooms/${roomId}/messages`, { clientMsgId: 'burst-' + i, type: 'text', text: `burst ${i}` })).status, 201);
+    }
+    await msg(hal.page, 'burst 12').locator('.ticks[aria-label="Delivered"]').waitFor();
+    const frames = ivySocket.sent.filter((f) => f.type === 'DELIVERED');
+    assert.equal(frames[frames.length - 1].data.seq, 13, 'the last DELIVERED names the newest seq');
+    assert.ok(frames.length < 12, `${frames.length} DELIVERED frames for 12 messages`);
+    for (let i = 1; i < frames.length; i++) {
+      assert.ok(frames[i].at - frames[i - 1].at >= 400, `DELIVERED ${i} came ${frames[i].at - frames[i - 1].at} ms after the one before`);
+    }
+  });
+
+  await step('Ivy opens the room: ✓✓ "read"', async () => {
+    await openRoom(ivy, hal.displayName);
+    const ticks = msg(hal.page, 'burst 12').locator('.ticks');
+    await ticks.and(hal.page.locator('.read[aria-label="Read"]')).waitFor();
+    await msg(hal.page, 'are you there?').locator('.ticks.read').waitFor();
+    await shot(hal.page, 'r42-tick-read.png');
+  });
+
+  hal.check();
+  ivy.check();
+});
+
+test('blocking: Block in a direct room\'s header; a blocked user\'s group messages behind a line', async (t) => {
+  const jo = await person(browser, 'Jo');
+  const kit = await person(browser, 'Kit');
+  const lu = await person(browser, 'Lu');
+  t.after(() => Promise.all([jo.context.close(), kit.context.close(), lu.context.close()]));
+  const step = steps(t);
+
+  await step('a group of three with a message from each of Kit and Lu', async () => {
+    await signUp(jo);
+    await signUp(kit);
+    await signUp(lu);
+    await newChat(lu, [jo, kit], 'Neighbours');
+    await send(lu, 'hello from Lu');
+    await kit.page.locator('.room-link', { hasText: 'Neighbours' }).waitFor();
+    await openRoom(kit, 'Neighbours');
+    await send(kit, 'hello from Kit');
+    await bubble(lu.page, 'hello from Kit').waitFor();
+  });
+
+  await step('Jo blocks Kit from their direct room; it holds after a reload', async () => {
+    await newChat(jo, [kit]);
+    await jo.page.getByRole('button', { name: `Block ${kit.displayName}` }).click();
+    await jo.page.getByRole('button', { name: `Unblock ${kit.displayName}` }).waitFor();
+    const kitId = (await api(kit, 'GET', '/users/me')).body.id;
+    const blocks = (await api(jo, 'GET', '/users/me/blocks')).body.users.map((u) => u.id);
+    assert.deepEqual(blocks, [kitId]);
+    await shot(jo.page, 'r50-blocked.png');
+    await jo.page.reload();
+    await connected(jo.page);
+    await jo.page.getByRole('button', { name: `Unblock ${kit.displayName}` }).waitFor();
+  });
+
+  await step('in the group, Kit\'s message is behind a line that shows it on click', async () => {
+    await openRoom(jo, 'Neighbours');
+    await bubble(jo.page, 'hello from Lu').waitFor();
+    const line = jo.page.locator('.blocked-line', { hasText: 'Message from a blocked user' });
+    await line.waitFor();
+    assert.equal(await bubble(jo.page, 'hello from Kit').count(), 0);
+    // Nor does the room list show it.
+    await jo.page.locator('.room-link', { hasText: 'Neighbours' }).locator('.room-preview', { hasText: 'Message from a blocked user' }).waitFor();
+    await shot(jo.page, 'r51-blocked-in-group.png');
+    await line.getByRole('button', { name: 'Show the message from a blocked user' }).click();
+    await bubble(jo.page, 'hello from Kit').waitFor();
+  });
+
+  await step('Jo unblocks Kit', async () => {
+    await jo.page.getByRole('link', { name: new RegExp(`^${kit.displayName}`) }).click();
+    await jo.page.locator('.chat-title', { hasText: kit.displayName }).waitFor();
+    await jo.page.getByRole('button', { name: `Unblock ${kit.displayName}` }).click();
+    await jo.page.getByRole('button', { name: `Block ${kit.displayName}` }).waitFor();
+    assert.deepEqual((await api(jo, 'GET', '/users/me/blocks')).body.users, []);
+  });
+
+  jo.check();
+  kit.check();
+  lu.check();
+});

@@ -68,8 +68,9 @@ export function chatApp(api) {
     const last = r.lastMessage;
     let preview = 'No messages yet';
     if (last) {
-      const who = last.senderId === me.id ? 'You: ' : r.type === 'group' ? store.userName(last.senderId) + ': ' : '';
-      const body = last.deletedAt ? 'Message deleted' : last.type === 'image' ? '📷 Photo' : last.type === 'file' ? '📎 ' + ((last.media && last.media.filename) || 'File') : last.text;
+      const who = last.senderId === me.id ? 'You: ' : r.type === 'group' && !store.blocked.has(last.senderId) ? store.userName(last.senderId) + ': ' : '';
+      const blocked = r.type === 'group' && store.blocked.has(last.senderId);
+      const body = blocked ? 'Message from a blocked user' : last.deletedAt ? 'Message deleted' : last.type === 'image' ? '📷 Photo' : last.type === 'file' ? '📎 ' + ((last.media && last.media.filename) || 'File') : last.text;
       preview = who + body;
     }
     const unread = r.unreadCount || 0;
@@ -142,6 +143,7 @@ export function chatApp(api) {
   store.addEventListener('rooms', renderRooms);
   store.addEventListener('presence', renderRooms);
   store.addEventListener('users', renderRooms);
+  store.addEventListener('blocks', renderRooms);
   store.addEventListener('left', (e) => {
     if (e.detail === openRoom) go(null);
   });

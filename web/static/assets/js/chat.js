@@ -259,7 +259,7 @@ export function chatView(store, { onBack }) {
     // The replied-to message as shown here when loaded (newer than the copy in replyTo).
     const target = m.replyTo && !m.deletedAt ? (store.message(roomId, m.replyTo.id) || m.replyTo) : null;
     const hideBlocked = group && !mine && store.blocked.has(m.senderId) && !revealed.has(m.id);
-    const tick = mine && r && r.type === 'direct' ? store.tick(roomId, m) : '';
+    const tick = mine && !m.deletedAt && r && r.type === 'direct' ? store.tick(roomId, m) : '';
     const sig = [first, unread, namesGen, store.userName(m.senderId), m.rev, m.deletedAt, m.editedAt, m.pinnedAt, tick,
       hideBlocked, isEditing, target ? `${target.deleted || !!target.deletedAt}:${target.text}` : ''].join('|');
     if (li.dataset.sig === sig) return;
@@ -337,7 +337,7 @@ export function chatView(store, { onBack }) {
       }
       if (!best) break;
       if (best.j > i) out.push(text.slice(i, best.j));
-      out.push(h('span', { class: `mention${best.tk.id === me.id ? ' me' : ''}` }, best.tk.at));
+      out.push(h('span', { class: `mention${best.tk.id === me.id ? ' mention-me' : ''}` }, best.tk.at));
       i = best.j + best.tk.at.length;
     }
     if (i < text.length) out.push(text.slice(i));
