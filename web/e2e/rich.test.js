@@ -104,6 +104,9 @@ test('edit, delete and react from the message menu; a tab that was away catches 
     await bobChip.locator('.reaction-count', { hasText: '2' }).waitFor();
     assert.match(await bobChip.getAttribute('title'), new RegExp(`${bob.displayName.split(' ')[0]}|You`));
     await shot(ann.page, 'r04-reactions.png');
+    await ann.page.emulateMedia({ colorScheme: 'dark' });
+    await shot(ann.page, 'r04-reactions-dark.png');
+    await ann.page.emulateMedia({ colorScheme: 'light' });
     await chip.click();
     await bobChip.locator('.reaction-count', { hasText: '1' }).waitFor();
   });
