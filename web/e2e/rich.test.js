@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  api, bubble, connected, launch, messageMenu, msg, newChat, openRoom, person, proxySocket, roomIdOf, send, shot, signUp,
+  api, BASE, bubble, connected, launch, messageMenu, msg, newChat, openRoom, person, proxySocket, roomIdOf, send, shot, signUp,
 } from './helpers.js';
 
 let browser;
@@ -426,6 +426,19 @@ test('delivery: DELIVERED coalesced per room; ✓ sent, ✓✓ delivered, ✓✓
     await ticks.and(hal.page.locator('.read[aria-label="Read"]')).waitFor();
     await msg(hal.page, 'are you there?').locator('.ticks.read').waitFor();
     await shot(hal.page, 'r42-tick-read.png');
+  });
+
+  await step('a message that came while Ivy had no tab open is delivered when she opens the app', async () => {
+    await ivy.page.goto('about:blank');
+    await send(hal, 'sent while Ivy had no tab open');
+    const ticks = msg(hal.page, 'sent while Ivy had no tab open').locator('.ticks');
+    await ticks.and(hal.page.locator('[aria-label="Sent"]')).waitFor();
+    ivySocket.sent.length = 0;
+    await ivy.page.goto(BASE + '/');
+    await ivy.page.locator('.room-link', { hasText: hal.displayName }).locator('.badge', { hasText: '1' }).waitFor();
+    await ticks.and(hal.page.locator('[aria-label="Delivered"]')).waitFor();
+    // 1 + 12 + this one: seq 14.
+    assert.deepEqual(ivySocket.sent.filter((f) => f.type === 'DELIVERED').map((f) => f.data), [{ roomId, seq: 14 }]);
   });
 
   hal.check();

@@ -89,6 +89,9 @@ export class Store extends EventTarget {
     for (const id of [...this.rooms.keys()]) if (!seen.has(id)) this.rooms.delete(id);
     this.emit('rooms');
     this.loadBlocks();
+    // Messages that came while no tab was open have reached this device now: the list
+    // shows them. (A room whose cursor was said already is not said again.)
+    for (const r of this.rooms.values()) if (r.unreadCount > 0) this.deliveredSoon(r.id);
   }
 
   async loadBlocks() {
@@ -168,6 +171,8 @@ export class Store extends EventTarget {
     }
     const frames = [['RESUME', frame(entries.slice(0, RESUME_CHUNK))]];
     if (this.focused) frames.push(['ROOM_FOCUSED', { roomId: this.focused }]);
+    // DELIVERED waiting for a connection goes once these frames are out.
+    if (this.toDeliver.size && !this.deliverTimer) this.deliverTimer = setTimeout(() => this.flushDelivered(), 0);
     return frames;
   }
 
@@ -578,7 +583,11 @@ export class Store extends EventTarget {
       this.toDeliver.delete(roomId);
       const c = this.cursors.get(roomId);
       if (!c || c.last <= (this.delivered.get(roomId) || 0)) continue;
-      if (!this.socket || !this.socket.send('DELIVERED', { roomId, seq: c.last })) continue; // reconnect: RESUME brings them again
+      if (!this.socket || !this.socket.send('DELIVERED', { roomId, seq: c.last })) {
+        // Not connected: said after the next connect (hello).
+        this.toDeliver.add(roomId);
+        return;
+      }
       this.delivered.set(roomId, c.last);
       n++;
     }
