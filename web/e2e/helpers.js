@@ -182,3 +182,79 @@ export async function imageLoaded(locator) {
     img.addEventListener('error', () => setTimeout(() => (img.naturalWidth > 0 ? resolve() : reject(new Error('image did not load'))), 3000), { once: true });
   }));
 }
+
+// msg is the message row (li) whose bubble has this text.
+export function msg(page, text) {
+  return page.locator('li.msg').filter({ has: page.locator('.bubble', { hasText: text }) });
+}
+
+// messageMenu opens the menu of the message with this text and returns it.
+export async function messageMenu(page, text) {
+  const row = msg(page, text);
+  await row.scrollIntoViewIfNeeded();
+  await row.hover();
+  await row.getByRole('button', { name: 'Message actions' }).click();
+  const menu = page.getByRole('menu', { name: 'Message actions' });
+  await menu.waitFor();
+  return menu;
+}
+
+// proxySocket passes a person's WebSocket through the test: it records the frames the
+// page sends, can keep the page off (blocked), and can hand each server frame to
+// onServer(frame, pass) to change or drop it (pass(frame) sends one on).
+export async function proxySocket(p) {
+  const ctl = { blocked: false, current: null, sent: [], onServer: null };
+  await p.page.routeWebSocket(/\/ws\b/, (ws) => {
+    if (ctl.blocked) {
+      ws.close({ code: 1011, reason: 'test: server unavailable' });
+      return;
+    }
+    ctl.current = ws;
+    const server = ws.connectToServer();
+    ws.onMessage((m) => {
+      ctl.sent.push({ ...JSON.parse(m), at: Date.now() });
+      server.send(m);
+    });
+    server.onMessage((m) => {
+      if (!ctl.onServer) return ws.send(m);
+      ctl.onServer(JSON.parse(m), (f) => ws.send(JSON.stringify(f)));
+    });
+  });
+  // cut closes the connection and keeps the page off until restore.
+  ctl.cut = async () => {
+    ctl.blocked = true;
+    await ctl.current.close({ code: 1001, reason: 'test: going away' });
+    await p.page.locator('.conn:not([data-state="open"])').waitFor();
+  };
+  ctl.restore = async () => {
+    ctl.sent.length = 0;
+    ctl.blocked = false;
+    await connected(p.page);
+  };
+  return ctl;
+}
+
+// api calls the HTTP API with the person's session, from their page.
+export function api(p, method, path, body) {
+  return p.page.evaluate(async ({ method, path, body }) => {
+    // The page refreshes its short-lived tokens (20 s in the tests): a 401 means it is
+    // about to; ask again with the one it stores next.
+    for (let attempt = 0; ; attempt++) {
+      const s = JSON.parse(localStorage.getItem('chatchat.session'));
+      const res = await fetch('/api/v1' + path, {
+        method, headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ' + s.accessToken },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      if (res.status === 401 && attempt < 10) {
+        await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
+      return { status: res.status, body: res.status === 204 ? null : await res.json() };
+    }
+  }, { method, path, body });
+}
+
+// roomIdOf is the id of the room open in the person's page.
+export function roomIdOf(p) {
+  return p.page.evaluate(() => decodeURIComponent(location.hash.split('/')[2]));
+}

@@ -72,7 +72,7 @@ test('a user in more rooms than one frame loads the room list in pages and resum
     ws.on('framereceived', (f) => {
       const m = JSON.parse(f.payload);
       if (m.type === 'RESUME_OK') frames.oks++;
-      if (m.type === 'ERROR') frames.errors.push(m.data.code);
+      if (m.type === 'ERROR') frames.errors.push(m.data.code + ': ' + m.data.message);
     });
   });
   const pages = [];

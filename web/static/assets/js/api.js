@@ -57,6 +57,10 @@ function refreshDue(token) {
   return at > 0 && Date.now() > at;
 }
 
+function msgPath(roomId, id) {
+  return `/rooms/${encodeURIComponent(roomId)}/messages/${encodeURIComponent(id)}`;
+}
+
 export class Api extends EventTarget {
   constructor() {
     super();
@@ -238,6 +242,22 @@ export class Api extends EventTarget {
   }
   send(roomId, msg) { return this.call('POST', `/rooms/${encodeURIComponent(roomId)}/messages`, msg); }
   markRead(roomId, seq) { return this.call('POST', `/rooms/${encodeURIComponent(roomId)}/read`, { seq }); }
+  // Changes to messages (docs/protocol.md "Changes to messages"): each answers the message
+  // as it now is, except a delete (204: the MESSAGE_UPDATED event brings the tombstone).
+  editMessage(roomId, id, body) { return this.call('PATCH', msgPath(roomId, id), body); }
+  deleteMessage(roomId, id) { return this.call('DELETE', msgPath(roomId, id)); }
+  react(roomId, id, emoji) { return this.call('PUT', `${msgPath(roomId, id)}/reactions/${encodeURIComponent(emoji)}`); }
+  unreact(roomId, id, emoji) { return this.call('DELETE', `${msgPath(roomId, id)}/reactions/${encodeURIComponent(emoji)}`); }
+  pin(roomId, id) { return this.call('PUT', `/rooms/${encodeURIComponent(roomId)}/pins/${encodeURIComponent(id)}`); }
+  unpin(roomId, id) { return this.call('DELETE', `/rooms/${encodeURIComponent(roomId)}/pins/${encodeURIComponent(id)}`); }
+  pins(roomId) { return this.call('GET', `/rooms/${encodeURIComponent(roomId)}/pins`); }
+  changes(roomId, afterRev, limit = 500) {
+    const q = new URLSearchParams({ afterRev: String(afterRev), limit: String(limit) });
+    return this.call('GET', `/rooms/${encodeURIComponent(roomId)}/changes?${q}`);
+  }
+  blocks() { return this.call('GET', '/users/me/blocks'); }
+  block(userId) { return this.call('POST', '/users/me/blocks', { userId }); }
+  unblock(userId) { return this.call('DELETE', '/users/me/blocks/' + encodeURIComponent(userId)); }
   upload(roomId, file) {
     const form = new FormData();
     form.append('file', file, file.name);

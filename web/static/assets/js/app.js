@@ -68,11 +68,13 @@ export function chatApp(api) {
     const last = r.lastMessage;
     let preview = 'No messages yet';
     if (last) {
-      const who = last.senderId === me.id ? 'You: ' : r.type === 'group' ? store.userName(last.senderId) + ': ' : '';
-      const body = last.type === 'image' ? '📷 Photo' : last.type === 'file' ? '📎 ' + ((last.media && last.media.filename) || 'File') : last.text;
+      const who = last.senderId === me.id ? 'You: ' : r.type === 'group' && !store.blocked.has(last.senderId) ? store.userName(last.senderId) + ': ' : '';
+      const blocked = r.type === 'group' && store.blocked.has(last.senderId);
+      const body = blocked ? 'Message from a blocked user' : last.deletedAt ? 'Message deleted' : last.type === 'image' ? '📷 Photo' : last.type === 'file' ? '📎 ' + ((last.media && last.media.filename) || 'File') : last.text;
       preview = who + body;
     }
     const unread = r.unreadCount || 0;
+    const mentions = r.mentionCount || 0;
     const av = h('span', { class: 'avatar-wrap' }, avatar(other || r.id, title),
       other ? h('span', { class: `presence-dot ${online ? 'online' : 'offline'}`, title: online ? 'Online' : 'Offline' }) : null);
     a.replaceChildren(av,
@@ -80,8 +82,9 @@ export function chatApp(api) {
         h('span', { class: 'room-top' }, h('span', { class: 'room-name' }, title),
           h('time', { class: 'room-time', datetime: last ? last.createdAt : r.createdAt }, formatListTime(last ? last.createdAt : r.createdAt))),
         h('span', { class: 'room-bottom' }, h('span', { class: 'room-preview' }, preview),
+          mentions ? h('span', { class: 'mention-badge', title: `${mentions} mention${mentions === 1 ? '' : 's'} of you`, 'aria-label': `${mentions} mentions` }, '@') : null,
           unread ? h('span', { class: 'badge', 'aria-label': `${unread} unread` }, unread > 99 ? '99+' : String(unread)) : null)));
-    a.setAttribute('aria-label', `${title}${other ? (online ? ', online' : ', offline') : ''}${unread ? `, ${unread} unread` : ''}`);
+    a.setAttribute('aria-label', `${title}${other ? (online ? ', online' : ', offline') : ''}${unread ? `, ${unread} unread` : ''}${mentions ? `, ${mentions} mentioning you` : ''}`);
     if (r.id === openRoom) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
     li.dataset.roomId = r.id;
@@ -140,6 +143,7 @@ export function chatApp(api) {
   store.addEventListener('rooms', renderRooms);
   store.addEventListener('presence', renderRooms);
   store.addEventListener('users', renderRooms);
+  store.addEventListener('blocks', renderRooms);
   store.addEventListener('left', (e) => {
     if (e.detail === openRoom) go(null);
   });

@@ -3,8 +3,13 @@
 // delivery follows docs/protocol.md "Ordering and delivery": per room, the seq up to which
 // every message is here, gaps filled from history, duplicates dropped.
 //
+// Changes to messages (edits, deletes, reactions, pins) follow "Changes to messages (revs)":
+// per message the state with the highest rev wins, and per room the rev up to which every
+// change is here goes out in RESUME, so a tab that was away catches up.
+//
 // Views listen for: 'rooms' (list or a room changed), 'timeline' (detail: roomId),
-// 'message' (detail: message, a new one), 'presence', 'users', 'typing' (detail: roomId).
+// 'message' (detail: message, a new one), 'presence', 'users', 'typing' (detail: roomId),
+// 'pins' (detail: roomId), 'blocks'.
 
 import { describeError } from './api.js';
 
@@ -19,6 +24,10 @@ const PROFILE_FETCHES = 8;
 const RESUME_CHUNK = 500;
 // ROOMS_PAGE is the room list's page size: the first page shows while the rest loads.
 const ROOMS_PAGE = 200;
+// DELIVERED goes out at most this often per room, and at most DELIVERED_PER_TICK rooms a
+// tick: 8 frames a second, inside the server's DELIVERED rate (8/s, bursts of 16).
+const DELIVERED_EVERY_MS = 500;
+const DELIVERED_PER_TICK = 4;
 
 // newClientMsgId works outside secure contexts too (crypto.randomUUID does not).
 function newClientMsgId() {
@@ -44,6 +53,13 @@ export class Store extends EventTarget {
     this.focused = null;
     this.lastTypingSent = 0;
     this.socket = null;
+    this.revs = new Map(); // roomId → {last, ahead: Set of revs}: like cursors, for changes
+    this.pins = new Map(); // roomId → pinned messages, most recently pinned first
+    this.blocked = new Set(); // user ids the user blocks
+    this.toDeliver = new Set(); // rooms whose DELIVERED is due
+    this.delivered = new Map(); // roomId → the seq last sent in DELIVERED
+    this.deliverTimer = 0;
+    this.deliverAt = 0;
   }
 
   emit(type, detail) {
@@ -63,6 +79,8 @@ export class Store extends EventTarget {
         seen.add(r.id);
         this.rooms.set(r.id, r);
         if (!this.cursors.has(r.id)) this.cursors.set(r.id, { last: r.lastSeq, ahead: new Map() });
+        // Messages held here are fetched after this answer: they are as new as lastRev.
+        if (!this.revs.has(r.id)) this.revs.set(r.id, { last: r.lastRev || 0, ahead: new Set() });
       }
       this.emit('rooms');
       await this.loadPeople(page.rooms.flatMap((r) => this.peopleShown(r)));
@@ -70,6 +88,29 @@ export class Store extends EventTarget {
     } while (cursor);
     for (const id of [...this.rooms.keys()]) if (!seen.has(id)) this.rooms.delete(id);
     this.emit('rooms');
+    this.loadBlocks();
+    // Messages that came while no tab was open have reached this device now: the list
+    // shows them. (A room whose cursor was said already is not said again.)
+    for (const r of this.rooms.values()) if (r.unreadCount > 0) this.deliveredSoon(r.id);
+  }
+
+  async loadBlocks() {
+    try {
+      const { users } = await this.api.blocks();
+      this.blocked = new Set(users.map((u) => u.id));
+      this.emit('blocks');
+    } catch {
+      /* keep what is known */
+    }
+  }
+
+  // setBlocked blocks or unblocks a user (POST /users/me/blocks, DELETE .../{userId}).
+  async setBlocked(userId, on) {
+    if (on) await this.api.block(userId);
+    else await this.api.unblock(userId);
+    if (on) this.blocked.add(userId);
+    else this.blocked.delete(userId);
+    this.emit('blocks');
   }
 
   // peopleShown are the people a room's row or view needs by name: everyone in a small
@@ -120,12 +161,18 @@ export class Store extends EventTarget {
   // previous one's RESUME_OK (the server takes one RESUME at a time).
   hello() {
     const entries = [...this.cursors].map(([id, c]) => [id, c.last]);
+    const frame = (part) => ({
+      rooms: Object.fromEntries(part),
+      revs: Object.fromEntries(part.filter(([id]) => this.revs.has(id)).map(([id]) => [id, this.revs.get(id).last])),
+    });
     this.resumeChunks = [];
     for (let i = RESUME_CHUNK; i < entries.length; i += RESUME_CHUNK) {
-      this.resumeChunks.push(Object.fromEntries(entries.slice(i, i + RESUME_CHUNK)));
+      this.resumeChunks.push(frame(entries.slice(i, i + RESUME_CHUNK)));
     }
-    const frames = [['RESUME', { rooms: Object.fromEntries(entries.slice(0, RESUME_CHUNK)) }]];
+    const frames = [['RESUME', frame(entries.slice(0, RESUME_CHUNK))]];
     if (this.focused) frames.push(['ROOM_FOCUSED', { roomId: this.focused }]);
+    // DELIVERED waiting for a connection goes once these frames are out.
+    if (this.toDeliver.size && !this.deliverTimer) this.deliverTimer = setTimeout(() => this.flushDelivered(), 0);
     return frames;
   }
 
@@ -156,7 +203,11 @@ export class Store extends EventTarget {
   timeline(roomId) {
     let t = this.timelines.get(roomId);
     if (!t) {
-      t = { messages: [], ids: new Set(), hasMore: true, loaded: false, loading: null, pending: [], members: new Map() };
+      t = {
+        messages: [], ids: new Set(), hasMore: true, loaded: false, loading: null, pending: [],
+        members: new Map(), // userId → lastReadSeq
+        delivered: new Map(), // userId → lastDeliveredSeq
+      };
       this.timelines.set(roomId, t);
     }
     return t;
@@ -170,7 +221,7 @@ export class Store extends EventTarget {
       this.api.room(roomId),
       t.loaded ? null : this.api.history(roomId, { limit: 50 }),
     ]);
-    for (const m of room.members || []) t.members.set(m.userId, Math.max(t.members.get(m.userId) || 0, m.lastReadSeq));
+    this.takeCursors(t, room);
     const known = this.rooms.get(roomId);
     this.rooms.set(roomId, { ...known, ...room, members: undefined });
     if (page) {
@@ -201,14 +252,33 @@ export class Store extends EventTarget {
     return t.loading;
   }
 
+  // takeCursors keeps the members' read and delivery cursors of GET /rooms/{id}; they only
+  // move forward.
+  takeCursors(t, room) {
+    for (const m of room.members || []) {
+      t.members.set(m.userId, Math.max(t.members.get(m.userId) || 0, m.lastReadSeq));
+      t.delivered.set(m.userId, Math.max(t.delivered.get(m.userId) || 0, m.lastDeliveredSeq || 0));
+    }
+  }
+
+  // insert adds messages to a timeline, or merges those it has: the state with the higher
+  // rev wins, and of the counts (numbers that only fall) the lower. Says whether anything
+  // changed.
   insert(t, messages) {
     let added = false;
+    let changed = false;
     for (const m of messages) {
       if (t.ids.has(m.id)) {
-        // The same message again (an event and a page): keep the lower unread count, the
-        // newer of two snapshots of a number that only falls.
         const i = t.messages.findIndex((x) => x.id === m.id);
-        if (i >= 0 && m.unreadCount < t.messages[i].unreadCount) t.messages[i] = m;
+        if (i < 0) continue;
+        const old = t.messages[i];
+        const base = (m.rev || 0) > (old.rev || 0) ? m : old;
+        const unreadCount = Math.min(m.unreadCount ?? Infinity, old.unreadCount ?? Infinity);
+        const undeliveredCount = Math.min(m.undeliveredCount ?? Infinity, old.undeliveredCount ?? Infinity);
+        if (base !== old || unreadCount !== old.unreadCount || undeliveredCount !== old.undeliveredCount) {
+          t.messages[i] = { ...base, unreadCount, undeliveredCount };
+          changed = true;
+        }
         continue;
       }
       t.ids.add(m.id);
@@ -216,6 +286,127 @@ export class Store extends EventTarget {
       added = true;
     }
     if (added) t.messages.sort((a, b) => a.seq - b.seq);
+    return added || changed;
+  }
+
+  message(roomId, id) {
+    const t = this.timelines.get(roomId);
+    return t && t.ids.has(id) ? t.messages.find((x) => x.id === id) : null;
+  }
+
+  // noteRev advances a room's rev cursor over the rev of an event: like seqs, the last rev
+  // with everything below it, and the revs seen above a hole (revs are not always
+  // consecutive: the next RESUME replays from the hole, and RESUME_OK moves past it).
+  noteRev(m) {
+    if (!m.rev) return;
+    let r = this.revs.get(m.roomId);
+    if (!r) this.revs.set(m.roomId, (r = { last: m.rev - 1, ahead: new Set() }));
+    if (m.rev <= r.last) return;
+    r.ahead.add(m.rev);
+    while (r.ahead.delete(r.last + 1)) r.last++;
+  }
+
+  revAtLeast(roomId, rev) {
+    const r = this.revs.get(roomId);
+    if (!r) return this.revs.set(roomId, { last: rev, ahead: new Set() });
+    if (rev <= r.last) return;
+    r.last = rev;
+    for (const x of r.ahead) if (x <= rev) r.ahead.delete(x);
+    while (r.ahead.delete(r.last + 1)) r.last++;
+  }
+
+  // onUpdated takes a MESSAGE_UPDATED (or a message of the changes feed). A message not
+  // received yet (its MESSAGE_CREATED lost) is received, gap filling included.
+  async onUpdated(m) {
+    const c = this.cursors.get(m.roomId);
+    if (!c || (m.seq > c.last && !c.ahead.has(m.seq))) await this.receive(m);
+    else this.update(m);
+  }
+
+  // update shows a message's new state wherever it is shown: timeline, room list, pins.
+  update(m) {
+    const t = this.timeline(m.roomId);
+    const room = this.rooms.get(m.roomId);
+    if (room && room.lastMessage && room.lastMessage.id === m.id && (m.rev || 0) > (room.lastMessage.rev || 0)) {
+      room.lastMessage = m;
+      this.emit('rooms');
+    }
+    this.updatePin(m);
+    if (this.insertKnown(t, m)) this.emit('timeline', m.roomId);
+  }
+
+  // insertKnown merges m into the timeline if it holds it; a message not loaded comes
+  // with its current state when its page is.
+  insertKnown(t, m) {
+    return t.ids.has(m.id) ? this.insert(t, [m]) : false;
+  }
+
+  updatePin(m) {
+    const pins = this.pins.get(m.roomId);
+    if (!pins) return;
+    const i = pins.findIndex((x) => x.id === m.id);
+    if (i >= 0 && (m.rev || 0) < (pins[i].rev || 0)) return;
+    const next = pins.filter((x) => x.id !== m.id);
+    if (m.pinnedAt && !m.deletedAt) next.push(m);
+    next.sort((a, b) => (a.pinnedAt < b.pinnedAt ? 1 : a.pinnedAt > b.pinnedAt ? -1 : 0));
+    if (i < 0 && next.length === pins.length) return;
+    this.pins.set(m.roomId, next);
+    this.emit('pins', m.roomId);
+  }
+
+  async loadPins(roomId) {
+    const { messages } = await this.api.pins(roomId);
+    this.pins.set(roomId, messages);
+    this.emit('pins', roomId);
+  }
+
+  // fillChanges pages a room's changes after rev (RESUME_OK said its replay was cut).
+  async fillChanges(roomId, rev) {
+    for (let after = rev; ;) {
+      let page;
+      try {
+        page = await this.api.changes(roomId, after);
+      } catch {
+        return; // the next RESUME asks again from the rev cursor
+      }
+      for (const m of page.messages) await this.onUpdated(m);
+      if (!page.hasMore || page.messages.length === 0) {
+        this.revAtLeast(roomId, Math.max(after, page.lastRev || 0));
+        return;
+      }
+      after = page.messages[page.messages.length - 1].rev;
+      this.revAtLeast(roomId, after);
+    }
+  }
+
+  // The user's changes to messages: each answer (or event) is shown by rev.
+  async edit(roomId, id, text, mentions) {
+    this.update(await this.api.editMessage(roomId, id, { text, mentions }));
+  }
+
+  async remove(roomId, id) {
+    await this.api.deleteMessage(roomId, id);
+    // The tombstone comes as MESSAGE_UPDATED; show it now, at the old rev, so that the
+    // event (a higher rev) still replaces it.
+    const m = this.message(roomId, id);
+    if (m && !m.deletedAt) {
+      const t = this.timeline(roomId);
+      const i = t.messages.indexOf(m);
+      t.messages[i] = {
+        ...m, text: '', deletedAt: new Date().toISOString(), media: undefined, mediaId: undefined,
+        replyTo: undefined, mentions: undefined, reactions: undefined, pinnedAt: undefined, pinnedBy: undefined,
+      };
+      this.updatePin(t.messages[i]);
+      this.emit('timeline', roomId);
+    }
+  }
+
+  async react(roomId, id, emoji, on) {
+    this.update(await (on ? this.api.react(roomId, id, emoji) : this.api.unreact(roomId, id, emoji)));
+  }
+
+  async setPinned(roomId, id, on) {
+    this.update(await (on ? this.api.pin(roomId, id) : this.api.unpin(roomId, id)));
   }
 
   // unreadCount of a message: the members, the sender excluded, whose read cursor is below
@@ -247,7 +438,7 @@ export class Store extends EventTarget {
     t.cursorTimer = setTimeout(async () => {
       try {
         const room = await this.api.room(roomId);
-        for (const m of room.members || []) t.members.set(m.userId, Math.max(t.members.get(m.userId) || 0, m.lastReadSeq));
+        this.takeCursors(t, room);
         this.emit('timeline', roomId);
       } catch {
         /* the counts stay as the server last said */
@@ -257,10 +448,18 @@ export class Store extends EventTarget {
 
   // onResumed follows a RESUME's replay: the rest of a replay the server cut comes from
   // history, and the next chunk of a long RESUME goes out.
-  onResumed({ rooms, complete }) {
+  onResumed({ rooms, revs, complete }) {
     if (!complete) {
       for (const [roomId, seq] of Object.entries(rooms || {})) {
         this.chain(roomId, () => this.fillAfter(roomId, seq));
+      }
+      for (const [roomId, rev] of Object.entries(revs || {})) {
+        this.chain(roomId, () => this.fillChanges(roomId, rev));
+      }
+    } else {
+      // Every change up to revs is here (the replay went before RESUME_OK, in order).
+      for (const [roomId, rev] of Object.entries(revs || {})) {
+        this.chain(roomId, () => this.revAtLeast(roomId, rev));
       }
     }
     const next = (this.resumeChunks || []).shift();
@@ -286,10 +485,22 @@ export class Store extends EventTarget {
   onFrame({ type, data }) {
     switch (type) {
       case 'MESSAGE_CREATED':
-        this.chain(data.message.roomId, () => this.receive(data.message));
+        this.chain(data.message.roomId, async () => {
+          await this.receive(data.message);
+          this.noteRev(data.message);
+        });
+        break;
+      case 'MESSAGE_UPDATED':
+        this.chain(data.message.roomId, async () => {
+          await this.onUpdated(data.message);
+          this.noteRev(data.message);
+        });
         break;
       case 'READ_RECEIPT_UPDATED':
         this.onReceipt(data);
+        break;
+      case 'DELIVERY_RECEIPT_UPDATED':
+        this.onDelivery(data);
         break;
       case 'PRESENCE_UPDATED':
         this.presence.set(data.userId, data);
@@ -350,6 +561,55 @@ export class Store extends EventTarget {
       c.ahead.set(m.seq, m.id);
     }
     this.apply(m, true);
+    if (m.senderId !== this.me.id) this.deliveredSoon(m.roomId);
+  }
+
+  // deliveredSoon says DELIVERED for a room where messages arrived: the seq up to which
+  // every message is here, gathered per room (at most one frame per room every 500 ms)
+  // and within the frame rate across rooms.
+  deliveredSoon(roomId) {
+    this.toDeliver.add(roomId);
+    if (this.deliverTimer) return;
+    const wait = Math.max(0, this.deliverAt + DELIVERED_EVERY_MS - Date.now());
+    this.deliverTimer = setTimeout(() => this.flushDelivered(), wait);
+  }
+
+  flushDelivered() {
+    this.deliverTimer = 0;
+    this.deliverAt = Date.now();
+    let n = 0;
+    for (const roomId of [...this.toDeliver]) {
+      if (n >= DELIVERED_PER_TICK) break;
+      this.toDeliver.delete(roomId);
+      const c = this.cursors.get(roomId);
+      if (!c || c.last <= (this.delivered.get(roomId) || 0)) continue;
+      if (!this.socket || !this.socket.send('DELIVERED', { roomId, seq: c.last })) {
+        // Not connected: said after the next connect (hello).
+        this.toDeliver.add(roomId);
+        return;
+      }
+      this.delivered.set(roomId, c.last);
+      n++;
+    }
+    if (this.toDeliver.size) this.deliverTimer = setTimeout(() => this.flushDelivered(), DELIVERED_EVERY_MS);
+  }
+
+  onDelivery({ roomId, userId, lastDeliveredSeq }) {
+    const t = this.timeline(roomId);
+    t.delivered.set(userId, Math.max(t.delivered.get(userId) || 0, lastDeliveredSeq));
+    this.emit('timeline', roomId);
+  }
+
+  // tick is the state of one's own message in a direct room: 'read', 'delivered' or
+  // 'sent', from the other member's cursors (delivery never behind reading).
+  tick(roomId, m) {
+    const room = this.rooms.get(roomId);
+    const other = room && this.others(room)[0];
+    if (!other) return 'sent';
+    const t = this.timeline(roomId);
+    if ((t.members.get(other) || 0) >= m.seq || this.unreadCount(roomId, m) === 0) return 'read';
+    if ((t.delivered.get(other) || 0) >= m.seq || m.undeliveredCount === 0) return 'delivered';
+    return 'sent';
   }
 
   // apply shows a message in its room and the room list. fresh is false for the answer
@@ -363,7 +623,10 @@ export class Store extends EventTarget {
       const known = this.timeline(m.roomId).ids.has(m.id) || (room.lastMessage && room.lastMessage.seq >= m.seq);
       room.lastSeq = Math.max(room.lastSeq || 0, m.seq);
       if (!room.lastMessage || m.seq >= room.lastMessage.seq) room.lastMessage = m;
-      if (fresh && !known && !mine && this.focused !== m.roomId) room.unreadCount = (room.unreadCount || 0) + 1;
+      if (fresh && !known && !mine && this.focused !== m.roomId) {
+        room.unreadCount = (room.unreadCount || 0) + 1;
+        if (!m.deletedAt && (m.mentions || []).includes(this.me.id)) room.mentionCount = (room.mentionCount || 0) + 1;
+      }
     } else {
       this.refreshRoomsSoon();
     }
@@ -391,9 +654,14 @@ export class Store extends EventTarget {
     t.members.set(userId, Math.max(t.members.get(userId) || 0, lastReadSeq));
     if (userId === this.me.id) {
       const room = this.rooms.get(roomId);
-      if (room) room.unreadCount = Math.max(0, Math.min(room.unreadCount || 0, (room.lastSeq || 0) - lastReadSeq));
+      if (room) {
+        room.unreadCount = Math.max(0, Math.min(room.unreadCount || 0, (room.lastSeq || 0) - lastReadSeq));
+        this.readMentions(room, lastReadSeq);
+      }
       this.emit('rooms');
     }
+    // Reading is delivery too.
+    t.delivered.set(userId, Math.max(t.delivered.get(userId) || 0, lastReadSeq));
     this.emit('timeline', roomId);
   }
 
@@ -422,6 +690,7 @@ export class Store extends EventTarget {
     if (!room.memberIds.includes(this.me.id)) {
       this.rooms.delete(room.id);
       this.cursors.delete(room.id);
+      this.revs.delete(room.id);
       this.emit('rooms');
       this.emit('left', room.id);
       return;
@@ -429,6 +698,7 @@ export class Store extends EventTarget {
     const known = this.rooms.get(room.id);
     this.rooms.set(room.id, { unreadCount: 0, ...known, ...room, members: undefined });
     if (!this.cursors.has(room.id)) this.cursors.set(room.id, { last: room.lastSeq, ahead: new Map() });
+    if (!this.revs.has(room.id)) this.revs.set(room.id, { last: room.lastRev || 0, ahead: new Set() });
     this.emit('rooms');
     this.loadPeople(this.peopleShown(room));
   }
@@ -450,6 +720,7 @@ export class Store extends EventTarget {
     t.members.set(this.me.id, Math.max(mine, seq));
     if (room) {
       room.unreadCount = Math.max(0, Math.min(room.unreadCount || 0, (room.lastSeq || 0) - seq));
+      this.readMentions(room, seq);
       this.emit('rooms');
     }
     try {
@@ -459,6 +730,21 @@ export class Store extends EventTarget {
     }
   }
 
+  // readMentions lowers a room's mention count after reading up to seq: none are left
+  // when everything is read, else those the timeline holds above seq (when it holds all
+  // of them).
+  readMentions(room, seq) {
+    if (!room.mentionCount) return;
+    if (seq >= (room.lastSeq || 0)) {
+      room.mentionCount = 0;
+      return;
+    }
+    const t = this.timeline(room.id);
+    if (!t.loaded || !t.messages.length || t.messages[0].seq > seq + 1) return;
+    const left = t.messages.filter((m) => m.seq > seq && !m.deletedAt && (m.mentions || []).includes(this.me.id)).length;
+    room.mentionCount = Math.min(room.mentionCount, left);
+  }
+
   typingNow(roomId) {
     const now = Date.now();
     if (now - this.lastTypingSent < TYPING_SEND_EVERY_MS) return;
@@ -466,9 +752,10 @@ export class Store extends EventTarget {
   }
 
   // sendText shows the message at once as pending, then sends it.
-  sendText(roomId, text) {
+  // extra: replyTo (the message replied to) and mentions (user ids).
+  sendText(roomId, text, { replyTo, mentions } = {}) {
     this.lastTypingSent = 0;
-    this.enqueue({ roomId, type: 'text', text });
+    this.enqueue({ roomId, type: 'text', text, replyTo: replyTo || null, mentions: mentions || [] });
   }
 
   // sendFile uploads a file, then sends it as an image or file message.
@@ -498,6 +785,8 @@ export class Store extends EventTarget {
         const body = { clientMsgId: p.clientMsgId, type: p.type };
         if (p.text) body.text = p.text;
         if (p.mediaId) body.mediaId = p.mediaId;
+        if (p.replyTo) body.replyToId = p.replyTo.id;
+        if (p.mentions && p.mentions.length) body.mentions = p.mentions;
         const m = await this.api.send(p.roomId, body);
         if (p.preview) URL.revokeObjectURL(p.preview);
         this.apply(m, false);
