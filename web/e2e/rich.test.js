@@ -312,16 +312,21 @@ test('mentions: @ completion from the members, highlighted for the reader, a bad
     await item.locator('.mention-badge').waitFor({ state: 'detached' });
   });
 
-  await step('in a group, pinning is for its owner or admins: the server\'s refusal is shown', async () => {
-    const menu = await messageMenu(cat.page, 'see this');
+  await step('in a group, pinning is for its owner or admins: a member sees the refusal, the owner pins', async () => {
+    const menu = await messageMenu(dan.page, 'see this');
     await menu.getByRole('menuitem', { name: 'Pin' }).click();
-    const alert = cat.page.locator('.room-notice[role="alert"]', { hasText: 'Could not pin the message' });
+    const alert = dan.page.locator('.room-notice[role="alert"]', { hasText: 'Could not pin the message' });
     await alert.waitFor();
     assert.match(await alert.textContent(), /owner or admin/i);
-    assert.equal(await cat.page.locator('.pinned-bar').isVisible(), false);
-    await shot(cat.page, 'r23-group-pin-refused.png');
+    assert.equal(await dan.page.locator('.pinned-bar').isVisible(), false);
+    await shot(dan.page, 'r23-group-pin-refused.png');
     await alert.getByRole('button', { name: 'Dismiss' }).click();
     await alert.waitFor({ state: 'detached' });
+    // Cat created the group, so Cat is its owner.
+    const own = await messageMenu(cat.page, 'see this');
+    await own.getByRole('menuitem', { name: 'Pin' }).click();
+    await dan.page.locator('.pinned-bar', { hasText: 'see this' }).waitFor();
+    await shot(dan.page, 'r24-group-pinned-by-owner.png');
   });
 
   cat.check();

@@ -463,7 +463,7 @@ export class Store extends EventTarget {
       }
     }
     const next = (this.resumeChunks || []).shift();
-    if (next && this.socket) this.socket.send('RESUME', { rooms: next });
+    if (next && this.socket) this.socket.send('RESUME', next);
   }
 
   // fillAfter pages a room's messages after seq through receive, which drops duplicates.
