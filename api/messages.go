@@ -91,3 +91,22 @@ func (s *Server) changes(w http.ResponseWriter, r *http.Request) {
 	page, err := s.chat.Changes(r.Context(), callerID(r), r.PathValue("roomId"), after, int(limit))
 	s.reply(w, r, http.StatusOK, page, err)
 }
+
+func (s *Server) searchMessages(w http.ResponseWriter, r *http.Request) {
+	uid := callerID(r)
+	if s.limited(w, r, s.cfg.SearchPerUser, uid) {
+		return
+	}
+	limit, ok := s.intParam(w, r, "limit")
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	msgs, more, err := s.chat.SearchMessages(r.Context(), uid, chat.SearchInput{
+		Q: q.Get("q"), RoomID: q.Get("roomId"), BeforeID: q.Get("beforeId"), Limit: int(limit),
+	})
+	if msgs == nil {
+		msgs = []chat.Message{}
+	}
+	s.reply(w, r, http.StatusOK, map[string]any{"messages": msgs, "hasMore": more}, err)
+}

@@ -31,6 +31,9 @@ type Config struct {
 	RoomsPerUser Limiter
 	// ExportsPerUser limits data exports per user: each reads all of a user's data.
 	ExportsPerUser Limiter
+	// SearchPerUser limits message searches per user: each reads an index of all of the
+	// user's rooms.
+	SearchPerUser Limiter
 	// MaxDevices bounds the push tokens one user keeps; registering one more drops the
 	// oldest (apps reinstalled, browsers cleared leave stale tokens behind). Default 20.
 	MaxDevices int
@@ -129,6 +132,7 @@ func (s *Server) Register(rt *Router) {
 	rt.Handle("DELETE /api/v1/rooms/{roomId}/pins/{messageId}", a(s.unpin))
 	rt.Handle("GET /api/v1/rooms/{roomId}/pins", a(s.pins))
 	rt.Handle("GET /api/v1/rooms/{roomId}/changes", a(s.changes))
+	rt.Handle("GET /api/v1/search/messages", a(s.searchMessages))
 
 	// The optional features' routes are not gzipped, as before they moved here: media
 	// files are compressed formats already.

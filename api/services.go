@@ -129,6 +129,11 @@ type MessageChanges interface {
 	Changes(ctx context.Context, callerID, roomID string, afterRev int64, limit int) (chat.ChangesPage, error)
 }
 
+// Search finds messages of the caller's rooms by their words (chat.Service).
+type Search interface {
+	SearchMessages(ctx context.Context, callerID string, in chat.SearchInput) ([]chat.Message, bool, error)
+}
+
 // Moderation is what a group's owner and admins do (chat.Service); the service asks the
 // policy who may.
 type Moderation interface {
@@ -154,6 +159,7 @@ type Chat interface {
 	UserData
 	Administration
 	MessageChanges
+	Search
 }
 
 // MediaUploads takes the files people send to a room (media.Service). Each checks that the

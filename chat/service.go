@@ -64,6 +64,7 @@ type Service struct {
 	deliveries DeliveryStore
 	changes    MessageChangeStore
 	mentions   MentionStore
+	search     MessageSearch // nil: search answers 503
 
 	bus        Bus
 	presence   PresenceService
@@ -131,11 +132,15 @@ func NewService(cfg ServiceConfig, store Store, bus Bus, presence PresenceServic
 	if cfg.DeliveryReceiptMax <= 0 {
 		cfg.DeliveryReceiptMax = 10000
 	}
-	return &Service{cfg: cfg,
+	svc := &Service{cfg: cfg,
 		users: store, rooms: store, members: store, mod: store, cursors: store, deliveries: store, messages: store, outbox: store,
 		admins: store, audit: store, blocks: store, reports: store, userdata: store, heads: store, changes: store, mentions: store,
 		bus: bus, presence: presence, log: cfg.Logger, receipts: newReceiptCoalescer(cfg.DeliveryReceiptMax),
 		membership: newMemberCache(cfg.MembershipTTL, cfg.MembershipRooms, cfg.Now)}
+	if ms, ok := store.(MessageSearch); ok {
+		svc.search = ms
+	}
+	return svc
 }
 
 // SetSessionEnder lets administrators' suspensions end the suspended user's sessions;

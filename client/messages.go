@@ -91,3 +91,34 @@ func (c *Client) Changes(ctx context.Context, roomID string, afterRev int64, lim
 	_, err := c.call(ctx, request{method: http.MethodGet, path: roomPath(roomID, "/changes"), query: v}, &page)
 	return page, err
 }
+
+// SearchQuery is a search of messages (GET /search/messages): Q's words each start a word
+// of a message; RoomID, when set, searches that room alone; BeforeID pages on from the
+// last message of a previous page; Limit 0 is the server's default of 20 (at most 50).
+type SearchQuery struct {
+	Q        string
+	RoomID   string
+	BeforeID string
+	Limit    int
+}
+
+// SearchMessages returns the messages of the caller's rooms that match q, newest first,
+// and whether more are older than the last.
+func (c *Client) SearchMessages(ctx context.Context, q SearchQuery) ([]chat.Message, bool, error) {
+	v := url.Values{"q": {q.Q}}
+	if q.RoomID != "" {
+		v.Set("roomId", q.RoomID)
+	}
+	if q.BeforeID != "" {
+		v.Set("beforeId", q.BeforeID)
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	var page struct {
+		Messages []chat.Message `json:"messages"`
+		HasMore  bool           `json:"hasMore"`
+	}
+	_, err := c.call(ctx, request{method: http.MethodGet, path: APIPrefix + "/search/messages", query: v}, &page)
+	return page.Messages, page.HasMore, err
+}

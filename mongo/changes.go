@@ -75,7 +75,8 @@ func (s *Store) ChangeMessage(ctx context.Context, c chat.Change) (chat.Message,
 	switch c.Kind {
 	case chat.ChangeEdit:
 		cond = bson.D{notDeleted}
-		set = bson.D{{Key: "text", Value: c.Text}, {Key: "mentions", Value: chat.UniqueIDs(c.Mentions)}, {Key: "editedAt", Value: at}}
+		set = bson.D{{Key: "text", Value: c.Text}, {Key: "mentions", Value: chat.UniqueIDs(c.Mentions)}, {Key: "editedAt", Value: at},
+			{Key: "tokens", Value: chat.SearchTokens(c.Text)}}
 	case chat.ChangeDelete:
 		if deleted {
 			return s.current(ctx, what, d, false)
@@ -83,7 +84,7 @@ func (s *Store) ChangeMessage(ctx context.Context, c chat.Change) (chat.Message,
 		cond = bson.D{notDeleted}
 		set = bson.D{{Key: "text", Value: ""}, {Key: "mediaId", Value: ""}, {Key: "deletedAt", Value: at}}
 		unset = bson.D{{Key: "replyToId", Value: ""}, {Key: "mentions", Value: ""}, {Key: "pinnedAt", Value: ""},
-			{Key: "pinnedBy", Value: ""}, {Key: "emojis", Value: ""}}
+			{Key: "pinnedBy", Value: ""}, {Key: "emojis", Value: ""}, {Key: "tokens", Value: ""}}
 	case chat.ChangeReact:
 		_, err := s.reactions().InsertOne(ctx, reactionDoc{ID: bson.NewObjectID(), MessageID: c.MessageID, RoomID: c.RoomID,
 			Emoji: c.Emoji, UserID: c.UserID, At: date(time.Now())})
@@ -359,7 +360,7 @@ const maxChangesPage = 500
 
 // findMessages runs a find on messages and completes what it finds.
 func (s *Store) findMessages(ctx context.Context, what string, filter bson.D, opts *options.FindOptionsBuilder) ([]chat.Message, error) {
-	cur, err := s.messages().Find(ctx, filter, opts.SetProjection(bson.D{{Key: "idemKey", Value: 0}}))
+	cur, err := s.messages().Find(ctx, filter, opts.SetProjection(bson.D{{Key: "idemKey", Value: 0}, {Key: "tokens", Value: 0}}))
 	if err != nil {
 		return nil, s.fail(ctx, what, err)
 	}

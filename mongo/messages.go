@@ -46,6 +46,8 @@ type messageDoc struct {
 	Emojis []string `bson:"emojis,omitempty"`
 	// ChangePendingAt is set while the last change is not yet published.
 	ChangePendingAt *bson.DateTime `bson:"changePendingAt,omitempty"`
+	// Tokens are the prefixes of the text's words, what search matches (search.go).
+	Tokens []string `bson:"tokens,omitempty"`
 }
 
 func (d messageDoc) message() chat.Message {
@@ -186,7 +188,7 @@ func (s *Store) store(ctx context.Context, what string, m chat.Message, advance 
 	doc := messageDoc{
 		ID: m.ID, RoomID: m.RoomID, SenderID: m.SenderID, ClientMsgID: m.ClientMsgID, IdemKey: idemKey(m),
 		Type: m.Type, Text: m.Text, MediaID: m.MediaID, CreatedAt: date(m.CreatedAt.Time),
-		ReplyToID: m.ReplyToID, Mentions: chat.UniqueIDs(m.Mentions),
+		ReplyToID: m.ReplyToID, Mentions: chat.UniqueIDs(m.Mentions), Tokens: chat.SearchTokens(m.Text),
 	}
 	doc.PendingAt = &doc.CreatedAt
 	for attempt := 0; ; attempt++ {
@@ -312,7 +314,7 @@ func (s *Store) Messages(ctx context.Context, roomID string, q chat.HistoryQuery
 		options.Find().
 			SetSort(bson.D{{Key: "seq", Value: dir}}).
 			SetLimit(int64(limit+1)).
-			SetProjection(bson.D{{Key: "idemKey", Value: 0}}))
+			SetProjection(bson.D{{Key: "idemKey", Value: 0}, {Key: "tokens", Value: 0}}))
 	if err != nil {
 		return nil, false, s.fail(ctx, "messages of "+roomID, err)
 	}

@@ -42,7 +42,7 @@ func (s *Store) PendingMessages(ctx context.Context, before time.Time, limit int
 		options.Find().
 			SetSort(bson.D{{Key: "pendingAt", Value: 1}, {Key: "_id", Value: 1}}).
 			SetLimit(int64(limit)).
-			SetProjection(bson.D{{Key: "idemKey", Value: 0}}))
+			SetProjection(bson.D{{Key: "idemKey", Value: 0}, {Key: "tokens", Value: 0}}))
 	if err != nil {
 		return nil, s.fail(ctx, "pending messages", err)
 	}

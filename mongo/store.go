@@ -185,6 +185,11 @@ func Open(ctx context.Context, uri, database string, opts ...Option) (*Store, er
 		_ = s.Close()
 		return nil, err
 	}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		s.backfillTokens()
+	}()
 	s.logger.Debug("mongo store open", "database", database)
 	return s, nil
 }
@@ -243,6 +248,8 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 			plain("changePendingAt_1", "changePendingAt"),
 			// A member's unread mentions: a range of this multikey index (mentions.go).
 			plain("roomId_1_mentions_1_seq_1", "roomId", "mentions", "seq"),
+			// Search: a room's messages with a word prefix, by id (search.go).
+			plain("roomId_1_tokens_1__id_1", "roomId", "tokens", "_id"),
 		}},
 		{s.reactions(), []index{
 			unique("messageId_1_emoji_1_userId_1", "messageId", "emoji", "userId"),

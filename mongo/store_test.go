@@ -274,3 +274,8 @@ func TestBackfillOwners(t *testing.T) {
 		}
 	}
 }
+
+func TestMessageSearch(t *testing.T) {
+	srv := testenv.Mongo(t)
+	chattest.TestMessageSearch(t, func(t *testing.T) chat.Store { return open(t, srv) })
+}

@@ -193,3 +193,7 @@ func BenchmarkCreateMessage(b *testing.B) {
 		})
 	}
 }
+
+func TestMessageSearch(t *testing.T) {
+	chattest.TestMessageSearch(t, func(t *testing.T) chat.Store { return open(t) })
+}

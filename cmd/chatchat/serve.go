@@ -194,6 +194,7 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 			// A few a minute: enough to retry, too few to make the store read a user's
 			// whole history in a loop.
 			ExportsPerUser: perMinute(2),
+			SearchPerUser:  perMinute(60),
 			MaxDevices:     s.MaxDevices,
 			Media:          mediaSvc,
 			// Both nil when push is off: a nil interface converts to a nil interface.
