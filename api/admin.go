@@ -1,6 +1,10 @@
 package api
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/chatchat/chatchat/chat"
+)
 
 // The administration API: every handler's service call checks that the caller
 // administers the server.
@@ -69,4 +73,13 @@ func (s *Server) reportMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	// The reporter sees their report, not the administrators' view of it.
 	writeJSON(w, http.StatusCreated, map[string]any{"id": rep.ID, "status": rep.Status, "createdAt": rep.CreatedAt})
+}
+
+func (s *Server) setRoomRetention(w http.ResponseWriter, r *http.Request) {
+	var in chat.RetentionPatch
+	if !s.decode(w, r, &in) {
+		return
+	}
+	room, err := s.chat.SetRoomRetention(r.Context(), callerID(r), r.PathValue("roomId"), in)
+	s.reply(w, r, http.StatusOK, room, err)
 }

@@ -96,6 +96,7 @@ type Administration interface {
 	AuditLog(ctx context.Context, callerID string, limit int, cursor string) (chat.AuditList, error)
 	Reports(ctx context.Context, callerID, status string, limit int, cursor string) (chat.ReportList, error)
 	ResolveReport(ctx context.Context, callerID, reportID, action string) (chat.Report, error)
+	SetRoomRetention(ctx context.Context, callerID, roomID string, in chat.RetentionPatch) (chat.Room, error)
 }
 
 // UserData exports and erases what is stored about a user (chat.Service).

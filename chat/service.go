@@ -65,6 +65,7 @@ type Service struct {
 	changes    MessageChangeStore
 	mentions   MentionStore
 	search     MessageSearch // nil: search answers 503
+	retention  RetentionStore
 
 	bus        Bus
 	presence   PresenceService
@@ -134,7 +135,7 @@ func NewService(cfg ServiceConfig, store Store, bus Bus, presence PresenceServic
 	}
 	svc := &Service{cfg: cfg,
 		users: store, rooms: store, members: store, mod: store, cursors: store, deliveries: store, messages: store, outbox: store,
-		admins: store, audit: store, blocks: store, reports: store, userdata: store, heads: store, changes: store, mentions: store,
+		admins: store, audit: store, blocks: store, reports: store, userdata: store, heads: store, changes: store, mentions: store, retention: store,
 		bus: bus, presence: presence, log: cfg.Logger, receipts: newReceiptCoalescer(cfg.DeliveryReceiptMax),
 		membership: newMemberCache(cfg.MembershipTTL, cfg.MembershipRooms, cfg.Now)}
 	if ms, ok := store.(MessageSearch); ok {

@@ -311,6 +311,7 @@ type Store interface {
 	RoomHeadStore
 	MessageChangeStore
 	MentionStore
+	RetentionStore
 }
 
 // Pinger is implemented by adapters that depend on a server; /readyz calls it.

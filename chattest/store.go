@@ -47,6 +47,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) chat.Store) {
 	t.Run("RoomHeads", func(t *testing.T) { TestRoomHeadStore(t, newStore) })
 	t.Run("MessageChanges", func(t *testing.T) { TestMessageChangeStore(t, newStore) })
 	t.Run("Mentions", func(t *testing.T) { TestMentionStore(t, newStore) })
+	t.Run("Retention", func(t *testing.T) { TestRetentionStore(t, newStore) })
 }
 
 // TestUserStore runs the contract of chat.UserStore.

@@ -87,3 +87,12 @@ func (c *Client) ResolveReport(ctx context.Context, reportID, action string) (ch
 		map[string]string{"action": action}, &out)
 	return out, err
 }
+
+// SetRoomRetention sets how many days a room keeps messages; 0 gives it the server's default
+// again (PATCH /admin/rooms/{roomId}).
+func (c *Client) SetRoomRetention(ctx context.Context, roomID string, days int) (chat.Room, error) {
+	var out chat.Room
+	_, err := c.callJSON(ctx, http.MethodPatch, APIPrefix+"/admin/rooms/"+url.PathEscape(roomID),
+		map[string]int{"retentionDays": days}, &out)
+	return out, err
+}

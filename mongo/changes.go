@@ -242,7 +242,7 @@ func (s *Store) nextRev(ctx context.Context, what, roomID string) (int64, error)
 // refreshLastMessage updates the room list's copy of the message when it is the room's
 // last one, unless the copy is as new already.
 func (s *Store) refreshLastMessage(ctx context.Context, what string, d messageDoc) {
-	d.IdemKey, d.ChangePendingAt, d.PendingAt = "", nil, nil
+	d.IdemKey, d.ChangePendingAt, d.PendingAt, d.Tokens = "", nil, nil, nil
 	_, err := s.rooms().UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: d.RoomID}, {Key: "lastMessageSeq", Value: d.Seq}, {Key: "lastMessage.rev", Value: bson.D{{Key: "$lt", Value: d.Rev}}}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "lastMessage", Value: d}}}})

@@ -279,7 +279,7 @@ func (s *Store) nextSeq(ctx context.Context, what, roomID string, at bson.DateTi
 // setLastMessage copies doc into its room's lastMessage unless the room already holds a
 // later one.
 func (s *Store) setLastMessage(ctx context.Context, what string, doc messageDoc) error {
-	doc.IdemKey = ""
+	doc.IdemKey, doc.Tokens = "", nil
 	_, err := s.rooms().UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: doc.RoomID}, {Key: "lastMessageSeq", Value: bson.D{{Key: "$lt", Value: doc.Seq}}}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "lastMessageSeq", Value: doc.Seq}, {Key: "lastMessage", Value: doc}}}})

@@ -34,10 +34,14 @@ type roomDoc struct {
 	ActiveAt       bson.DateTime `bson:"activeAt"`
 	LastMessageSeq int64         `bson:"lastMessageSeq"`
 	LastMessage    *messageDoc   `bson:"lastMessage,omitempty"`
+	// RetentionDays and ExpiredThroughSeq: retention.go; absent means 0.
+	RetentionDays     int   `bson:"retentionDays,omitempty"`
+	ExpiredThroughSeq int64 `bson:"expiredThroughSeq,omitempty"`
 }
 
 func (d roomDoc) room() chat.Room {
-	return chat.Room{ID: d.ID, Type: d.Type, Name: d.Name, Description: d.Description, CreatedBy: d.CreatedBy, LastSeq: d.LastSeq, LastRev: d.LastRev, CreatedAt: chat.At(fromDate(d.CreatedAt)), MemberIDs: []string{}}
+	return chat.Room{ID: d.ID, Type: d.Type, Name: d.Name, Description: d.Description, CreatedBy: d.CreatedBy, LastSeq: d.LastSeq, LastRev: d.LastRev, CreatedAt: chat.At(fromDate(d.CreatedAt)), MemberIDs: []string{},
+		RetentionDays: d.RetentionDays, ExpiredThroughSeq: d.ExpiredThroughSeq}
 }
 
 // memberDoc is one membership with its read and delivery cursors. Its _id is the driver's

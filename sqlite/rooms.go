@@ -49,7 +49,8 @@ func (s *Store) CreateRoom(ctx context.Context, r chat.Room, directKey string) e
 	})
 }
 
-const roomColumns = `r.id, r.type, r.name, r.last_seq, r.created_at, r.last_rev, r.description, r.created_by`
+const roomColumns = `r.id, r.type, r.name, r.last_seq, r.created_at, r.last_rev, r.description, r.created_by,
+	r.retention_days, r.expired_through_seq`
 
 // Room implements chat.RoomStore.
 func (s *Store) Room(ctx context.Context, id string) (chat.Room, error) {
@@ -66,7 +67,7 @@ func (s *Store) roomWhere(ctx context.Context, what, where string, arg any) (cha
 	err := s.read(ctx, what, func(tx *sql.Tx) error {
 		var at int64
 		err := tx.QueryRowContext(ctx, `SELECT `+roomColumns+` FROM rooms r WHERE `+where, arg).
-			Scan(&r.ID, &r.Type, &r.Name, &r.LastSeq, &at, &r.LastRev, &r.Description, &r.CreatedBy)
+			Scan(&r.ID, &r.Type, &r.Name, &r.LastSeq, &at, &r.LastRev, &r.Description, &r.CreatedBy, &r.RetentionDays, &r.ExpiredThroughSeq)
 		if err != nil {
 			return fmt.Errorf("sqlite: %s: %w", what, notFound(err))
 		}
@@ -147,7 +148,7 @@ func (s *Store) UserRooms(ctx context.Context, userID string, page chat.RoomPage
 				cols   [5]sql.NullString
 				extra  [3]sql.NullInt64 // rev, edited_at, deleted_at
 			)
-			if err := rows.Scan(&ur.ID, &ur.Type, &ur.Name, &ur.LastSeq, &at, &ur.LastRev, &ur.Description, &ur.CreatedBy, &ur.LastReadSeq, &ur.MutedByUser,
+			if err := rows.Scan(&ur.ID, &ur.Type, &ur.Name, &ur.LastSeq, &at, &ur.LastRev, &ur.Description, &ur.CreatedBy, &ur.RetentionDays, &ur.ExpiredThroughSeq, &ur.LastReadSeq, &ur.MutedByUser,
 				&count, &active, &msgID, &seq, &cols[0], &cols[1], &cols[2], &cols[3], &cols[4], &msgAt,
 				&extra[0], &extra[1], &extra[2]); err != nil {
 				return fmt.Errorf("sqlite: user rooms: %w", err)

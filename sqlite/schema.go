@@ -324,6 +324,13 @@ CREATE TRIGGER messages_search_delete AFTER DELETE ON messages BEGIN
 	DELETE FROM message_search WHERE rowid = old.rowid;
 END;
 `,
+	// 16: retention (retention.go). A room's own retention in days (0: the server's
+	// default) and the highest seq its sweeps deleted.
+	`
+ALTER TABLE rooms ADD COLUMN retention_days INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE rooms ADD COLUMN expired_through_seq INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX rooms_retention ON rooms (retention_days) WHERE retention_days > 0;
+`,
 }
 
 // migrate brings the schema up to date, one transaction per migration, so that a failed

@@ -83,6 +83,8 @@ type settings struct {
 	PushClaimTimeout    time.Duration
 
 	OutboxRelayInterval time.Duration
+	RetentionDays       int
+	RetentionInterval   time.Duration
 	OutboxRelayAge      time.Duration
 	// FaultExitAfterStore makes the process exit right after storing a message, before
 	// publishing it: what a crash there does, for the outbox's end-to-end test.
@@ -176,6 +178,8 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	dur(&s.PushClaimTimeout, "push-claim-timeout", 2*time.Minute, "how long a push job may stay unacknowledged before another notification process takes it over")
 	dur(&s.OutboxRelayInterval, "outbox-relay-interval", 2*time.Second, "how often an API process publishes stored messages whose publishing did not finish (the outbox)")
 	dur(&s.OutboxRelayAge, "outbox-relay-age", 5*time.Second, "how long a stored message may stay unpublished before the outbox relay publishes it")
+	num(&s.RetentionDays, "retention-days", 0, "days that rooms without a retention of their own keep messages (pinned ones stay); 0 keeps them forever")
+	dur(&s.RetentionInterval, "retention-interval", 10*time.Minute, "how often an API process deletes the messages that retention no longer keeps")
 	boolean(&s.FaultExitAfterStore, "fault-exit-after-store", false, "testing only: exit at once after storing a message, before publishing it, as a crash there would")
 	return fs
 }

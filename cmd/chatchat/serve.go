@@ -210,6 +210,11 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 		wg.Go(func() {
 			svc.RunOutboxRelay(rctx, chat.OutboxRelayConfig{Interval: s.OutboxRelayInterval, Age: s.OutboxRelayAge})
 		})
+		// Retention sweeps run in every API process; two deleting the same messages at
+		// once is harmless (a delete of what is gone deletes nothing).
+		wg.Go(func() {
+			svc.RunRetention(rctx, chat.RetentionConfig{DefaultDays: s.RetentionDays, Interval: s.RetentionInterval})
+		})
 		a.cleanup = append(a.cleanup, func() { cancel(); wg.Wait() })
 	}
 	if roles["api"] || roles["ws"] {
