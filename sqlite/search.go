@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/chatchat/chatchat/chat"
 )
@@ -58,6 +59,10 @@ func (s *Store) SearchMessages(ctx context.Context, q chat.SearchQuery) ([]chat.
 	}
 	args[0] = match.String()
 
+	// What was written just before is found: the queue is applied first.
+	if err := s.indexAll(ctx); err != nil {
+		return nil, false, err
+	}
 	var msgs []chat.Message
 	err := s.read(ctx, "search messages", func(tx *sql.Tx) error {
 		before := int64(math.MaxInt64)
@@ -94,4 +99,114 @@ func (s *Store) SearchMessages(ctx context.Context, q chat.SearchQuery) ([]chat.
 // ftsString quotes s as an FTS5 string, in which only the double quote is special.
 func ftsString(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}
+
+// The search indexer applies search_pending (migration 15) to the FTS5 index in batches:
+// every indexInterval in the background, and before each search.
+const (
+	indexInterval = 250 * time.Millisecond
+	indexBatch    = 2000
+)
+
+func (s *Store) startIndexer() {
+	s.stopIndex, s.indexDone = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(s.indexDone)
+		t := time.NewTicker(indexInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.stopIndex:
+				return
+			case <-t.C:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			if err := s.indexAll(ctx); err != nil {
+				s.logger.Warn("sqlite: search index not updated; retrying", "err", err)
+			}
+			cancel()
+		}
+	}()
+}
+
+// stopIndexer stops the background indexer and waits for it; what is queued stays queued
+// in the database for the next start.
+func (s *Store) stopIndexer() {
+	if s.stopIndex == nil {
+		return
+	}
+	close(s.stopIndex)
+	<-s.indexDone
+	s.stopIndex = nil
+}
+
+// indexAll applies the whole queue, a batch per write.
+func (s *Store) indexAll(ctx context.Context) error {
+	for {
+		var pending bool
+		if err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM search_pending)`).Scan(&pending); err != nil {
+			return fmt.Errorf("sqlite: search queue: %w", err)
+		}
+		if !pending {
+			return nil
+		}
+		n, err := s.indexPending(ctx, indexBatch)
+		if err != nil {
+			return err
+		}
+		if n < indexBatch {
+			return nil
+		}
+	}
+}
+
+// indexPending applies up to limit queued messages in one write: an entry that may be in
+// the index is taken out, and the message, if it still exists with text and is not
+// deleted, is put in as it now is.
+func (s *Store) indexPending(ctx context.Context, limit int) (int, error) {
+	n := 0
+	err := s.write(ctx, "search index", func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT msg_rowid, fresh FROM search_pending ORDER BY msg_rowid LIMIT ?`, limit)
+		if err != nil {
+			return err
+		}
+		var all, stale []int64
+		for rows.Next() {
+			var id int64
+			var fresh bool
+			if err := rows.Scan(&id, &fresh); err != nil {
+				rows.Close()
+				return err
+			}
+			all = append(all, id)
+			if !fresh {
+				stale = append(stale, id)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		n = len(all)
+		if n == 0 {
+			return nil
+		}
+		ids, err := json.Marshal(all)
+		if err != nil {
+			return err
+		}
+		for _, id := range stale {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM message_search WHERE rowid = ?`, id); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO message_search (rowid, room, body)
+			SELECT rowid, room_id, text FROM messages
+			WHERE rowid IN (SELECT value FROM json_each(?)) AND text <> '' AND deleted_at = 0`, string(ids)); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM search_pending WHERE msg_rowid IN (SELECT value FROM json_each(?))`, string(ids))
+		return err
+	})
+	return n, err
 }

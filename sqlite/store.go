@@ -45,6 +45,9 @@ type Store struct {
 	// changesDone: changes' pending marks to clear with the next change (changes.go).
 	changesDone changesDone
 	stmts       sync.Map // query → *sql.Stmt on w: the send path's statements, prepared once
+	// The search indexer (search.go): stopIndex ends it, indexDone says it has.
+	stopIndex chan struct{}
+	indexDone chan struct{}
 }
 
 // The send path's statements are prepared once on the writer connection, when the store
@@ -172,6 +175,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: open %s: readers: %w", path, err)
 	}
+	s.startIndexer()
 	s.logger.Debug("sqlite store open", "path", path, "readers", cfg.readers)
 	return s, nil
 }
@@ -180,6 +184,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 // as SQLite recommends doing before closing a long-lived connection.
 func (s *Store) Close() error {
 	var errs []error
+	s.stopIndexer()
 	if err := s.flushPublished(context.Background()); err != nil {
 		errs = append(errs, err)
 	}
