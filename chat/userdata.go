@@ -18,8 +18,29 @@ type UserDataStore interface {
 	// EraseProfile replaces the user's username with "deleted-" and their id, their display
 	// name with ErasedName, and removes their password (nobody can log in as them), at at.
 	// ErrNotFound when there is no such user.
+	//
+	// The username stays taken (CreateUser gives ErrConflict for it) until
+	// ReleaseUsernames, so that nobody can sign up as the erased user at once and be taken
+	// for them; UserByUsername and SearchUsers no longer find the user. It ends the erasure
+	// MarkErasing began.
 	EraseProfile(ctx context.Context, userID string, at time.Time) error
+	// MarkErasing records that the user's erasure began at at, so that one interrupted
+	// (a crash) is found by ErasingUsers and finished. ErrNotFound: no such user.
+	MarkErasing(ctx context.Context, userID string, at time.Time) error
+	// ErasingUsers returns up to limit users whose erasure began and did not end.
+	ErasingUsers(ctx context.Context, limit int) ([]string, error)
+	// ReleaseUsernames frees the usernames of the users erased before erasedBefore, and
+	// returns how many.
+	ReleaseUsernames(ctx context.Context, erasedBefore time.Time) (int, error)
 }
+
+// NotificationEraser removes a user's push history (the push store implements it).
+type NotificationEraser interface {
+	DeleteUserNotifications(ctx context.Context, userID string) error
+}
+
+// UsernameHold is how long an erased user's username stays taken.
+const UsernameHold = 30 * 24 * time.Hour
 
 // ErasedName is the display name an erased user keeps in the rooms they were in.
 const ErasedName = "Deleted user"
@@ -64,6 +85,15 @@ func (s *Service) EraseUser(ctx context.Context, actorID, userID string) error {
 			return err
 		}
 	}
+	if err := s.userdata.MarkErasing(ctx, userID, s.cfg.Now()); err != nil {
+		return fmt.Errorf("erase: %w", err)
+	}
+	return s.finishErasure(ctx, userID)
+}
+
+// finishErasure takes every step of an erasure; each is idempotent, so that an erasure
+// interrupted anywhere is finished by running it again (ResumeErasures).
+func (s *Service) finishErasure(ctx context.Context, userID string) error {
 	if s.sessions != nil {
 		if err := s.sessions.EndUserSessions(ctx, userID, 0); err != nil {
 			return fmt.Errorf("erase: end sessions: %w", err)
@@ -87,6 +117,28 @@ func (s *Service) EraseUser(ctx context.Context, actorID, userID string) error {
 		}
 		after = msgs[len(msgs)-1].ID
 	}
+	// Memberships end as a leave does: the rooms' members hear ROOM_UPDATED without them.
+	rooms, err := s.rooms.UserRoomIDs(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("erase: rooms: %w", err)
+	}
+	for _, roomID := range rooms {
+		if err := s.members.RemoveMember(ctx, roomID, userID); err != nil && !IsNotFound(err) {
+			return fmt.Errorf("erase: leave %s: %w", roomID, err)
+		}
+		if err := s.announce(ctx, roomID, nil); err != nil && !IsNotFound(err) {
+			s.log.Warn("erase: a room left unannounced", "room", roomID, "err", err)
+		}
+	}
+	blocked, err := s.blocks.BlockedBy(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("erase: blocks: %w", err)
+	}
+	for _, id := range blocked {
+		if err := s.blocks.Unblock(ctx, userID, id); err != nil {
+			return fmt.Errorf("erase: blocks: %w", err)
+		}
+	}
 	if s.userData != nil {
 		devices, err := s.userData.Devices(ctx, []string{userID})
 		if err != nil {
@@ -97,11 +149,58 @@ func (s *Service) EraseUser(ctx context.Context, actorID, userID string) error {
 				return fmt.Errorf("erase: device: %w", err)
 			}
 		}
+		if e, ok := s.userData.(NotificationEraser); ok {
+			if err := e.DeleteUserNotifications(ctx, userID); err != nil {
+				return fmt.Errorf("erase: push history: %w", err)
+			}
+		}
 	}
 	if err := s.userdata.EraseProfile(ctx, userID, s.cfg.Now()); err != nil {
 		return fmt.Errorf("erase: profile: %w", err)
 	}
 	return nil
+}
+
+// ResumeErasures finishes the erasures that were interrupted, and frees the usernames of
+// users erased longer than UsernameHold ago; it returns how many erasures it finished.
+func (s *Service) ResumeErasures(ctx context.Context) (int, error) {
+	ids, err := s.userdata.ErasingUsers(ctx, 100)
+	if err != nil {
+		return 0, err
+	}
+	done := 0
+	for _, id := range ids {
+		if err := s.finishErasure(ctx, id); err != nil {
+			return done, fmt.Errorf("resume erasure of %s: %w", id, err)
+		}
+		done++
+	}
+	if _, err := s.userdata.ReleaseUsernames(ctx, s.cfg.Now().Add(-UsernameHold)); err != nil {
+		return done, err
+	}
+	return done, nil
+}
+
+// RunErasures runs ResumeErasures at once and then every interval until ctx ends: an API
+// process that starts finishes what a crashed one left.
+func (s *Service) RunErasures(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if n, err := s.ResumeErasures(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("resuming erasures failed", "finished", n, "err", err)
+		} else if n > 0 {
+			s.log.Info("interrupted erasures finished", "users", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Export writes, as one JSON object, everything stored about the user: their profile,

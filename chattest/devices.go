@@ -41,7 +41,30 @@ func TestNotificationLog(t *testing.T, newStore func(t *testing.T) (chat.Store, 
 		{"OnePerMessageAndToken", testNotificationUnique},
 		{"PagesNewestFirst", testNotificationPages},
 		{"RoundTrip", testNotificationRoundTrip},
+		{"EraseOneUser", testNotificationErase},
 	})
+}
+
+// testNotificationErase: a log that can erase a user's history (chat.NotificationEraser,
+// which erasure uses) erases theirs and nobody else's.
+func testNotificationErase(t *testing.T, s chat.Store, d chat.NotificationLog) {
+	e, ok := d.(chat.NotificationEraser)
+	if !ok {
+		t.Skipf("%T cannot erase a user's push history", d)
+	}
+	ann, bob := storeUser(t, s, "ann"), storeUser(t, s, "bob")
+	addNotification(t, d, notification(ann, "t1", "m1", 1, storeAt(0)))
+	addNotification(t, d, notification(ann, "t1", "m2", 2, storeAt(1)))
+	addNotification(t, d, notification(bob, "t2", "m1", 1, storeAt(0)))
+	if err := e.DeleteUserNotifications(t.Context(), ann.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := d.Notifications(t.Context(), ann.ID, "", 10); err != nil || len(got) != 0 {
+		t.Fatalf("ann's history after erasing it = %d entries, %v; want none", len(got), err)
+	}
+	if got, _, err := d.Notifications(t.Context(), bob.ID, "", 10); err != nil || len(got) != 1 {
+		t.Fatalf("bob's history = %d entries, %v; want 1", len(got), err)
+	}
 }
 
 // pairCase is one behaviour of a suite of an interface S that needs a chat.Store beside it

@@ -11,6 +11,7 @@ func TestUserDataStore(t *testing.T, newStore func(t *testing.T) chat.Store) {
 	runStoreCases(t, newStore, []storeCase{
 		{"SenderMessages", testSenderMessages},
 		{"EraseProfile", testEraseProfile},
+		{"Erasing", testErasing},
 	})
 }
 
@@ -73,13 +74,58 @@ func testEraseProfile(t *testing.T, s chat.Store) {
 	if _, _, err := s.UserByUsername(ctx, "gone"); !chat.IsNotFound(err) {
 		t.Errorf("the old username still finds the user: %v", err)
 	}
-	_, hash, err := s.UserByUsername(ctx, got.Username)
-	if err != nil || hash != "" {
-		t.Errorf("erased user's hash = %q, %v; want none", hash, err)
+	if _, _, err := s.UserByUsername(ctx, got.Username); !chat.IsNotFound(err) {
+		t.Errorf("the erased name finds the user: %v; want not found (nobody logs in as them)", err)
 	}
-	// The old name is free again.
+	if found, err := s.SearchUsers(ctx, "go", 10); err != nil || len(found) != 0 {
+		t.Errorf("SearchUsers finds the erased user by their old name: %v, %v", found, err)
+	}
+	// The old name is held: nobody can sign up as them at once.
+	taken := chat.User{ID: chat.NewID(), Username: "Gone", DisplayName: "Impostor", CreatedAt: chat.At(storeEpoch)}
+	wantConflict(t, "CreateUser with an erased user's held name", s.CreateUser(ctx, taken, "h"))
+	if n, err := s.ReleaseUsernames(ctx, storeAt(1)); err != nil || n != 0 {
+		t.Fatalf("ReleaseUsernames(erased before the erasure) = %d, %v; want 0", n, err)
+	}
+	if n, err := s.ReleaseUsernames(ctx, storeAt(2)); err != nil || n != 1 {
+		t.Fatalf("ReleaseUsernames(after it) = %d, %v; want 1", n, err)
+	}
+	// Released, the old name is free again; erasing again keeps the first erasure's time.
 	storeUser(t, s, "gone")
+	if err := s.EraseProfile(ctx, u.ID, storeAt(9)); err != nil {
+		t.Fatalf("EraseProfile again: %v", err)
+	}
+	if n, err := s.ReleaseUsernames(ctx, storeAt(2)); err != nil || n != 0 {
+		t.Fatalf("ReleaseUsernames after a repeated erasure = %d, %v; want 0", n, err)
+	}
 	wantNotFound(t, "EraseProfile(unknown)", s.EraseProfile(ctx, chat.NewID(), storeAt(1)))
+}
+
+func testErasing(t *testing.T, s chat.Store) {
+	ctx := t.Context()
+	a, b := storeUser(t, s, "ann"), storeUser(t, s, "bob")
+	if ids, err := s.ErasingUsers(ctx, 10); err != nil || len(ids) != 0 {
+		t.Fatalf("ErasingUsers at first = %v, %v", ids, err)
+	}
+	for _, u := range []chat.User{a, b} {
+		if err := s.MarkErasing(ctx, u.ID, storeAt(1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.MarkErasing(ctx, a.ID, storeAt(2)); err != nil {
+		t.Fatalf("MarkErasing again: %v", err)
+	}
+	ids, err := s.ErasingUsers(ctx, 10)
+	if err != nil || len(ids) != 2 {
+		t.Fatalf("ErasingUsers = %v, %v; want both", ids, err)
+	}
+	if err := s.EraseProfile(ctx, a.ID, storeAt(3)); err != nil {
+		t.Fatal(err)
+	}
+	ids, err = s.ErasingUsers(ctx, 10)
+	if err != nil || len(ids) != 1 || ids[0] != b.ID {
+		t.Fatalf("ErasingUsers after one finished = %v, %v; want [%s]", ids, err, b.ID)
+	}
+	wantNotFound(t, "MarkErasing(unknown)", s.MarkErasing(ctx, chat.NewID(), storeAt(1)))
 }
 
 // TestRoomHeadStore runs the contract of chat.RoomHeadStore.

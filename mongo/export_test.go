@@ -37,3 +37,22 @@ func StoreLegacyRoom(ctx context.Context, s *Store, id, typ string, members []st
 	_, err := s.db().Collection(colMigrations).DeleteOne(ctx, bson.D{{Key: "_id", Value: ownersMigration}})
 	return err
 }
+
+// InsertMessages stores msgs as CreateMessage leaves them once published (with their
+// search tokens), without the seq counter or the room's last message: a fixture for the
+// search benchmark.
+func InsertMessages(ctx context.Context, s *Store, msgs []chat.Message) error {
+	docs := make([]any, len(msgs))
+	for i, m := range msgs {
+		docs[i] = messageDoc{ID: m.ID, RoomID: m.RoomID, Seq: m.Seq, SenderID: m.SenderID, IdemKey: idemKey(m),
+			Type: m.Type, Text: m.Text, CreatedAt: date(m.CreatedAt.Time), Tokens: chat.SearchTokens(m.Text)}
+	}
+	_, err := s.messages().InsertMany(ctx, docs)
+	return err
+}
+
+// ForgetTokens removes a message's search tokens, as versions before search stored it.
+func ForgetTokens(ctx context.Context, s *Store, id string) error {
+	_, err := s.messages().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$unset", Value: bson.D{{Key: "tokens", Value: ""}}}})
+	return err
+}

@@ -218,6 +218,9 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 			// Case-insensitive uniqueness without collations, which DocumentDB lacks.
 			unique("usernameLower_1", "usernameLower"),
 			plain("displayLower_1", "displayLower"),
+			// Interrupted erasures and held usernames (userdata.go).
+			plain("erasingAt_1", "erasingAt"),
+			plain("nameHeld_1", "nameHeld"),
 		}},
 		{s.tokens(), []index{
 			plain("familyId_1", "familyId"),

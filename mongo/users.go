@@ -73,7 +73,8 @@ func (s *Store) User(ctx context.Context, id string) (chat.User, error) {
 // UserByUsername implements chat.UserStore.
 func (s *Store) UserByUsername(ctx context.Context, username string) (chat.User, string, error) {
 	var d userDoc
-	err := s.users().FindOne(ctx, bson.D{{Key: "usernameLower", Value: chat.FoldKey(username)}}).Decode(&d)
+	err := s.users().FindOne(ctx, bson.D{{Key: "usernameLower", Value: chat.FoldKey(username)},
+		{Key: "erasedAt", Value: bson.D{{Key: "$exists", Value: false}}}}).Decode(&d)
 	if err != nil {
 		return chat.User{}, "", s.notFound(ctx, fmt.Sprintf("user by username %q", username), err)
 	}
@@ -109,6 +110,7 @@ func (s *Store) SearchUsers(ctx context.Context, prefix string, limit int) ([]ch
 	} else {
 		filter = bson.D{} // every key starts with ""
 	}
+	filter = append(filter, bson.E{Key: "erasedAt", Value: bson.D{{Key: "$exists", Value: false}}})
 	opts := options.Find().
 		SetProjection(noPasswordHash()).
 		SetSort(bson.D{{Key: "usernameLower", Value: 1}}).

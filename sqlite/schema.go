@@ -337,6 +337,14 @@ ALTER TABLE rooms ADD COLUMN retention_days INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE rooms ADD COLUMN expired_through_seq INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX rooms_retention ON rooms (retention_days) WHERE retention_days > 0;
 `,
+	// 17: erasures that finish after a crash (erasing_at: begun, not ended) and erased
+	// users' usernames held for a while (name_held: username_key still the old name's).
+	`
+ALTER TABLE users ADD COLUMN erasing_at INTEGER;
+ALTER TABLE users ADD COLUMN name_held INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX users_erasing ON users (erasing_at) WHERE erasing_at IS NOT NULL;
+CREATE INDEX users_name_held ON users (erased_at) WHERE name_held = 1;
+`,
 }
 
 // migrate brings the schema up to date, one transaction per migration, so that a failed

@@ -49,7 +49,7 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (chat.User,
 	)
 	err := s.r.QueryRowContext(ctx, `
 		SELECT `+userColumns+`, password_hash
-		FROM users WHERE username_key = ?`, chat.FoldKey(username)).
+		FROM users WHERE username_key = ? AND erased_at IS NULL`, chat.FoldKey(username)).
 		Scan(&u.ID, &u.Username, &u.DisplayName, &at, &u.Admin, &suspended, &hash)
 	if err != nil {
 		return chat.User{}, "", fmt.Errorf("sqlite: user by username %q: %w", username, notFound(err))
@@ -92,14 +92,14 @@ func (s *Store) SearchUsers(ctx context.Context, prefix string, limit int) ([]ch
 	if end, ok := keyrange.PrefixEnd(key); ok {
 		rows, err = s.r.QueryContext(ctx, `
 			SELECT `+userColumns+` FROM users
-			WHERE (username_key >= ?1 AND username_key < ?2)
-			   OR (display_key >= ?1 AND display_key < ?2)
+			WHERE ((username_key >= ?1 AND username_key < ?2)
+			   OR (display_key >= ?1 AND display_key < ?2)) AND erased_at IS NULL
 			ORDER BY username_key LIMIT ?3`, key, end, limit)
 	} else {
 		// Every key starts with "" (and nothing is past the last rune).
 		rows, err = s.r.QueryContext(ctx, `
 			SELECT `+userColumns+` FROM users
-			WHERE username_key >= ?1 OR display_key >= ?1
+			WHERE (username_key >= ?1 OR display_key >= ?1) AND erased_at IS NULL
 			ORDER BY username_key LIMIT ?2`, key, limit)
 	}
 	if err != nil {

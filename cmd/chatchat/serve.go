@@ -215,6 +215,8 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 		wg.Go(func() {
 			svc.RunRetention(rctx, chat.RetentionConfig{DefaultDays: s.RetentionDays, Interval: s.RetentionInterval})
 		})
+		// Erasures a crash interrupted are finished; held usernames of erased users freed.
+		wg.Go(func() { svc.RunErasures(rctx, time.Minute) })
 		a.cleanup = append(a.cleanup, func() { cancel(); wg.Wait() })
 	}
 	if roles["api"] || roles["ws"] {

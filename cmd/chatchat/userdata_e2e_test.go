@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -87,6 +88,14 @@ func TestExportAndErase(t *testing.T) {
 	again := client.New(n.URL, client.WithHeartbeat(0))
 	if _, err := again.Login(ctx, annA.User.Username, "correct horse battery"); client.ErrorStatus(err) != http.StatusUnauthorized {
 		t.Errorf("login as the erased user: %v, want 401", err)
+	}
+	// Her name is held: nobody can sign up as her at once.
+	if _, err := again.Signup(ctx, annA.User.Username, "another horse battery", "Ann?"); client.ErrorCode(err) != "username_taken" {
+		t.Errorf("signing up with the erased user's name: %v, want 409 username_taken", err)
+	}
+	// Her memberships ended.
+	if r, err := bob.Room(ctx, room.ID); err != nil || slices.Contains(r.MemberIDs, annA.User.ID) {
+		t.Errorf("the room after the erasure = %+v, %v; want her gone", r.MemberIDs, err)
 	}
 
 	// An administrator erases bob; the audit log says who did.
