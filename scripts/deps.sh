@@ -7,6 +7,8 @@ need_pkgs=()
 command -v redis-server >/dev/null 2>&1 || need_pkgs+=(redis-server)
 if [ "${CHATCHAT_SKIP_BROWSER:-0}" != 1 ]; then
   command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
+  # Korean glyphs (the seed's language) in the browser tests' screenshots.
+  [ -e /usr/share/fonts/truetype/nanum/NanumGothic.ttf ] || need_pkgs+=(fonts-nanum)
 fi
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then

@@ -220,6 +220,11 @@ export class Api extends EventTarget {
   me() { return this.call('GET', '/users/me'); }
   getUser(id) { return this.call('GET', '/users/' + encodeURIComponent(id)); }
   searchUsers(q) { return this.call('GET', '/users?limit=20&q=' + encodeURIComponent(q)); }
+  searchMessages(q, { beforeId, limit = 20 } = {}) {
+    const p = new URLSearchParams({ q, limit: String(limit) });
+    if (beforeId) p.set('beforeId', beforeId);
+    return this.call('GET', '/search/messages?' + p.toString());
+  }
   presence(ids) { return this.call('GET', '/presence?userIds=' + ids.map(encodeURIComponent).join(',')); }
   rooms({ limit, cursor } = {}) {
     const q = new URLSearchParams();

@@ -1,6 +1,7 @@
 // The signed-in app: the room list beside the open room (one or the other on a phone),
 // the connection, and which room has focus.
 
+import { describeError } from './api.js';
 import { chatView } from './chat.js';
 import { avatar, formatListTime, h, icon, reconcile } from './dom.js';
 import { newRoomDialog } from './newroom.js';
@@ -13,6 +14,31 @@ const STATE_TEXT = {
   waiting: 'Reconnecting…',
   closed: 'Offline',
 };
+
+// fold lower-cases and takes accents off Latin letters, as the server compares words.
+function fold(s) {
+  return s.toLowerCase().normalize('NFD').replace(/(\p{Script=Latin})\p{Mn}+/gu, '$1').normalize('NFC');
+}
+
+// highlight returns text as nodes with the start of each word that a query word begins
+// marked, the way the server matched it.
+export function highlight(text, q) {
+  const words = fold(q).match(/[\p{L}\p{N}\p{M}]+/gu) || [];
+  const out = [];
+  let at = 0;
+  for (const m of text.matchAll(/[\p{L}\p{N}\p{M}]+/gu)) {
+    const token = fold(m[0]);
+    const w = words.filter((x) => token.startsWith(x)).sort((a, b) => b.length - a.length)[0];
+    if (!w) continue;
+    // The marked part is as many characters of the original as the word has.
+    const part = [...m[0]].slice(0, [...w].length).join('');
+    if (m.index > at) out.push(text.slice(at, m.index));
+    out.push(h('mark', {}, part));
+    at = m.index + part.length;
+  }
+  if (at < text.length) out.push(text.slice(at));
+  return out;
+}
 
 export function chatApp(api) {
   const store = new Store(api);
@@ -31,6 +57,77 @@ export function chatApp(api) {
     h('p', { class: 'muted' }, 'Start one with someone by their name.'));
   const dialog = newRoomDialog(store, (roomId) => go(roomId));
   const newBtn = h('button', { class: 'btn primary', type: 'button', on: { click: () => dialog.open() } }, icon('plus'), h('span', {}, 'New chat'));
+  // Message search: results replace the room list while the box holds a query.
+  const searchInput = h('input', {
+    class: 'search-input', type: 'search', placeholder: 'Search messages', 'aria-label': 'Search messages',
+    maxlength: '200', autocomplete: 'off',
+    on: { input: () => scheduleSearch(), keydown: (e) => { if (e.key === 'Escape') clearSearch(); } },
+  });
+  const results = h('ul', { class: 'search-results', 'aria-label': 'Messages found' });
+  const searchStatus = h('p', { class: 'search-status muted', role: 'status', 'aria-live': 'polite' });
+  const moreBtn = h('button', { class: 'btn more-results', type: 'button', hidden: true, on: { click: () => runSearch(true) } }, 'More results');
+  const searchPanel = h('div', { class: 'search-panel', hidden: true }, searchStatus, results, moreBtn);
+  const roomsNav = h('nav', { class: 'rooms', 'aria-label': 'Rooms' }, list, empty);
+  let searchTimer = null;
+  let searchGen = 0;
+  let lastFound = null; // the last result shown, where "More results" goes on from
+
+  function scheduleSearch() {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => runSearch(false), 300);
+  }
+
+  function clearSearch() {
+    searchInput.value = '';
+    searchGen++;
+    searchPanel.hidden = true;
+    roomsNav.hidden = false;
+  }
+
+  async function runSearch(more) {
+    const q = searchInput.value.trim();
+    const gen = ++searchGen;
+    if ([...q].length < 2) {
+      searchPanel.hidden = true;
+      roomsNav.hidden = false;
+      return;
+    }
+    searchPanel.hidden = false;
+    roomsNav.hidden = true;
+    if (!more) {
+      results.replaceChildren();
+      lastFound = null;
+    }
+    searchStatus.textContent = 'Searching…';
+    moreBtn.hidden = true;
+    try {
+      const page = await api.searchMessages(q, { beforeId: more && lastFound ? lastFound.id : undefined });
+      if (gen !== searchGen) return;
+      for (const m of page.messages) results.append(resultItem(m, q));
+      if (page.messages.length) lastFound = page.messages[page.messages.length - 1];
+      const n = results.childElementCount;
+      searchStatus.textContent = n ? `${n}${page.hasMore ? '+' : ''} message${n === 1 ? '' : 's'} found` : `No messages match “${q}”.`;
+      moreBtn.hidden = !page.hasMore;
+    } catch (err) {
+      if (gen === searchGen) searchStatus.textContent = 'Search failed: ' + describeError(err);
+    }
+  }
+
+  function resultItem(m, q) {
+    const r = store.rooms.get(m.roomId);
+    const title = r ? store.roomTitle(r) : 'A conversation';
+    const who = m.senderId === me.id ? 'You' : store.userName(m.senderId);
+    const open = () => {
+      go(m.roomId);
+      chat.reveal(m.roomId, m.seq);
+    };
+    return h('li', { class: 'search-result' },
+      h('button', { class: 'found-link', type: 'button', on: { click: open } },
+        h('span', { class: 'room-top' }, h('span', { class: 'room-name' }, title),
+          h('time', { class: 'room-time', datetime: m.createdAt }, formatListTime(m.createdAt))),
+        h('span', { class: 'found-text' }, h('strong', {}, who + ': '), ...highlight(m.text || '', q))));
+  }
+
   // Shown to server administrators, asked of the server (a grant may postdate the sign-in).
   const adminLink = h('a', { class: 'admin-link', href: '/admin', hidden: true }, 'Administration');
   api.me().then((u) => { adminLink.hidden = !u.admin; }).catch(() => {});
@@ -40,7 +137,9 @@ export function chatApp(api) {
         h('div', { class: 'me-text' }, h('strong', { class: 'me-name' }, me.displayName), conn)),
       h('button', { class: 'icon-btn', type: 'button', title: 'Sign out', 'aria-label': 'Sign out', on: { click: signOut } }, icon('logout'))),
     h('div', { class: 'side-actions' }, newBtn, adminLink),
-    h('nav', { class: 'rooms', 'aria-label': 'Rooms' }, list, empty));
+    h('div', { class: 'search-box', role: 'search' }, icon('search'), searchInput),
+    searchPanel,
+    roomsNav);
 
   const chat = chatView(store, { onBack: () => go(null) });
   const el = h('div', { class: 'shell', dataset: { view: 'list' } }, sidebar, chat.el, dialog.el);
@@ -93,8 +192,10 @@ export function chatApp(api) {
   // Routing: #/room/<id> is the open room, so that a reload comes back to it.
   function go(roomId) {
     const hash = roomId ? '#/room/' + encodeURIComponent(roomId) : '#/';
+    // Routed at once (hashchange comes later, and routes again to no effect), so that the
+    // room is open when go returns.
     if (location.hash !== hash) location.hash = hash;
-    else route();
+    route();
   }
 
   function route() {

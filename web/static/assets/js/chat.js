@@ -105,6 +105,8 @@ export function chatView(store, { onBack }) {
     }, 150);
   }
 
+  let opening = Promise.resolve(); // show's first load of the room
+
   function show(id) {
     roomId = id;
     placeholder.hidden = !!id;
@@ -130,7 +132,7 @@ export function chatView(store, { onBack }) {
     renderHead();
     renderTyping();
     olderStatus.textContent = store.timeline(id).loaded ? '' : 'Loading…';
-    store.open(id).then(() => {
+    opening = store.open(id).then(() => {
       if (id === roomId) olderStatus.textContent = '';
       loadOlder();
     }, (err) => {
@@ -853,6 +855,12 @@ export function chatView(store, { onBack }) {
   return {
     el,
     show,
+    // reveal scrolls to the message with seq in room id once it is open (a search result).
+    async reveal(id, seq) {
+      await opening; // after the first page is shown, which scrolls to the end
+      if (id !== roomId || !store.timeline(id).loaded) return;
+      await jumpTo(seq);
+    },
     setVisible(v) {
       visible = v;
       if (v) scheduleRead();
