@@ -83,3 +83,8 @@ func (s *Server) setRoomRetention(w http.ResponseWriter, r *http.Request) {
 	room, err := s.chat.SetRoomRetention(r.Context(), callerID(r), r.PathValue("roomId"), in)
 	s.reply(w, r, http.StatusOK, room, err)
 }
+
+func (s *Server) adminRooms(w http.ResponseWriter, r *http.Request) {
+	rooms, err := s.chat.AdminRooms(r.Context(), callerID(r))
+	s.reply(w, r, http.StatusOK, map[string]any{"rooms": rooms}, err)
+}

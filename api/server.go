@@ -143,6 +143,7 @@ func (s *Server) Register(rt *Router) {
 	rt.Handle("GET /api/v1/admin/reports", a(s.adminReports))
 	rt.Handle("POST /api/v1/admin/reports/{reportId}/resolve", a(s.resolveReport))
 	rt.Handle("PATCH /api/v1/admin/rooms/{roomId}", a(s.setRoomRetention))
+	rt.Handle("GET /api/v1/admin/rooms", a(s.adminRooms))
 	rt.Handle("POST /api/v1/rooms/{roomId}/messages/{messageId}/reports", a(s.reportMessage))
 
 	if s.cfg.Media != nil {

@@ -97,6 +97,7 @@ type Administration interface {
 	Reports(ctx context.Context, callerID, status string, limit int, cursor string) (chat.ReportList, error)
 	ResolveReport(ctx context.Context, callerID, reportID, action string) (chat.Report, error)
 	SetRoomRetention(ctx context.Context, callerID, roomID string, in chat.RetentionPatch) (chat.Room, error)
+	AdminRooms(ctx context.Context, callerID string) ([]chat.Room, error)
 }
 
 // UserData exports and erases what is stored about a user (chat.Service).

@@ -46,7 +46,13 @@ type Report struct {
 	CreatedAt  Time   `json:"createdAt"`
 	// Message is the reported message as it is now, for administrators.
 	Message *Message `json:"message,omitempty"`
+	// Context is, for administrators, up to ReportContext messages on each side of the
+	// reported one in its room, oldest first, the reported one included: what it answered.
+	Context []Message `json:"context,omitempty"`
 }
+
+// ReportContext is how many messages before and after a reported one its report shows.
+const ReportContext = 2
 
 // ReportStore keeps reports.
 type ReportStore interface {
@@ -146,6 +152,15 @@ func (s *Service) attachReported(ctx context.Context, r *Report) {
 		return // gone with its room: the report stands without it
 	}
 	r.Message = &m
+	before, _, err := s.messages.Messages(ctx, r.RoomID, HistoryQuery{BeforeSeq: m.Seq, Limit: ReportContext})
+	if err != nil {
+		return
+	}
+	after, _, err := s.messages.Messages(ctx, r.RoomID, HistoryQuery{AfterSeq: m.Seq, Limit: ReportContext})
+	if err != nil {
+		return
+	}
+	r.Context = append(append(append(make([]Message, 0, len(before)+1+len(after)), before...), m), after...)
 }
 
 // ResolveReport resolves an open report with an action: dismiss, delete_message (the

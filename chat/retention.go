@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -195,4 +196,38 @@ func (s *Service) SweepRetention(ctx context.Context, cfg RetentionConfig) (int,
 		}
 	}
 	return total, nil
+}
+
+// MaxAdminRooms bounds GET /admin/rooms: the rooms with a retention of their own.
+const MaxAdminRooms = 500
+
+// AdminRooms returns, for a server administrator, the rooms with a retention of their own
+// (at most MaxAdminRooms), by name.
+func (s *Service) AdminRooms(ctx context.Context, callerID string) ([]Room, error) {
+	if _, err := s.administrator(ctx, callerID); err != nil {
+		return nil, err
+	}
+	if s.retention == nil {
+		return []Room{}, nil
+	}
+	own, err := s.retention.RoomRetentions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Room, 0, min(len(own), MaxAdminRooms))
+	for id := range own {
+		if len(out) == MaxAdminRooms {
+			break
+		}
+		r, err := s.rooms.Room(ctx, id)
+		if IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b Room) int { return strings.Compare(a.Name+a.ID, b.Name+b.ID) })
+	return out, nil
 }

@@ -99,7 +99,9 @@ test('an administrator resolves a reported message by deleting it', async () => 
   const sender = await signup('rude');
   const reporter = await signup('carl');
   const room = await api('POST', '/rooms', { type: 'group', name: `Reports ${run}`, memberIds: [reporter.user.id] }, sender.accessToken);
+  await api('POST', `/rooms/${room.id}/messages`, { text: `what did you say ${run}` }, reporter.accessToken);
   const m = await api('POST', `/rooms/${room.id}/messages`, { text: `rude words ${run}` }, sender.accessToken);
+  await api('POST', `/rooms/${room.id}/messages`, { text: `that is not ok ${run}` }, reporter.accessToken);
   const filed = await api('POST', `/rooms/${room.id}/messages/${m.id}/reports`, { reason: 'insults' }, reporter.accessToken);
   assert.ok(filed.id);
 
@@ -111,6 +113,11 @@ test('an administrator resolves a reported message by deleting it', async () => 
   await item.waitFor();
   assert.match(await item.innerText(), new RegExp(`rude words ${run}`));
   assert.match(await item.innerText(), /insults/);
+  // In its context: the message before and after it, the reported one marked.
+  const context = item.getByRole('list', { name: 'The conversation around it' });
+  assert.deepEqual(await context.locator('li').evaluateAll((ls) => ls.map((l) => l.textContent)),
+    [`@${reporter.user.username}: what did you say ${run}`, `@${sender.user.username}: rude words ${run}`, `@${reporter.user.username}: that is not ok ${run}`]);
+  assert.match(await context.locator('li.reported').textContent(), /rude words/);
   await shot(boss.page, 'admin-4-report.png');
   await item.getByRole('button', { name: 'Delete message' }).click();
   await item.waitFor({ state: 'detached' });
@@ -120,5 +127,45 @@ test('an administrator resolves a reported message by deleting it', async () => 
   assert.ok(gone.deletedAt, 'the reported message is deleted');
   assert.equal(gone.text, '');
   await boss.page.locator('section[aria-labelledby="admin-audit"] tbody tr[data-action="resolve_report"]').waitFor();
+  boss.check();
+});
+
+test('an administrator sets a room\'s retention and erases a user from the administration page', async () => {
+  const run = Date.now().toString(36).slice(-6);
+  const signup = (name) => api('POST', '/auth/signup', { username: `${name}${run}`, password: 'correct horse battery', displayName: `${name} ${run}` });
+  const owner = await signup('olga');
+  const leaver = await signup('gone');
+  const room = await api('POST', '/rooms', { type: 'group', name: `Kept ${run}`, memberIds: [leaver.user.id] }, owner.accessToken);
+  await api('POST', `/rooms/${room.id}/messages`, { text: `last words ${run}` }, leaver.accessToken);
+
+  const boss = await person(browser, 'Keeper');
+  await signUp(boss);
+  operator('grant', boss.username);
+  await boss.page.goto(BASE + '/admin');
+  await boss.page.getByRole('heading', { name: 'Room retention' }).waitFor();
+  await boss.page.getByLabel('Room id').fill(room.id);
+  await boss.page.getByLabel('Retention in days').fill('30');
+  await boss.page.getByRole('button', { name: 'Set retention' }).click();
+  const row = boss.page.locator(`tr[data-room-id="${room.id}"]`);
+  await row.waitFor();
+  assert.equal(await row.locator('td.retention').textContent(), '30 days');
+  assert.match(await row.innerText(), new RegExp(`Kept ${run}`));
+  await boss.page.locator('section[aria-labelledby="admin-audit"] tbody tr[data-action="set_retention"]').waitFor();
+  const seen = await api('GET', `/rooms/${room.id}`, null, owner.accessToken);
+  assert.equal(seen.retentionDays, 30);
+  await shot(boss.page, 'admin-5-retention.png');
+
+  // Erase asks twice.
+  await boss.page.getByRole('searchbox', { name: 'Search users' }).fill(leaver.user.username);
+  const user = boss.page.locator(`tr[data-user-id="${leaver.user.id}"]`);
+  await user.waitFor();
+  await user.getByRole('button', { name: 'Erase' }).click();
+  await user.getByRole('button', { name: `Erase ${leaver.user.username} for good?` }).click();
+  await boss.page.locator('.admin-status', { hasText: 'is erased' }).waitFor();
+  await shot(boss.page, 'admin-6-erased.png');
+  const after = await api('GET', `/rooms/${room.id}`, null, owner.accessToken);
+  assert.ok(!after.memberIds.includes(leaver.user.id), 'the erased user left the room');
+  const page = await api('GET', `/rooms/${room.id}/messages?limit=10`, null, owner.accessToken);
+  assert.ok(page.messages.every((x) => x.senderId !== leaver.user.id || (x.deletedAt && x.text === '')), 'their messages are deleted');
   boss.check();
 });

@@ -1,4 +1,5 @@
-// The administration page (/admin): users, with suspension, and the audit log. Served by
+// The administration page (/admin): users (suspension, erasure), the reports queue with
+// each message in its context, rooms' retention, and the audit log. Served by
 // the same binary; every call is checked by the server (403 not_admin for anyone who is
 // not a server administrator), so this page only shows what the API allows.
 
@@ -19,6 +20,13 @@ export function adminApp(api) {
   let query = '';
   let searchTimer = null;
 
+  const roomsBody = h('tbody');
+  const noRooms = h('p', { class: 'muted' }, 'Every room keeps the server\'s default.');
+  const roomIdInput = h('input', { type: 'text', class: 'admin-input', placeholder: 'Room id', 'aria-label': 'Room id', autocomplete: 'off' });
+  const daysInput = h('input', { type: 'number', class: 'admin-input days', min: '0', max: '36500', placeholder: 'Days', 'aria-label': 'Retention in days' });
+  const setRetention = h('button', { class: 'btn primary', type: 'submit' }, 'Set retention');
+  const retentionForm = h('form', { class: 'admin-form' }, roomIdInput, daysInput, setRetention);
+
   const el = h('div', { class: 'admin' },
     h('header', { class: 'admin-head' },
       h('h1', {}, 'Administration'),
@@ -35,6 +43,14 @@ export function adminApp(api) {
       h('h2', { id: 'admin-reports' }, 'Open reports'),
       noReports,
       reportsList),
+    h('section', { class: 'admin-section', 'aria-labelledby': 'admin-rooms' },
+      h('h2', { id: 'admin-rooms' }, 'Room retention'),
+      h('p', { class: 'muted' }, 'Messages older than a room\'s retention are deleted, pinned ones kept; 0 gives the room the server\'s default again.'),
+      retentionForm,
+      noRooms,
+      h('table', { class: 'admin-table rooms-table' },
+        h('thead', {}, h('tr', {}, h('th', {}, 'Room'), h('th', {}, 'Id'), h('th', {}, 'Keeps messages'))),
+        roomsBody)),
     h('section', { class: 'admin-section', 'aria-labelledby': 'admin-audit' },
       h('h2', { id: 'admin-audit' }, 'Audit log'),
       h('table', { class: 'admin-table' },
@@ -54,14 +70,34 @@ export function adminApp(api) {
 
   function userRow(u) {
     names.set(u.id, u.username);
-    const state = u.suspendedAt ? 'Suspended' : u.admin ? 'Administrator' : 'Active';
+    const erased = u.username.startsWith('deleted-');
+    const state = erased ? 'Erased' : u.suspendedAt ? 'Suspended' : u.admin ? 'Administrator' : 'Active';
     const toggle = h('button', { class: 'btn', type: 'button', dataset: { action: u.suspendedAt ? 'unsuspend' : 'suspend' } },
       u.suspendedAt ? 'Unsuspend' : 'Suspend');
+    // Erasing asks twice: the first click arms the button, the second erases.
+    const erase = h('button', { class: 'btn danger', type: 'button', dataset: { action: 'erase' } }, 'Erase');
     const row = h('tr', { dataset: { userId: u.id, username: u.username } },
       h('td', {}, h('strong', {}, u.displayName), ' ', h('span', { class: 'muted' }, '@' + u.username)),
       h('td', {}, formatListTime(u.createdAt)),
       h('td', { class: 'admin-state' }, state),
-      h('td', {}, toggle));
+      h('td', { class: 'admin-actions' }, erased ? null : toggle, erased ? null : erase));
+    erase.addEventListener('click', async () => {
+      if (erase.dataset.armed !== 'true') {
+        erase.dataset.armed = 'true';
+        erase.textContent = `Erase ${u.username} for good?`;
+        return;
+      }
+      erase.disabled = true;
+      try {
+        await api.eraseUser(u.id);
+        status.textContent = `${u.username} is erased: their messages deleted, their rooms left, their profile anonymised.`;
+        loadUsers(true);
+        reloadAudit();
+      } catch (err) {
+        erase.disabled = false;
+        fail(err);
+      }
+    });
     toggle.addEventListener('click', async () => {
       toggle.disabled = true;
       try {
@@ -151,8 +187,15 @@ export function adminApp(api) {
       });
       return b;
     });
+    // The message among its neighbours, the reported one marked.
+    const context = (r.context || []).length > 1
+      ? h('ol', { class: 'report-context', 'aria-label': 'The conversation around it' },
+        r.context.map((c) => h('li', { class: c.id === r.messageId ? 'reported' : '' },
+          h('span', { class: 'muted' }, '@' + (names.get(c.senderId) || c.senderId) + ': '),
+          c.deletedAt ? '(deleted)' : c.text || `(${c.type})`)))
+      : h('blockquote', {}, text);
     const item = h('li', { class: 'admin-report', dataset: { reportId: r.id } },
-      h('blockquote', {}, text),
+      context,
       h('p', {}, h('span', { class: 'muted' }, 'Reason: '), r.reason),
       h('p', { class: 'muted report-who' }, `From ${names.get(r.senderId) || r.senderId}, reported ${formatListTime(r.createdAt)}`),
       h('div', { class: 'report-actions' }, actions));
@@ -162,13 +205,52 @@ export function adminApp(api) {
   async function loadReports() {
     try {
       const page = await api.reports('open');
-      for (const r of page.reports) await who(r.senderId);
+      for (const r of page.reports) {
+        await who(r.senderId);
+        for (const c of r.context || []) await who(c.senderId);
+      }
       reportsList.replaceChildren(...page.reports.map(reportItem));
       noReports.hidden = page.reports.length > 0;
     } catch (err) {
       fail(err);
     }
   }
+
+  async function loadRooms() {
+    try {
+      const page = await api.adminRooms();
+      roomsBody.replaceChildren(...page.rooms.map((r) => h('tr', { dataset: { roomId: r.id } },
+        h('td', {}, r.name || (r.type === 'direct' ? 'Direct conversation' : 'Group')),
+        h('td', {}, h('code', {}, r.id)),
+        h('td', { class: 'retention' }, `${r.retentionDays} day${r.retentionDays === 1 ? '' : 's'}`))));
+      noRooms.hidden = page.rooms.length > 0;
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  retentionForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const id = roomIdInput.value.trim();
+    const days = Number(daysInput.value);
+    if (!id || daysInput.value === '' || !Number.isInteger(days)) {
+      status.textContent = 'A room id and a whole number of days, please.';
+      return;
+    }
+    setRetention.disabled = true;
+    try {
+      const r = await api.setRoomRetention(id, days);
+      status.textContent = days ? `${r.name || r.id} keeps messages for ${days} day${days === 1 ? '' : 's'}.` : `${r.name || r.id} keeps the server's default.`;
+      roomIdInput.value = '';
+      daysInput.value = '';
+      loadRooms();
+      reloadAudit();
+    } catch (err) {
+      fail(err);
+    } finally {
+      setRetention.disabled = false;
+    }
+  });
 
   search.addEventListener('input', () => {
     clearTimeout(searchTimer);
@@ -179,7 +261,7 @@ export function adminApp(api) {
   });
   moreUsers.addEventListener('click', () => loadUsers(false));
   moreAudit.addEventListener('click', () => loadAudit(false));
-  loadUsers(true).then(loadReports).then(reloadAudit);
+  loadUsers(true).then(loadReports).then(loadRooms).then(reloadAudit);
 
   return { el, destroy() { clearTimeout(searchTimer); } };
 }

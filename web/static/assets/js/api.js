@@ -277,6 +277,11 @@ export class Api extends EventTarget {
   }
   suspend(userId) { return this.call('POST', `/admin/users/${encodeURIComponent(userId)}/suspend`); }
   unsuspend(userId) { return this.call('POST', `/admin/users/${encodeURIComponent(userId)}/unsuspend`); }
+  eraseUser(userId) { return this.call('DELETE', `/admin/users/${encodeURIComponent(userId)}`); }
+  adminRooms() { return this.call('GET', '/admin/rooms'); }
+  setRoomRetention(roomId, retentionDays) {
+    return this.call('PATCH', `/admin/rooms/${encodeURIComponent(roomId)}`, { retentionDays });
+  }
   reports(status, cursor) {
     const p = new URLSearchParams({ limit: '50' });
     if (status) p.set('status', status);
