@@ -275,7 +275,11 @@ func (s *Service) applyChange(ctx context.Context, c Change) (Message, bool, err
 	}
 	s.describe(ctx, &m)
 	if changed {
-		s.deliverChange(ctx, m)
+		// A reaction's event may wait for the others of its window (updates.go).
+		held := (c.Kind == ChangeReact || c.Kind == ChangeUnreact) && s.updates.offer(m)
+		if !held {
+			s.deliverChange(ctx, m)
+		}
 	}
 	return m, changed, nil
 }

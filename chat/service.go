@@ -34,6 +34,11 @@ type ServiceConfig struct {
 	// default 10000.
 	DeliveryReceiptWindow time.Duration
 	DeliveryReceiptMax    int
+	// UpdateWindow is how long a reaction's MESSAGE_UPDATED is held so that one event
+	// carries every reaction to the message in that time (updates.go). Default 100 ms.
+	// UpdateMax bounds the messages held between two flushes; default 10000.
+	UpdateWindow time.Duration
+	UpdateMax    int
 	// AfterStore, when set, is called after a message is stored and before it is
 	// published: a test hook that stands for the process dying there.
 	AfterStore func(Message)
@@ -74,6 +79,7 @@ type Service struct {
 	membership *memberCache
 	push       PushQueue
 	receipts   *receiptCoalescer
+	updates    *updateCoalescer
 
 	mediaRemover MediaRemover
 }
@@ -133,10 +139,16 @@ func NewService(cfg ServiceConfig, store Store, bus Bus, presence PresenceServic
 	if cfg.DeliveryReceiptMax <= 0 {
 		cfg.DeliveryReceiptMax = 10000
 	}
+	if cfg.UpdateWindow <= 0 {
+		cfg.UpdateWindow = 100 * time.Millisecond
+	}
+	if cfg.UpdateMax <= 0 {
+		cfg.UpdateMax = 10000
+	}
 	svc := &Service{cfg: cfg,
 		users: store, rooms: store, members: store, mod: store, cursors: store, deliveries: store, messages: store, outbox: store,
 		admins: store, audit: store, blocks: store, reports: store, userdata: store, heads: store, changes: store, mentions: store, retention: store,
-		bus: bus, presence: presence, log: cfg.Logger, receipts: newReceiptCoalescer(cfg.DeliveryReceiptMax),
+		bus: bus, presence: presence, log: cfg.Logger, receipts: newReceiptCoalescer(cfg.DeliveryReceiptMax), updates: newUpdateCoalescer(cfg.UpdateMax),
 		membership: newMemberCache(cfg.MembershipTTL, cfg.MembershipRooms, cfg.Now)}
 	if ms, ok := store.(MessageSearch); ok {
 		svc.search = ms

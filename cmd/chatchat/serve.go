@@ -225,6 +225,8 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 		rctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
 		wg.Go(func() { svc.RunDeliveryReceipts(rctx) })
+		// Reactions' MESSAGE_UPDATED events, one per message per 100 ms.
+		wg.Go(func() { svc.RunMessageUpdates(rctx) })
 		a.cleanup = append(a.cleanup, func() { cancel(); wg.Wait() })
 	}
 	if roles["ws"] {
