@@ -54,6 +54,8 @@ type BusConfig struct {
 	MaxBackoff time.Duration
 	// Logger gets the subscription's troubles. Default: discard.
 	Logger *slog.Logger
+	// Metrics counts the events received (nil: not counted).
+	Metrics *Metrics
 }
 
 // Bus is a chat.Bus over Redis Pub/Sub. Each Bus holds one subscription, read by one
@@ -332,6 +334,7 @@ func (b *Bus) deliver(topic chat.Topic, payload string) {
 		b.log.Warn("redis: dropped an event that does not decode", "err", err, "size", len(payload))
 		return
 	}
+	b.cfg.Metrics.eventReceived(ev.Type)
 	for _, sub := range subs {
 		sub.h.HandleEvent(ev)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/chatchat/chatchat/redis"
 	"github.com/chatchat/chatchat/secretsmanager"
 	"github.com/chatchat/chatchat/sqlite"
+	"github.com/prometheus/client_golang/prometheus"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -32,7 +33,9 @@ type backends struct {
 	busName string
 }
 
-func openBackends(ctx context.Context, s *settings, log *slog.Logger) (_ *backends, err error) {
+// openBackends opens the adapters; the bus's metrics are registered on reg (nil: not
+// registered).
+func openBackends(ctx context.Context, s *settings, log *slog.Logger, reg prometheus.Registerer) (_ *backends, err error) {
 	b := &backends{checks: map[string]chat.Pinger{}}
 	defer func() {
 		if err != nil {
@@ -98,7 +101,7 @@ func openBackends(ctx context.Context, s *settings, log *slog.Logger) (_ *backen
 		if err != nil {
 			return nil, err
 		}
-		bus, err := redis.NewBus(ctx, client, redis.BusConfig{Prefix: s.RedisKeyPrefix, Topics: topics, PublishTimeout: time.Second, Logger: log})
+		bus, err := redis.NewBus(ctx, client, redis.BusConfig{Prefix: s.RedisKeyPrefix, Topics: topics, PublishTimeout: time.Second, Logger: log, Metrics: redis.NewMetrics(reg)})
 		if err != nil {
 			return nil, fmt.Errorf("redis bus: %w", err)
 		}

@@ -113,7 +113,7 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	b, err := openBackends(ctx, s, log)
+	b, err := openBackends(ctx, s, log, reg)
 	if err != nil {
 		return nil, err
 	}
