@@ -206,13 +206,20 @@ func (b *RoomBus) ssubscribe(ctx context.Context, channels []string) (*goredis.P
 }
 
 // RoomChannel returns the channel of a room's events.
-func (b *RoomBus) RoomChannel(roomID string) string { return b.channel("room", roomID) }
+func (b *RoomBus) RoomChannel(roomID string) string { return RoomChannel(b.cfg.Prefix, roomID) }
 
 // UserChannel returns the channel of the events for a user.
-func (b *RoomBus) UserChannel(userID string) string { return b.channel("user", userID) }
+func (b *RoomBus) UserChannel(userID string) string { return UserChannel(b.cfg.Prefix, userID) }
 
-func (b *RoomBus) channel(kind, id string) string {
-	return b.cfg.Prefix + kind + ":{" + strconv.Itoa(fnvBucket(id)) + "}:" + id
+// RoomChannel returns the channel of a room's events under a prefix, for operators and
+// tests that look at Redis (PUBSUB SHARDNUMSUB).
+func RoomChannel(prefix, roomID string) string { return channel(prefix, "room", roomID) }
+
+// UserChannel returns the channel of the events for a user under a prefix.
+func UserChannel(prefix, userID string) string { return channel(prefix, "user", userID) }
+
+func channel(prefix, kind, id string) string {
+	return prefix + kind + ":{" + strconv.Itoa(fnvBucket(id)) + "}:" + id
 }
 
 // fnvBucket spreads ids over the shards with FNV-1a, which every node computes alike.

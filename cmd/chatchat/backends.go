@@ -101,11 +101,30 @@ func openBackends(ctx context.Context, s *settings, log *slog.Logger, reg promet
 		if err != nil {
 			return nil, err
 		}
-		bus, err := redis.NewBus(ctx, client, redis.BusConfig{Prefix: s.RedisKeyPrefix, Topics: topics, PublishTimeout: time.Second, Logger: log, Metrics: redis.NewMetrics(reg)})
+		mode, err := s.busMode()
+		if err != nil {
+			return nil, err
+		}
+		var bus interface {
+			chat.Bus
+			chat.Pinger
+			io.Closer
+		}
+		if mode == busRoom {
+			bus, err = redis.NewRoomBus(ctx, client, redis.RoomBusConfig{Prefix: s.RedisKeyPrefix, Topics: topics,
+				PublishTimeout: time.Second, SubscribeTimeout: time.Second, ReleaseDelay: s.BusReleaseDelay,
+				Logger: log, Metrics: redis.NewMetrics(reg)})
+		} else {
+			bus, err = redis.NewBus(ctx, client, redis.BusConfig{Prefix: s.RedisKeyPrefix, Topics: topics,
+				PublishTimeout: time.Second, Logger: log, Metrics: redis.NewMetrics(reg)})
+		}
 		if err != nil {
 			return nil, fmt.Errorf("redis bus: %w", err)
 		}
 		b.bus, b.busName = bus, "redis"
+		if mode == busRoom {
+			b.busName = "redis, per room"
+		}
 		b.closers = append(b.closers, bus)
 		pres := redis.NewPresence(client, redis.PresenceConfig{Prefix: s.RedisKeyPrefix, TTL: s.PresenceTTL})
 		b.presence = pres

@@ -62,6 +62,8 @@ type settings struct {
 	RefreshTokenTTL     time.Duration
 	PresenceTTL         time.Duration
 	RedisKeyPrefix      string
+	BusMode             string
+	BusReleaseDelay     time.Duration
 	NodeID              string
 	BodyLimitMedia      int64
 	S3Bucket            string
@@ -155,6 +157,8 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	dur(&s.RefreshTokenTTL, "refresh-token-ttl", 30*24*time.Hour, "refresh token lifetime")
 	dur(&s.PresenceTTL, "presence-ttl", 60*time.Second, "how long a heartbeat keeps a user online")
 	str(&s.RedisKeyPrefix, "redis-prefix", "", "prefix for every Redis key and channel (to share one Redis between deployments)")
+	str(&s.BusMode, "bus-mode", busGlobal, "how events travel between nodes over Redis: global (every node hears every event on one channel) or room (sharded Pub/Sub, Redis 7: a node hears the rooms and users it holds sessions of)")
+	dur(&s.BusReleaseDelay, "bus-release-delay", 30*time.Second, "with --bus-mode room: how long a node keeps hearing a room or user after its last session there left, so that reconnecting clients find it still heard")
 	str(&s.NodeID, "node-id", "", "this process's id in events and logs (default random)")
 	num64(&s.BodyLimitMedia, "max-media-bytes", 20<<20, "largest media upload")
 	str(&s.S3Bucket, "s3-bucket", "", "store media in this S3 bucket (default the data dir)")
@@ -225,6 +229,27 @@ func applyEnv(fs *flag.FlagSet, env map[string]string) error {
 		}
 	})
 	return err
+}
+
+// The values of --bus-mode.
+const (
+	busGlobal = "global"
+	busRoom   = "room"
+)
+
+// busMode checks --bus-mode.
+func (s *settings) busMode() (string, error) {
+	switch s.BusMode {
+	case busGlobal, "":
+		return busGlobal, nil
+	case busRoom:
+		if s.RedisURL == "" {
+			return "", fmt.Errorf("--bus-mode room needs --redis-url: the in-process bus has one node")
+		}
+		return busRoom, nil
+	default:
+		return "", fmt.Errorf("--bus-mode %q: want global or room", s.BusMode)
+	}
 }
 
 // roles parses --roles.

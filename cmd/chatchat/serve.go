@@ -228,6 +228,9 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 			IdleTimeout: s.WSIdleTimeout, SweepInterval: s.WSSweepInterval,
 			Deflate: s.WSDeflate,
 		}, svc, authSvc, log, reg)
+		if routes, ok := b.bus.(ws.Routes); ok { // --bus-mode room
+			a.chatSrv.SetRoutes(routes)
+		}
 		a.cleanup = append(a.cleanup, b.bus.Subscribe(chat.TopicSessions, a.chatSrv))
 		a.router.Handle("GET /ws", a.chatSrv)
 	}
