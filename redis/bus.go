@@ -1,8 +1,9 @@
 // Package redis carries ChatChat's events and presence across the nodes of a cluster:
 // Bus over Redis Pub/Sub (the seed's channel globalEvents, and fcmTokenMessages for the
-// notification servers), the push queue in a Redis Stream, and Presence in Redis keys with
-// the seed's layout. It needs Redis 5 or later (scripts read the server's clock) and a
-// single primary: the presence scripts touch keys of several hash slots.
+// notification servers), RoomBus over sharded Pub/Sub with a channel per room and user
+// (Redis 7), the push queue in a Redis Stream, and Presence in Redis keys with the seed's
+// layout. It needs Redis 5 or later (scripts read the server's clock) and a single primary:
+// the presence scripts touch keys of several hash slots.
 package redis
 
 import (
