@@ -21,13 +21,66 @@ import (
 // waitLimit bounds the waits of these tests: a guard against hanging on a shared machine.
 const waitLimit = 10 * time.Second
 
-// TestRoomBus runs the bus contract on the room mode, each node holding the suite's rooms.
-func TestRoomBus(t *testing.T) {
+// roomEnv is a Redis that room-mode tests run on: one server, or a Redis Cluster.
+type roomEnv struct {
+	client func(tb testing.TB) goredis.UniversalClient // a new client, as a node has
+	prefix func(tb testing.TB) string                  // a prefix of the test's own
+	addrs  []string                                    // every server (PUBSUB SHARDNUMSUB is per node)
+}
+
+// subscribers returns how many connections subscribe to a sharded channel, over every node.
+func (env roomEnv) subscribers(tb testing.TB, ch string) int64 {
+	tb.Helper()
+	var n int64
+	for _, addr := range env.addrs {
+		rc := goredis.NewClient(&goredis.Options{Addr: addr})
+		got, err := rc.PubSubShardNumSub(context.Background(), ch).Result()
+		_ = rc.Close()
+		if err != nil {
+			tb.Fatalf("PUBSUB SHARDNUMSUB on %s: %v", addr, err)
+		}
+		n += got[ch]
+	}
+	return n
+}
+
+func singleRedis(t *testing.T) roomEnv {
 	srv := testenv.Redis(t)
+	return roomEnv{
+		client: func(tb testing.TB) goredis.UniversalClient { return srv.Client(tb) },
+		prefix: srv.Prefix,
+		addrs:  []string{srv.Addr},
+	}
+}
+
+// clusterRedis is a private cluster: the test's name is prefix enough.
+func clusterRedis(t *testing.T) roomEnv {
+	c := testenv.StartRedisCluster(t)
+	return roomEnv{
+		client: func(tb testing.TB) goredis.UniversalClient { return c.Client(tb) },
+		prefix: func(tb testing.TB) string { return strings.ReplaceAll(tb.Name(), "/", ".") + ":" },
+		addrs:  c.Addrs,
+	}
+}
+
+// TestRoomBus runs the bus contract on the room mode, each node holding the suite's rooms.
+func TestRoomBus(t *testing.T) { testRoomBusContract(t, singleRedis(t)) }
+
+// TestRoomBusOnCluster runs the room mode's tests that need no server-side tricks on a
+// Redis Cluster of three primaries: rooms' channels live on different nodes.
+func TestRoomBusOnCluster(t *testing.T) {
+	env := clusterRedis(t)
+	t.Run("Contract", func(t *testing.T) { testRoomBusContract(t, env) })
+	t.Run("RoutesByRoom", func(t *testing.T) { testRoomBusRoutesByRoom(t, env) })
+	t.Run("ReleasesAfterDelay", func(t *testing.T) { testRoomBusReleasesAfterDelay(t, env) })
+	t.Run("PublishBatch", func(t *testing.T) { testRoomBusPublishBatch(t, env) })
+}
+
+func testRoomBusContract(t *testing.T, env roomEnv) {
 	chattest.TestBus(t, func(t *testing.T) (chat.Bus, chat.Bus) {
-		prefix := srv.Prefix(t)
-		pub := newRoomBus(t, srv.Client(t), redis.RoomBusConfig{Prefix: prefix})
-		sub := newRoomBus(t, srv.Client(t), redis.RoomBusConfig{Prefix: prefix})
+		prefix := env.prefix(t)
+		pub := newRoomBus(t, env.client(t), redis.RoomBusConfig{Prefix: prefix})
+		sub := newRoomBus(t, env.client(t), redis.RoomBusConfig{Prefix: prefix})
 		for _, b := range []*redis.RoomBus{pub, sub} {
 			holdRooms(t, b, "room-0", "room-1", "room-2")
 		}
@@ -128,12 +181,13 @@ func received(tb testing.TB, reg *prometheus.Registry, typ string) float64 {
 
 // TestRoomBusRoutesByRoom: a node that holds room A and not room B receives A's events and
 // not B's, as its handlers and its received counter show; a node holding B gets B's.
-func TestRoomBusRoutesByRoom(t *testing.T) {
-	srv := testenv.Redis(t)
-	prefix := srv.Prefix(t)
+func TestRoomBusRoutesByRoom(t *testing.T) { testRoomBusRoutesByRoom(t, singleRedis(t)) }
+
+func testRoomBusRoutesByRoom(t *testing.T, env roomEnv) {
+	prefix := env.prefix(t)
 	reg := prometheus.NewRegistry()
-	a := newRoomBus(t, srv.Client(t), redis.RoomBusConfig{Prefix: prefix, Metrics: redis.NewMetrics(reg)})
-	b := newRoomBus(t, srv.Client(t), redis.RoomBusConfig{Prefix: prefix})
+	a := newRoomBus(t, env.client(t), redis.RoomBusConfig{Prefix: prefix, Metrics: redis.NewMetrics(reg)})
+	b := newRoomBus(t, env.client(t), redis.RoomBusConfig{Prefix: prefix})
 	recA, recB := newRoomRecorder(), newRoomRecorder()
 	defer a.Subscribe(chat.TopicSessions, recA)()
 	defer b.Subscribe(chat.TopicSessions, recB)()
@@ -208,25 +262,19 @@ func TestRoomBusRoutesByRoom(t *testing.T) {
 // TestRoomBusReleasesAfterDelay: a released room stays subscribed for the release delay, a
 // hold within it keeps the subscription (no new gap), and after it the node hears the room
 // no more.
-func TestRoomBusReleasesAfterDelay(t *testing.T) {
-	srv := testenv.Redis(t)
-	prefix := srv.Prefix(t)
+func TestRoomBusReleasesAfterDelay(t *testing.T) { testRoomBusReleasesAfterDelay(t, singleRedis(t)) }
+
+func testRoomBusReleasesAfterDelay(t *testing.T, env roomEnv) {
+	prefix := env.prefix(t)
 	const delay = 300 * time.Millisecond
-	sub := newRoomBus(t, srv.Client(t), redis.RoomBusConfig{Prefix: prefix, ReleaseDelay: delay})
-	pub := newRoomBus(t, srv.Client(t), redis.RoomBusConfig{Prefix: prefix})
+	sub := newRoomBus(t, env.client(t), redis.RoomBusConfig{Prefix: prefix, ReleaseDelay: delay})
+	pub := newRoomBus(t, env.client(t), redis.RoomBusConfig{Prefix: prefix})
 	rec := newRoomRecorder()
 	defer sub.Subscribe(chat.TopicSessions, rec)()
 	holdRooms(t, sub, "A")
 	waitFor(t, "room gap", func() bool { return rec.roomGaps("A") == 1 })
-	admin := srv.Client(t)
 	ctx := context.Background()
-	subscribers := func() int64 {
-		n, err := admin.PubSubShardNumSub(ctx, sub.RoomChannel("A")).Result()
-		if err != nil {
-			t.Fatalf("PUBSUB SHARDNUMSUB: %v", err)
-		}
-		return n[sub.RoomChannel("A")]
-	}
+	subscribers := func() int64 { return env.subscribers(t, sub.RoomChannel("A")) }
 
 	// Released and held again within the delay: nothing changes.
 	sub.ReleaseRoom("A")
@@ -358,16 +406,17 @@ func TestRoomBusSilentConnection(t *testing.T) {
 
 // TestRoomBusPublishBatch: a batch's room events and push event reach their subscribers
 // from one call, as on the global bus.
-func TestRoomBusPublishBatch(t *testing.T) {
-	srv := testenv.Redis(t)
-	prefix := srv.Prefix(t)
-	pub := newRoomBus(t, srv.Client(t), redis.RoomBusConfig{Prefix: prefix})
-	sub := newRoomBus(t, srv.Client(t), redis.RoomBusConfig{Prefix: prefix})
+func TestRoomBusPublishBatch(t *testing.T) { testRoomBusPublishBatch(t, singleRedis(t)) }
+
+func testRoomBusPublishBatch(t *testing.T, env roomEnv) {
+	prefix := env.prefix(t)
+	pub := newRoomBus(t, env.client(t), redis.RoomBusConfig{Prefix: prefix})
+	sub := newRoomBus(t, env.client(t), redis.RoomBusConfig{Prefix: prefix})
 	holdRooms(t, sub, "r")
 	sessions, push := chattest.NewEventRecorder(), chattest.NewEventRecorder()
 	defer sub.Subscribe(chat.TopicSessions, sessions)()
 	defer sub.Subscribe(chat.TopicPush, push)()
-	q := redis.NewQueue(srv.Client(t), redis.QueueConfig{Prefix: prefix})
+	q := redis.NewQueue(env.client(t), redis.QueueConfig{Prefix: prefix})
 	created := chat.Event{Type: chat.EventMessageCreated, RoomID: "r", Seq: 7, Data: json.RawMessage(`{"n":1}`), Origin: "n", At: 1}
 	fcm := chat.Event{Type: chat.EventFCMTokenMessage, RoomID: "r", Data: json.RawMessage(`{"n":1}`), Origin: "n", At: 1}
 	job := chat.PushJob{Message: chat.Message{ID: "m7", RoomID: "r", Seq: 7}, EnqueuedAt: 1}
