@@ -196,3 +196,33 @@ func TestRoomClusterMemberAddedOnAnotherNode(t *testing.T) {
 		return err == nil && m.Seq == n+2
 	})
 }
+
+// TestRoomClusterSurvivesLostPubSubConnection: in room mode, every subscriber connection
+// killed mid-flow comes back, and each room's re-sync fills what Pub/Sub dropped meanwhile.
+func TestRoomClusterSurvivesLostPubSubConnection(t *testing.T) {
+	c := startRoomCluster(t)
+	ctx := context.Background()
+	alice, _ := newUser(t, c.api, "alice")
+	bob, bobA := newUser(t, c.api, "bob")
+	room, _, _ := alice.CreateRoom(ctx, client.NewRoom{Type: "direct", MemberIDs: []string{bobA.User.ID}})
+	bc := connect(t, wsClient(c.ws2, bob))
+	c.waitRoomSubscribers(t, room.ID, 1)
+
+	rc := goredis.NewClient(&goredis.Options{Addr: c.redis.Addr})
+	defer rc.Close()
+	const n = 60
+	for i := 1; i <= n; i++ {
+		if _, _, err := alice.SendMessage(ctx, room.ID, client.NewMessage{Text: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+		if i%20 == 0 {
+			if err := rc.Do(ctx, "CLIENT", "KILL", "TYPE", "pubsub").Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	seqs := collect(t, bc, n)
+	if len(seqs) < n {
+		t.Fatalf("bob got %d of %d", len(seqs), n)
+	}
+}
