@@ -461,3 +461,33 @@ func TestRoomBusPublishFailsWhenRedisIsDown(t *testing.T) {
 		t.Fatalf("Close hangs with Redis down")
 	}
 }
+
+// TestBusCountsReceived: the global bus counts what it hands on by type, a type it does not
+// know as "other".
+func TestBusCountsReceived(t *testing.T) {
+	srv := testenv.Redis(t)
+	prefix := srv.Prefix(t)
+	reg := prometheus.NewRegistry()
+	sub, err := redis.NewBus(t.Context(), srv.Client(t), redis.BusConfig{Prefix: prefix, Metrics: redis.NewMetrics(reg)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Close() })
+	pub := newBus(t, srv.Client(t), prefix)
+	rec := chattest.NewEventRecorder()
+	defer sub.Subscribe(chat.TopicSessions, rec)()
+	for i, typ := range []string{chat.EventMessageCreated, chat.EventMessageCreated, "FROM_A_NEWER_NODE"} {
+		ev := roomEvent("any", int64(i))
+		ev.Type = typ
+		if err := pub.Publish(t.Context(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec.WaitEvents(t, 3)
+	if n := received(t, reg, chat.EventMessageCreated); n != 2 {
+		t.Fatalf("MESSAGE_CREATED count = %v, want 2", n)
+	}
+	if n := received(t, reg, "other"); n != 1 {
+		t.Fatalf("other count = %v, want 1", n)
+	}
+}
