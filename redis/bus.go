@@ -2,8 +2,9 @@
 // Bus over Redis Pub/Sub (the seed's channel globalEvents, and fcmTokenMessages for the
 // notification servers), RoomBus over sharded Pub/Sub with a channel per room and user
 // (Redis 7), the push queue in a Redis Stream, and Presence in Redis keys with the seed's
-// layout. It needs Redis 5 or later (scripts read the server's clock) and a single primary:
-// the presence scripts touch keys of several hash slots.
+// layout. It needs Redis 5 or later (scripts read the server's clock) and a single primary,
+// as the presence scripts touch keys of several hash slots, unless Presence uses hash tags
+// (PresenceConfig.HashTags) and the bus is a RoomBus: then a Redis Cluster serves too.
 package redis
 
 import (
