@@ -82,20 +82,10 @@ func openBackends(ctx context.Context, s *settings, log *slog.Logger, reg promet
 
 	switch {
 	case s.RedisURL != "":
-		opts, err := redisOptions(s)
+		client, err := newRedisClient(s, true)
 		if err != nil {
 			return nil, err
 		}
-		// Fail fast when Redis is down: a request that publishes must not wait out the
-		// client's default retries (seconds); the store already has the message.
-		opts.DialTimeout = time.Second
-		opts.DialerRetries = 1
-		opts.MaxRetries = 1
-		// A hung Redis (connections open, nothing answered) is bounded the same way:
-		// every command waits a second at most, and so does a free connection.
-		opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout = time.Second, time.Second, time.Second
-		opts.ContextTimeoutEnabled = true // and a caller's shorter deadline wins
-		client := goredis.NewClient(opts)
 		b.closers = append(b.closers, client)
 		topics, err := busTopics(s)
 		if err != nil {
@@ -126,7 +116,7 @@ func openBackends(ctx context.Context, s *settings, log *slog.Logger, reg promet
 			b.busName = "redis, per room"
 		}
 		b.closers = append(b.closers, bus)
-		pres := redis.NewPresence(client, redis.PresenceConfig{Prefix: s.RedisKeyPrefix, TTL: s.PresenceTTL})
+		pres := redis.NewPresence(client, redis.PresenceConfig{Prefix: s.RedisKeyPrefix, TTL: s.PresenceTTL, HashTags: s.RedisCluster})
 		b.presence = pres
 		b.checks["redis"] = bus
 	default:
@@ -156,6 +146,44 @@ func busTopics(s *settings) ([]chat.Topic, error) {
 		topics = append(topics, chat.TopicPush)
 	}
 	return topics, nil
+}
+
+// newRedisClient opens a client of --redis-url: one server, or with --redis-cluster a Redis
+// Cluster (the URL names a node, more with addr= parameters). It fails fast when Redis is
+// down: a request that publishes must not wait out the client's default retries (seconds);
+// the store already has the message. With commandTimeout a hung Redis (connections open,
+// nothing answered) is bounded the same way: every command waits a second at most, and so
+// does a free connection; without, for blocking reads, which add their own wait.
+func newRedisClient(s *settings, commandTimeout bool) (goredis.UniversalClient, error) {
+	const limit = time.Second
+	if !s.RedisCluster {
+		opts, err := redisOptions(s)
+		if err != nil {
+			return nil, err
+		}
+		opts.DialTimeout, opts.DialerRetries, opts.MaxRetries = limit, 1, 1
+		if commandTimeout {
+			opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout = limit, limit, limit
+			opts.ContextTimeoutEnabled = true // and a caller's shorter deadline wins
+		}
+		return goredis.NewClient(opts), nil
+	}
+	opts, err := goredis.ParseClusterURL(s.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("--redis-url (a cluster's): %w", err)
+	}
+	if s.RedisPassword != "" {
+		if opts.Password != "" {
+			return nil, errors.New("--redis-url has a password and --redis-password is set too: use one")
+		}
+		opts.Password = s.RedisPassword
+	}
+	opts.DialTimeout, opts.DialerRetries, opts.MaxRetries = limit, 1, 1
+	if commandTimeout {
+		opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout = limit, limit, limit
+		opts.ContextTimeoutEnabled = true
+	}
+	return goredis.NewClusterClient(opts), nil
 }
 
 // redisOptions parses --redis-url (rediss:// turns TLS on, verified against the host

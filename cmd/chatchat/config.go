@@ -18,6 +18,7 @@ type settings struct {
 	Roles           string
 	RedisURL        string
 	RedisPassword   string
+	RedisCluster    bool
 	MongoURI        string
 	MongoDatabase   string
 	MongoUsername   string
@@ -115,6 +116,7 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	str(&s.Roles, "roles", "api,ws,notify", "comma list of roles this process runs: api, ws, notify")
 	str(&s.RedisURL, "redis-url", "", "use Redis for events and presence, e.g. redis://host:6379/0 (default in-process)")
 	str(&s.RedisPassword, "redis-password", "", "Redis AUTH password (the ElastiCache auth token), added to --redis-url (prefer the environment variable)")
+	boolean(&s.RedisCluster, "redis-cluster", false, "--redis-url is a node of a Redis Cluster (name more with addr= parameters, e.g. redis://n1:6379?addr=n2:6379); needs --bus-mode room, and presence keys get hash tags (user:{id}:status)")
 	str(&s.MongoURI, "mongo-uri", "", "use MongoDB / DocumentDB for storage (default embedded SQLite)")
 	str(&s.MongoDatabase, "mongo-database", "chatchat", "MongoDB database name")
 	str(&s.MongoUsername, "mongo-username", "", "MongoDB user, added to --mongo-uri (on AWS from the DocumentDB secret)")
@@ -241,6 +243,10 @@ const (
 func (s *settings) busMode() (string, error) {
 	switch s.BusMode {
 	case busGlobal, "":
+		if s.RedisCluster {
+			// PUBLISH on a cluster reaches every node of it: the global mode's cost twice.
+			return "", fmt.Errorf("--redis-cluster needs --bus-mode room")
+		}
 		return busGlobal, nil
 	case busRoom:
 		if s.RedisURL == "" {

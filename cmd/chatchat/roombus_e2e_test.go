@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -30,26 +31,105 @@ func startRoomCluster(t *testing.T) *cluster {
 	return c
 }
 
-// waitRoomSubscribers waits until n nodes hear the room's channel.
+// waitRoomSubscribers waits until n chat nodes hear the room's channel.
 func (c *cluster) waitRoomSubscribers(t *testing.T, roomID string, n int64) {
 	t.Helper()
-	rc := goredis.NewClient(&goredis.Options{Addr: c.redis.Addr})
-	defer rc.Close()
+	addrs := c.redisNodes
+	if addrs == nil {
+		addrs = []string{c.redis.Addr}
+	}
 	ch := redis.RoomChannel(c.prefix, roomID)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		got, err := rc.PubSubShardNumSub(context.Background(), ch).Result()
-		if err != nil {
-			t.Fatalf("PUBSUB SHARDNUMSUB: %v", err)
+		var subs int64
+		for _, addr := range addrs { // PUBSUB SHARDNUMSUB counts a node's own subscribers
+			rc := goredis.NewClient(&goredis.Options{Addr: addr})
+			got, err := rc.PubSubShardNumSub(context.Background(), ch).Result()
+			rc.Close()
+			if err != nil {
+				t.Fatalf("PUBSUB SHARDNUMSUB on %s: %v", addr, err)
+			}
+			subs += got[ch]
 		}
-		if got[ch] == n {
+		if subs == n {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("room %s has %d subscribed nodes, want %d", roomID, got[ch], n)
+			t.Fatalf("room %s has %d subscribed nodes, want %d", roomID, subs, n)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// startRedisClusterCluster is startRoomCluster on a Redis Cluster (--redis-cluster).
+func startRedisClusterCluster(t *testing.T) *cluster {
+	t.Helper()
+	rc := testenv.StartRedisCluster(t)
+	url := "redis://" + rc.Addrs[0] + "?addr=" + strings.Join(rc.Addrs[1:], "&addr=")
+	c := &cluster{prefix: "e2e:", dataDir: t.TempDir(), redisNodes: rc.Addrs}
+	c.args = append([]string{"--redis-url", url, "--redis-cluster", "--redis-prefix", c.prefix, "--jwt-secret", testSecret,
+		"--rate-send", "0", "--rate-login", "0", "--rate-signup", "0",
+		"--bus-mode", "room", "--bus-release-delay", "1s"}, clusterStoreArgs(t)...)
+	c.api = startNode(t, c.dataDir, nil, append(c.args, "--roles", "api,notify")...)
+	c.ws1 = c.startWS(t)
+	c.ws2 = c.startWS(t)
+	return c
+}
+
+// TestRedisClusterDeliversAcrossChatNodes: on a Redis Cluster (room mode, presence with
+// hash tags) messages cross chat nodes, presence too, and a member added on another node
+// receives the room's later messages.
+func TestRedisClusterDeliversAcrossChatNodes(t *testing.T) {
+	c := startRedisClusterCluster(t)
+	ctx := context.Background()
+	alice, _ := newUser(t, c.api, "alice")
+	bob, bobA := newUser(t, c.api, "bob")
+	carol, carolA := newUser(t, c.api, "carol")
+	room, _, err := alice.CreateRoom(ctx, client.NewRoom{Type: "group", Name: "x", MemberIDs: []string{bobA.User.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ac := connect(t, wsClient(c.ws1, alice))
+	bc := connect(t, wsClient(c.ws2, bob))
+	cc := connect(t, wsClient(c.ws2, carol))
+	c.waitRoomSubscribers(t, room.ID, 2)
+	expect(t, ac, "PRESENCE_UPDATED", func(ev client.Event) bool {
+		p, _ := ev.Presence()
+		return p.UserID == bobA.User.ID && p.Status == "online"
+	})
+
+	const n = 20
+	for i := 1; i <= n; i++ {
+		if _, _, err := alice.SendMessage(ctx, room.ID, client.NewMessage{Text: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, conn := range map[string]*client.Conn{"alice@ws1": ac, "bob@ws2": bc} {
+		seqs := collect(t, conn, n)
+		for i, s := range seqs {
+			if s != int64(i+1) {
+				t.Fatalf("%s got seqs out of order or twice: %v", name, seqs)
+			}
+		}
+	}
+
+	if _, err := alice.AddMembers(ctx, room.ID, carolA.User.ID); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, cc, "ROOM_UPDATED", nil)
+	if _, _, err := alice.SendMessage(ctx, room.ID, client.NewMessage{Text: "to carol too"}); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, cc, "MESSAGE_CREATED", func(ev client.Event) bool {
+		m, err := ev.Message()
+		return err == nil && m.Seq == n+1
+	})
+
+	bc.Close()
+	expect(t, ac, "PRESENCE_UPDATED", func(ev client.Event) bool {
+		p, _ := ev.Presence()
+		return p.UserID == bobA.User.ID && p.Status == "offline"
+	})
 }
 
 // busReceived reads chatchat_bus_events_received_total{type} from a node's /metrics.
@@ -224,5 +304,35 @@ func TestRoomClusterSurvivesLostPubSubConnection(t *testing.T) {
 	seqs := collect(t, bc, n)
 	if len(seqs) < n {
 		t.Fatalf("bob got %d of %d", len(seqs), n)
+	}
+}
+
+func TestConfigBusMode(t *testing.T) {
+	for _, tc := range []struct {
+		s       settings
+		want    string
+		wantErr bool
+	}{
+		{settings{}, busGlobal, false},
+		{settings{BusMode: "global", RedisURL: "redis://x"}, busGlobal, false},
+		{settings{BusMode: "room", RedisURL: "redis://x"}, busRoom, false},
+		{settings{BusMode: "room"}, "", true},                           // no Redis
+		{settings{BusMode: "rooms", RedisURL: "redis://x"}, "", true},   // a typo
+		{settings{RedisURL: "redis://x", RedisCluster: true}, "", true}, // cluster needs room
+		{settings{BusMode: "room", RedisURL: "redis://x", RedisCluster: true}, busRoom, false},
+	} {
+		got, err := tc.s.busMode()
+		if got != tc.want || (err != nil) != tc.wantErr {
+			t.Errorf("busMode(%q, url %q, cluster %t) = %q, %v; want %q (error %t)",
+				tc.s.BusMode, tc.s.RedisURL, tc.s.RedisCluster, got, err, tc.want, tc.wantErr)
+		}
+	}
+	env := map[string]string{"CHATCHAT_BUS_MODE": "room", "CHATCHAT_BUS_RELEASE_DELAY": "5s", "CHATCHAT_REDIS_CLUSTER": "true"}
+	s, err := parseServe(nil, env, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.BusMode != busRoom || s.BusReleaseDelay != 5*time.Second || !s.RedisCluster || len(s.unknownEnv) != 0 {
+		t.Fatalf("from the environment: mode %q, delay %v, cluster %t, unknown %v", s.BusMode, s.BusReleaseDelay, s.RedisCluster, s.unknownEnv)
 	}
 }
