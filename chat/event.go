@@ -121,7 +121,8 @@ type Typing struct {
 
 // Bus carries events between the servers of a deployment: in process in the single-node
 // mode, over Redis Pub/Sub in a cluster. Delivery is at most once; subscribers learn of
-// possible losses through HandleGap.
+// possible losses through HandleGap. Events of one room arrive in publish order; events of
+// different rooms may not (a bus may carry rooms apart).
 type Bus interface {
 	// Publish sends ev to every subscriber of its topic (ev.Topic()) on every node, this
 	// one included. It fails fast when the transport is down.

@@ -1,8 +1,10 @@
 // Package redis carries ChatChat's events and presence across the nodes of a cluster:
 // Bus over Redis Pub/Sub (the seed's channel globalEvents, and fcmTokenMessages for the
-// notification servers), the push queue in a Redis Stream, and Presence in Redis keys with
-// the seed's layout. It needs Redis 5 or later (scripts read the server's clock) and a
-// single primary: the presence scripts touch keys of several hash slots.
+// notification servers), RoomBus over sharded Pub/Sub with a channel per room and user
+// (Redis 7), the push queue in a Redis Stream, and Presence in Redis keys with the seed's
+// layout. It needs Redis 5 or later (scripts read the server's clock) and a single primary,
+// as the presence scripts touch keys of several hash slots, unless Presence uses hash tags
+// (PresenceConfig.HashTags) and the bus is a RoomBus: then a Redis Cluster serves too.
 package redis
 
 import (
@@ -54,6 +56,8 @@ type BusConfig struct {
 	MaxBackoff time.Duration
 	// Logger gets the subscription's troubles. Default: discard.
 	Logger *slog.Logger
+	// Metrics counts the events received (nil: not counted).
+	Metrics *Metrics
 }
 
 // Bus is a chat.Bus over Redis Pub/Sub. Each Bus holds one subscription, read by one
@@ -332,6 +336,7 @@ func (b *Bus) deliver(topic chat.Topic, payload string) {
 		b.log.Warn("redis: dropped an event that does not decode", "err", err, "size", len(payload))
 		return
 	}
+	b.cfg.Metrics.eventReceived(ev.Type)
 	for _, sub := range subs {
 		sub.h.HandleEvent(ev)
 	}

@@ -21,6 +21,12 @@ type PresenceConfig struct {
 	// TTL is how long a heartbeat keeps a session, its viewer entries and the user's
 	// status alive. Default chat.PresenceTTL.
 	TTL time.Duration
+	// HashTags puts each user's keys, and each room's, in a hash slot of their own
+	// (user:{userId}:status, room:{roomId}:viewers), and splits every operation that
+	// touched several users' or rooms' keys at once into one step per slot, so that
+	// presence works on a Redis Cluster. The key names are no longer the seed's. Default
+	// off: the seed's layout, on one primary.
+	HashTags bool
 }
 
 // Presence is a chat.PresenceService in Redis, shared by every node. The keys are the
@@ -43,8 +49,11 @@ type Presence struct {
 	client goredis.UniversalClient
 	prefix string
 	ttl    time.Duration
+	tags   bool // PresenceConfig.HashTags
 
 	touch, focus, viewers, leave *goredis.Script
+	// With hash tags: the user's part of touch, a viewer entry, a session's room.
+	touchUser, viewer, sessionRoom *goredis.Script
 }
 
 var (
@@ -59,13 +68,17 @@ func NewPresence(client goredis.UniversalClient, cfg PresenceConfig) *Presence {
 		cfg.TTL = chat.PresenceTTL
 	}
 	return &Presence{
-		client:  client,
-		prefix:  cfg.Prefix,
-		ttl:     cfg.TTL,
-		touch:   goredis.NewScript(touchScript),
-		focus:   goredis.NewScript(focusScript),
-		viewers: goredis.NewScript(viewersScript),
-		leave:   goredis.NewScript(leaveScript),
+		client:      client,
+		prefix:      cfg.Prefix,
+		ttl:         cfg.TTL,
+		tags:        cfg.HashTags,
+		touch:       goredis.NewScript(touchScript),
+		focus:       goredis.NewScript(focusScript),
+		viewers:     goredis.NewScript(viewersScript),
+		leave:       goredis.NewScript(leaveScript),
+		touchUser:   goredis.NewScript(touchUserScript),
+		viewer:      goredis.NewScript(viewerScript),
+		sessionRoom: goredis.NewScript(sessionRoomScript),
 	}
 }
 
@@ -166,6 +179,9 @@ return 0
 // Touch implements chat.PresenceService.
 func (p *Presence) Touch(ctx context.Context, hb chat.Heartbeat) (bool, error) {
 	rooms := slices.Compact(slices.Sorted(slices.Values(hb.Focused)))
+	if p.tags {
+		return p.touchTagged(ctx, hb, rooms)
+	}
 	keys := make([]string, 0, 5+len(rooms))
 	keys = append(keys,
 		p.statusKey(hb.UserID), p.lastActiveKey(hb.UserID), p.prefix+"presence:last-active",
@@ -189,15 +205,19 @@ func (p *Presence) Touch(ctx context.Context, hb chat.Heartbeat) (bool, error) {
 func (p *Presence) Leave(ctx context.Context, userID, sessionID string) (bool, error) {
 	roomsKey := p.sessionRoomsKey(userID, sessionID)
 	var gone bool
+	var rooms []string // with hash tags: the viewer entries to remove after the script
 	leave := func(tx *goredis.Tx) error {
-		rooms, err := tx.SMembers(ctx, roomsKey).Result()
+		var err error
+		rooms, err = tx.SMembers(ctx, roomsKey).Result()
 		if err != nil {
 			return err
 		}
 		keys := make([]string, 0, 3+len(rooms))
 		keys = append(keys, p.statusKey(userID), p.sessionsKey(userID), roomsKey)
-		for _, r := range rooms {
-			keys = append(keys, p.viewersKey(r))
+		if !p.tags { // else the rooms' keys are in other slots: removed after
+			for _, r := range rooms {
+				keys = append(keys, p.viewersKey(r))
+			}
 		}
 		var cmd *goredis.Cmd
 		_, err = tx.TxPipelined(ctx, func(pipe goredis.Pipeliner) error {
@@ -221,6 +241,11 @@ func (p *Presence) Leave(ctx context.Context, userID, sessionID string) (bool, e
 		if err != nil {
 			return false, fmt.Errorf("redis: presence leave %s/%s: %w", userID, sessionID, err)
 		}
+		if p.tags && len(rooms) > 0 {
+			if err := p.removeViewer(ctx, rooms, viewerMember(userID, sessionID)); err != nil {
+				return gone, fmt.Errorf("redis: presence leave %s/%s: %w", userID, sessionID, err)
+			}
+		}
 		return gone, nil
 	}
 	return false, fmt.Errorf("redis: presence leave %s/%s: %d attempts lost to concurrent focus changes", userID, sessionID, attempts)
@@ -233,7 +258,11 @@ func (p *Presence) Statuses(ctx context.Context, userIDs []string) ([]chat.Prese
 	}
 	online := make([]*goredis.IntCmd, len(userIDs))
 	last := make([]*goredis.StringCmd, len(userIDs))
-	_, err := p.client.TxPipelined(ctx, func(pipe goredis.Pipeliner) error {
+	pipelined := p.client.TxPipelined
+	if p.tags { // the users' keys are in several slots: no MULTI
+		pipelined = p.client.Pipelined
+	}
+	_, err := pipelined(ctx, func(pipe goredis.Pipeliner) error {
 		for i, id := range userIDs {
 			online[i] = pipe.Exists(ctx, p.statusKey(id))
 			last[i] = pipe.Get(ctx, p.lastActiveKey(id))
@@ -266,6 +295,9 @@ func (p *Presence) Statuses(ctx context.Context, userIDs []string) ([]chat.Prese
 
 // Focus implements chat.PresenceService.
 func (p *Presence) Focus(ctx context.Context, roomID, userID, sessionID string) error {
+	if p.tags {
+		return p.focusTagged(ctx, roomID, userID, sessionID)
+	}
 	keys := []string{p.viewersKey(roomID), p.sessionRoomsKey(userID, sessionID)}
 	err := p.focus.Run(ctx, p.client, keys, p.ttl.Milliseconds(), viewerMember(userID, sessionID), roomID).Err()
 	if err != nil {
@@ -276,7 +308,11 @@ func (p *Presence) Focus(ctx context.Context, roomID, userID, sessionID string) 
 
 // Unfocus implements chat.PresenceService.
 func (p *Presence) Unfocus(ctx context.Context, roomID, userID, sessionID string) error {
-	_, err := p.client.TxPipelined(ctx, func(pipe goredis.Pipeliner) error {
+	pipelined := p.client.TxPipelined
+	if p.tags { // the room's key and the session's are in two slots: no MULTI
+		pipelined = p.client.Pipelined
+	}
+	_, err := pipelined(ctx, func(pipe goredis.Pipeliner) error {
 		pipe.ZRem(ctx, p.viewersKey(roomID), viewerMember(userID, sessionID))
 		pipe.SRem(ctx, p.sessionRoomsKey(userID, sessionID), roomID)
 		return nil
@@ -311,24 +347,29 @@ func (p *Presence) Ping(ctx context.Context) error {
 	return nil
 }
 
-func (p *Presence) statusKey(userID string) string {
-	return p.prefix + "user:" + userID + ":status"
-}
+func (p *Presence) statusKey(userID string) string { return p.userKey(userID, "status") }
 
-func (p *Presence) lastActiveKey(userID string) string {
-	return p.prefix + "user:" + userID + ":last-active"
-}
+func (p *Presence) lastActiveKey(userID string) string { return p.userKey(userID, "last-active") }
 
-func (p *Presence) sessionsKey(userID string) string {
-	return p.prefix + "user:" + userID + ":sessions"
-}
+func (p *Presence) sessionsKey(userID string) string { return p.userKey(userID, "sessions") }
 
 func (p *Presence) sessionRoomsKey(userID, sessionID string) string {
-	return p.prefix + "user:" + userID + ":session:" + sessionID + ":rooms"
+	return p.userKey(userID, "session:"+sessionID+":rooms")
 }
 
 func (p *Presence) viewersKey(roomID string) string {
+	if p.tags {
+		return p.prefix + "room:{" + roomID + "}:viewers"
+	}
 	return p.prefix + "room:" + roomID + ":viewers"
+}
+
+// userKey is a user's key: user:<id>:<rest>, or user:{<id>}:<rest> with hash tags.
+func (p *Presence) userKey(userID, rest string) string {
+	if p.tags {
+		return p.prefix + "user:{" + userID + "}:" + rest
+	}
+	return p.prefix + "user:" + userID + ":" + rest
 }
 
 func viewerMember(userID, sessionID string) string { return userID + "|" + sessionID }

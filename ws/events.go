@@ -161,8 +161,20 @@ type resyncState struct {
 // event that follows the gap can raise them: a live message arriving after the
 // resubscription must not hide the ones lost before it. The fetching runs on one
 // goroutine of its own, never on the bus's.
-func (s *Server) HandleGap() {
-	snap := s.rooms.knownSeqs()
+func (s *Server) HandleGap() { s.resyncAfter(s.rooms.knownSeqs()) }
+
+// HandleRoomGap re-syncs one room, as HandleGap does every room: a bus that routes by room
+// calls it when it has (re)subscribed to the room's events, so that what was published
+// before the subscription took hold reaches the room's sessions. The seq is taken here,
+// before any event that follows.
+func (s *Server) HandleRoomGap(roomID string) {
+	if rs, ok := s.rooms.knownSeq(roomID); ok {
+		s.resyncAfter([]roomSeq{rs})
+	}
+}
+
+// resyncAfter starts, or adds to, the re-sync of the rooms from the given seqs.
+func (s *Server) resyncAfter(snap []roomSeq) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.shuttingDown {

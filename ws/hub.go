@@ -26,6 +26,9 @@ func shardOf(key string) uint32 {
 // remembers per room the highest message seq fanned out on this node (for HandleGap).
 type roomSessionManager struct {
 	shards [shardCount]roomShard
+	// routes, when set, is told of each room that gains its first local session and of
+	// each that loses its last.
+	routes Routes
 }
 
 type roomShard struct {
@@ -71,6 +74,9 @@ func (m *roomSessionManager) join(roomID string, s *session, seq int64) {
 	if e == nil {
 		e = &roomEntry{sessions: make(map[*session]struct{}, 1)}
 		sh.rooms[roomID] = e
+		if m.routes != nil {
+			m.routes.HoldRoom(roomID)
+		}
 	}
 	e.noteSeq(seq)
 	if _, ok := e.sessions[s]; ok {
@@ -90,7 +96,7 @@ func (m *roomSessionManager) leave(roomID string, s *session) {
 		s.rooms = slices.Delete(s.rooms, i, i+1)
 	}
 	s.mu.Unlock()
-	sh.removeLocked(roomID, s)
+	m.removeLocked(sh, roomID, s)
 }
 
 // removeAll removes a closed session from the rooms it was in.
@@ -98,12 +104,13 @@ func (m *roomSessionManager) removeAll(s *session, rooms []string) {
 	for _, roomID := range rooms {
 		sh := &m.shards[shardOf(roomID)]
 		sh.mu.Lock()
-		sh.removeLocked(roomID, s)
+		m.removeLocked(sh, roomID, s)
 		sh.mu.Unlock()
 	}
 }
 
-func (sh *roomShard) removeLocked(roomID string, s *session) {
+// removeLocked removes s from the room; sh is the room's shard, locked.
+func (m *roomSessionManager) removeLocked(sh *roomShard, roomID string, s *session) {
 	e := sh.rooms[roomID]
 	if e == nil {
 		return
@@ -112,6 +119,9 @@ func (sh *roomShard) removeLocked(roomID string, s *session) {
 	if len(e.sessions) == 0 {
 		// The room's seq goes with it: a room with no local session needs no re-sync.
 		delete(sh.rooms, roomID)
+		if m.routes != nil {
+			m.routes.ReleaseRoom(roomID)
+		}
 	}
 }
 
@@ -221,6 +231,21 @@ type roomSeq struct {
 	rev    int64
 }
 
+// knownSeq returns a local room's last fanned-out seq (0: none since it was joined with
+// an empty history) and rev, and starts a new gap for it; ok is false when the room has no
+// local session.
+func (m *roomSessionManager) knownSeq(roomID string) (rs roomSeq, ok bool) {
+	sh := &m.shards[shardOf(roomID)]
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	e := sh.rooms[roomID]
+	if e == nil {
+		return roomSeq{}, false
+	}
+	e.firstLive.Store(0)
+	return roomSeq{roomID: roomID, seq: e.maxSeq.Load(), rev: e.maxRev.Load()}, true
+}
+
 // knownSeqs returns the local rooms whose last fanned-out seq is known, and starts a new
 // gap: each room's firstLive is reset. Rooms joined since their last message are left
 // out: re-syncing them from seq 0 would replay their history.
@@ -243,6 +268,9 @@ func (m *roomSessionManager) knownSeqs() []roomSeq {
 // userSessionManager maps a user id to the user's local sessions (one per device).
 type userSessionManager struct {
 	shards [shardCount]userShard
+	// routes, when set, is told of each user who gains a first local session and of each
+	// who loses the last.
+	routes Routes
 }
 
 type userShard struct {
@@ -261,6 +289,9 @@ func newUserSessionManager() *userSessionManager {
 func (m *userSessionManager) add(s *session) {
 	sh := &m.shards[shardOf(s.userID)]
 	sh.mu.Lock()
+	if len(sh.users[s.userID]) == 0 && m.routes != nil {
+		m.routes.HoldUser(s.userID)
+	}
 	sh.users[s.userID] = append(sh.users[s.userID], s)
 	sh.mu.Unlock()
 }
@@ -277,6 +308,9 @@ func (m *userSessionManager) remove(s *session) {
 	list = slices.Delete(list, i, i+1)
 	if len(list) == 0 {
 		delete(sh.users, s.userID)
+		if m.routes != nil {
+			m.routes.ReleaseUser(s.userID)
+		}
 		return
 	}
 	sh.users[s.userID] = list

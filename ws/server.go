@@ -50,6 +50,18 @@ type Chat interface {
 	ChangesAfter(ctx context.Context, roomID string, afterRev int64) ([]chat.Message, error)
 }
 
+// Routes is a bus that routes events by room (redis.RoomBus), as the chat server drives
+// it: told which rooms and users have sessions here, it brings this node their events, and
+// only theirs. Its calls must not block: they are made under the session maps' locks.
+type Routes interface {
+	// HoldRoom: the room has its first local session. ReleaseRoom: it lost its last.
+	HoldRoom(roomID string)
+	ReleaseRoom(roomID string)
+	// HoldUser: the user has a first local session. ReleaseUser: they lost the last.
+	HoldUser(userID string)
+	ReleaseUser(userID string)
+}
+
 // Authenticator verifies access tokens (auth.Service).
 type Authenticator interface {
 	// Authenticate returns whose the token is, or an error when the token is missing,
@@ -213,6 +225,13 @@ func New(cfg Config, c Chat, auth Authenticator, logger *slog.Logger, reg promet
 		stop:    make(chan struct{}),
 	}
 	return s
+}
+
+// SetRoutes has the server tell r which rooms and users it holds sessions of. Call it
+// before serving: sessions that exist already are not reported.
+func (s *Server) SetRoutes(r Routes) {
+	s.rooms.routes = r
+	s.users.routes = r
 }
 
 // Run runs the sweeper, which pings idle sessions and closes dead ones, until ctx is done

@@ -54,7 +54,7 @@ func admin(ctx context.Context, args []string, env map[string]string, stdout, st
 		}
 	}
 	s.RedisURL = "" // the store is all this needs
-	b, err := openBackends(ctx, &s, log)
+	b, err := openBackends(ctx, &s, log, nil)
 	if err != nil {
 		return fmt.Errorf("admin: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/chatchat/chatchat/redis"
 	"github.com/chatchat/chatchat/secretsmanager"
 	"github.com/chatchat/chatchat/sqlite"
+	"github.com/prometheus/client_golang/prometheus"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -32,7 +33,9 @@ type backends struct {
 	busName string
 }
 
-func openBackends(ctx context.Context, s *settings, log *slog.Logger) (_ *backends, err error) {
+// openBackends opens the adapters; the bus's metrics are registered on reg (nil: not
+// registered).
+func openBackends(ctx context.Context, s *settings, log *slog.Logger, reg prometheus.Registerer) (_ *backends, err error) {
 	b := &backends{checks: map[string]chat.Pinger{}}
 	defer func() {
 		if err != nil {
@@ -79,32 +82,41 @@ func openBackends(ctx context.Context, s *settings, log *slog.Logger) (_ *backen
 
 	switch {
 	case s.RedisURL != "":
-		opts, err := redisOptions(s)
+		client, err := newRedisClient(s, true)
 		if err != nil {
 			return nil, err
 		}
-		// Fail fast when Redis is down: a request that publishes must not wait out the
-		// client's default retries (seconds); the store already has the message.
-		opts.DialTimeout = time.Second
-		opts.DialerRetries = 1
-		opts.MaxRetries = 1
-		// A hung Redis (connections open, nothing answered) is bounded the same way:
-		// every command waits a second at most, and so does a free connection.
-		opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout = time.Second, time.Second, time.Second
-		opts.ContextTimeoutEnabled = true // and a caller's shorter deadline wins
-		client := goredis.NewClient(opts)
 		b.closers = append(b.closers, client)
 		topics, err := busTopics(s)
 		if err != nil {
 			return nil, err
 		}
-		bus, err := redis.NewBus(ctx, client, redis.BusConfig{Prefix: s.RedisKeyPrefix, Topics: topics, PublishTimeout: time.Second, Logger: log})
+		mode, err := s.busMode()
+		if err != nil {
+			return nil, err
+		}
+		var bus interface {
+			chat.Bus
+			chat.Pinger
+			io.Closer
+		}
+		if mode == busRoom {
+			bus, err = redis.NewRoomBus(ctx, client, redis.RoomBusConfig{Prefix: s.RedisKeyPrefix, Topics: topics,
+				PublishTimeout: time.Second, SubscribeTimeout: time.Second, ReleaseDelay: s.BusReleaseDelay,
+				Logger: log, Metrics: redis.NewMetrics(reg)})
+		} else {
+			bus, err = redis.NewBus(ctx, client, redis.BusConfig{Prefix: s.RedisKeyPrefix, Topics: topics,
+				PublishTimeout: time.Second, Logger: log, Metrics: redis.NewMetrics(reg)})
+		}
 		if err != nil {
 			return nil, fmt.Errorf("redis bus: %w", err)
 		}
 		b.bus, b.busName = bus, "redis"
+		if mode == busRoom {
+			b.busName = "redis, per room"
+		}
 		b.closers = append(b.closers, bus)
-		pres := redis.NewPresence(client, redis.PresenceConfig{Prefix: s.RedisKeyPrefix, TTL: s.PresenceTTL})
+		pres := redis.NewPresence(client, redis.PresenceConfig{Prefix: s.RedisKeyPrefix, TTL: s.PresenceTTL, HashTags: s.RedisCluster})
 		b.presence = pres
 		b.checks["redis"] = bus
 	default:
@@ -134,6 +146,44 @@ func busTopics(s *settings) ([]chat.Topic, error) {
 		topics = append(topics, chat.TopicPush)
 	}
 	return topics, nil
+}
+
+// newRedisClient opens a client of --redis-url: one server, or with --redis-cluster a Redis
+// Cluster (the URL names a node, more with addr= parameters). It fails fast when Redis is
+// down: a request that publishes must not wait out the client's default retries (seconds);
+// the store already has the message. With commandTimeout a hung Redis (connections open,
+// nothing answered) is bounded the same way: every command waits a second at most, and so
+// does a free connection; without, for blocking reads, which add their own wait.
+func newRedisClient(s *settings, commandTimeout bool) (goredis.UniversalClient, error) {
+	const limit = time.Second
+	if !s.RedisCluster {
+		opts, err := redisOptions(s)
+		if err != nil {
+			return nil, err
+		}
+		opts.DialTimeout, opts.DialerRetries, opts.MaxRetries = limit, 1, 1
+		if commandTimeout {
+			opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout = limit, limit, limit
+			opts.ContextTimeoutEnabled = true // and a caller's shorter deadline wins
+		}
+		return goredis.NewClient(opts), nil
+	}
+	opts, err := goredis.ParseClusterURL(s.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("--redis-url (a cluster's): %w", err)
+	}
+	if s.RedisPassword != "" {
+		if opts.Password != "" {
+			return nil, errors.New("--redis-url has a password and --redis-password is set too: use one")
+		}
+		opts.Password = s.RedisPassword
+	}
+	opts.DialTimeout, opts.DialerRetries, opts.MaxRetries = limit, 1, 1
+	if commandTimeout {
+		opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout = limit, limit, limit
+		opts.ContextTimeoutEnabled = true
+	}
+	return goredis.NewClusterClient(opts), nil
 }
 
 // redisOptions parses --redis-url (rediss:// turns TLS on, verified against the host

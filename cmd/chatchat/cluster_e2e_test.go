@@ -17,6 +17,7 @@ import (
 type cluster struct {
 	api, ws1, ws2 *node
 	redis         *testenv.RedisServer
+	redisNodes    []string // a Redis Cluster's nodes, instead of redis
 	prefix        string
 	args          []string
 	dataDir       string

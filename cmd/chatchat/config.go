@@ -18,6 +18,7 @@ type settings struct {
 	Roles           string
 	RedisURL        string
 	RedisPassword   string
+	RedisCluster    bool
 	MongoURI        string
 	MongoDatabase   string
 	MongoUsername   string
@@ -62,6 +63,8 @@ type settings struct {
 	RefreshTokenTTL     time.Duration
 	PresenceTTL         time.Duration
 	RedisKeyPrefix      string
+	BusMode             string
+	BusReleaseDelay     time.Duration
 	NodeID              string
 	BodyLimitMedia      int64
 	S3Bucket            string
@@ -115,6 +118,7 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	str(&s.Roles, "roles", "api,ws,notify", "comma list of roles this process runs: api, ws, notify")
 	str(&s.RedisURL, "redis-url", "", "use Redis for events and presence, e.g. redis://host:6379/0 (default in-process)")
 	str(&s.RedisPassword, "redis-password", "", "Redis AUTH password (the ElastiCache auth token), added to --redis-url (prefer the environment variable)")
+	boolean(&s.RedisCluster, "redis-cluster", false, "--redis-url is a node of a Redis Cluster (name more with addr= parameters, e.g. redis://n1:6379?addr=n2:6379); needs --bus-mode room, and presence keys get hash tags (user:{id}:status)")
 	str(&s.MongoURI, "mongo-uri", "", "use MongoDB / DocumentDB for storage (default embedded SQLite)")
 	str(&s.MongoDatabase, "mongo-database", "chatchat", "MongoDB database name")
 	str(&s.MongoUsername, "mongo-username", "", "MongoDB user, added to --mongo-uri (on AWS from the DocumentDB secret)")
@@ -157,6 +161,8 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	dur(&s.RefreshTokenTTL, "refresh-token-ttl", 30*24*time.Hour, "refresh token lifetime")
 	dur(&s.PresenceTTL, "presence-ttl", 60*time.Second, "how long a heartbeat keeps a user online")
 	str(&s.RedisKeyPrefix, "redis-prefix", "", "prefix for every Redis key and channel (to share one Redis between deployments)")
+	str(&s.BusMode, "bus-mode", busGlobal, "how events travel between nodes over Redis: global (every node hears every event on one channel) or room (sharded Pub/Sub, Redis 7: a node hears the rooms and users it holds sessions of)")
+	dur(&s.BusReleaseDelay, "bus-release-delay", 30*time.Second, "with --bus-mode room: how long a node keeps hearing a room or user after its last session there left, so that reconnecting clients find it still heard")
 	str(&s.NodeID, "node-id", "", "this process's id in events and logs (default random)")
 	num64(&s.BodyLimitMedia, "max-media-bytes", 20<<20, "largest media upload")
 	str(&s.S3Bucket, "s3-bucket", "", "store media in this S3 bucket (default the data dir)")
@@ -229,6 +235,31 @@ func applyEnv(fs *flag.FlagSet, env map[string]string) error {
 		}
 	})
 	return err
+}
+
+// The values of --bus-mode.
+const (
+	busGlobal = "global"
+	busRoom   = "room"
+)
+
+// busMode checks --bus-mode.
+func (s *settings) busMode() (string, error) {
+	switch s.BusMode {
+	case busGlobal, "":
+		if s.RedisCluster {
+			// PUBLISH on a cluster reaches every node of it: the global mode's cost twice.
+			return "", fmt.Errorf("--redis-cluster needs --bus-mode room")
+		}
+		return busGlobal, nil
+	case busRoom:
+		if s.RedisURL == "" {
+			return "", fmt.Errorf("--bus-mode room needs --redis-url: the in-process bus has one node")
+		}
+		return busRoom, nil
+	default:
+		return "", fmt.Errorf("--bus-mode %q: want global or room", s.BusMode)
+	}
 }
 
 // roles parses --roles.

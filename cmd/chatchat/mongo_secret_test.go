@@ -39,7 +39,7 @@ func TestMongoSecretRotationNeedsNoRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(testLogWriter{t}, nil))
-	b, err := openBackends(t.Context(), s, log)
+	b, err := openBackends(t.Context(), s, log, nil)
 	if err != nil {
 		t.Fatalf("openBackends: %v", err)
 	}

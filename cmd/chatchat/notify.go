@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/chatchat/chatchat/chat"
 	"github.com/chatchat/chatchat/fcm"
@@ -42,17 +40,13 @@ func (a *app) wireNotify(ctx context.Context, svc *chat.Service, reg prometheus.
 	var consumer chat.PushConsumer
 	switch {
 	case s.RedisURL != "":
-		opts, err := redisOptions(s)
-		if err != nil {
-			return nil, err
-		}
 		// A client of its own: the worker's blocking reads hold a connection each. It
 		// fails fast like the bus's: a hung Redis must not hold a send for the client's
 		// default retries (go-redis adds a blocking read's own wait to its timeout).
-		opts.DialTimeout = time.Second
-		opts.DialerRetries = 1
-		opts.MaxRetries = 1
-		client := goredis.NewClient(opts)
+		client, err := newRedisClient(s, false)
+		if err != nil {
+			return nil, err
+		}
 		a.cleanup = append(a.cleanup, func() { _ = client.Close() })
 		q := redis.NewQueue(client, redis.QueueConfig{Prefix: s.RedisKeyPrefix, ClaimIdle: s.PushClaimTimeout, Logger: log})
 		queue, consumer = q, q.Consumer(s.NodeID)

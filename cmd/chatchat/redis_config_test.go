@@ -61,7 +61,7 @@ func TestConfigRedisPassword(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := openBackends(t.Context(), s, log)
+		b, err := openBackends(t.Context(), s, log, nil)
 		if err != nil {
 			return err
 		}

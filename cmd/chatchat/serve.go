@@ -113,7 +113,7 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	b, err := openBackends(ctx, s, log)
+	b, err := openBackends(ctx, s, log, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -238,6 +238,9 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 			IdleTimeout: s.WSIdleTimeout, SweepInterval: s.WSSweepInterval,
 			Deflate: s.WSDeflate,
 		}, svc, authSvc, log, reg)
+		if routes, ok := b.bus.(ws.Routes); ok { // --bus-mode room
+			a.chatSrv.SetRoutes(routes)
+		}
 		a.cleanup = append(a.cleanup, b.bus.Subscribe(chat.TopicSessions, a.chatSrv))
 		a.router.Handle("GET /ws", a.chatSrv)
 	}

@@ -60,7 +60,7 @@ func StartRedis(tb testing.TB) *RedisServer {
 	// The free port is found by binding and releasing it, so another process may take it
 	// before redis-server binds it; a few attempts make that race harmless.
 	for attempt := 0; attempt < 5; attempt++ {
-		s, err := startRedis(bin, dir)
+		s, err := startRedis(bin, dir, nil)
 		if err == nil {
 			tb.Cleanup(s.Stop)
 			return s
@@ -71,10 +71,17 @@ func StartRedis(tb testing.TB) *RedisServer {
 	return nil
 }
 
-func startRedis(bin, dir string) (*RedisServer, error) {
+// startRedis starts a redis-server on a free port; extra(port) returns more arguments.
+func startRedis(bin, dir string, extra func(port int) ([]string, error)) (*RedisServer, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
+	}
+	var more []string
+	if extra != nil {
+		if more, err = extra(port); err != nil {
+			return nil, err
+		}
 	}
 	logPath := filepath.Join(dir, "redis-"+strconv.Itoa(port)+".log")
 	logFile, err := os.Create(logPath)
@@ -90,6 +97,7 @@ func startRedis(bin, dir string) (*RedisServer, error) {
 		"--appendonly", "no",
 		"--daemonize", "no",
 	)
+	cmd.Args = append(cmd.Args, more...)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	proc, err := startProcess(cmd, nil)
