@@ -87,6 +87,7 @@ type settings struct {
 
 	OutboxRelayInterval time.Duration
 	RetentionDays       int
+	ReactionWindow      time.Duration
 	RetentionInterval   time.Duration
 	OutboxRelayAge      time.Duration
 	// FaultExitAfterStore makes the process exit right after storing a message, before
@@ -184,6 +185,7 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	dur(&s.PushClaimTimeout, "push-claim-timeout", 2*time.Minute, "how long a push job may stay unacknowledged before another notification process takes it over")
 	dur(&s.OutboxRelayInterval, "outbox-relay-interval", 2*time.Second, "how often an API process publishes stored messages whose publishing did not finish (the outbox)")
 	dur(&s.OutboxRelayAge, "outbox-relay-age", 5*time.Second, "how long a stored message may stay unpublished before the outbox relay publishes it")
+	dur(&s.ReactionWindow, "reaction-window", 100*time.Millisecond, "how long a reaction's MESSAGE_UPDATED waits so that one event carries all the reactions to a message in that time (0: each at once)")
 	num(&s.RetentionDays, "retention-days", 0, "days that rooms without a retention of their own keep messages (pinned ones stay); 0 keeps them forever")
 	dur(&s.RetentionInterval, "retention-interval", 10*time.Minute, "how often an API process deletes the messages that retention no longer keeps")
 	boolean(&s.FaultExitAfterStore, "fault-exit-after-store", false, "testing only: exit at once after storing a message, before publishing it, as a crash there would")

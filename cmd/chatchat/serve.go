@@ -131,6 +131,7 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 	svcCfg := chat.ServiceConfig{
 		NodeID: s.NodeID, MaxTextRunes: s.MaxTextRunes, MaxRoomMembers: s.MaxRoomSize, Logger: log,
 		OnPublishFailed: func(t string, _ error) { publishFailed.WithLabelValues(t).Inc() },
+		UpdateWindow:    s.ReactionWindow,
 	}
 	if s.FaultExitAfterStore {
 		svcCfg.AfterStore = func(m chat.Message) {
@@ -225,8 +226,10 @@ func newApp(ctx context.Context, s *settings, stderr io.Writer) (_ *app, err err
 		rctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
 		wg.Go(func() { svc.RunDeliveryReceipts(rctx) })
-		// Reactions' MESSAGE_UPDATED events, one per message per 100 ms.
-		wg.Go(func() { svc.RunMessageUpdates(rctx) })
+		// Reactions' MESSAGE_UPDATED events, one per message per window (0: each at once).
+		if s.ReactionWindow > 0 {
+			wg.Go(func() { svc.RunMessageUpdates(rctx) })
+		}
 		a.cleanup = append(a.cleanup, func() { cancel(); wg.Wait() })
 	}
 	if roles["ws"] {
