@@ -33,3 +33,19 @@ func TestRevCursor(t *testing.T) {
 		t.Fatalf("ahead = %v, want empty", c.ahead)
 	}
 }
+
+// TestRevsAheadBounded: revs seen above a hole that never fills (coalesced reactions) are
+// kept up to a bound, not forever.
+func TestRevsAheadBounded(t *testing.T) {
+	var c cursor
+	for n := int64(3); n < 3+10*maxRevsAhead; n += 2 {
+		c.see(n)
+	}
+	if len(c.ahead) > maxRevsAhead || c.last != 0 {
+		t.Fatalf("after many revs above a hole: %d kept ahead, last %d; want at most %d and 0", len(c.ahead), c.last, maxRevsAhead)
+	}
+	c.reach(100_000)
+	if c.last != 100_000 {
+		t.Fatalf("reach moved last to %d", c.last)
+	}
+}

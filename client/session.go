@@ -93,6 +93,9 @@ type cursor struct {
 	ahead map[int64]string
 }
 
+// maxRevsAhead bounds the revs a cursor keeps above a hole.
+const maxRevsAhead = 1024
+
 // see records that rev n was received, and moves last over what is now contiguous. Revs
 // may have holes that never fill (a rev the server took for a change that did not happen):
 // a hole only makes the next RESUME replay a little more.
@@ -103,6 +106,11 @@ func (c *cursor) see(n int64) {
 	if n > c.last+1 {
 		if c.ahead == nil {
 			c.ahead = map[int64]string{}
+		}
+		if len(c.ahead) >= maxRevsAhead {
+			// Coalesced reactions leave holes that never fill: forgetting what was seen
+			// above one only makes the next RESUME replay a little more.
+			clear(c.ahead)
 		}
 		c.ahead[n] = ""
 		return

@@ -302,6 +302,9 @@ export class Store extends EventTarget {
     let r = this.revs.get(m.roomId);
     if (!r) this.revs.set(m.roomId, (r = { last: m.rev - 1, ahead: new Set() }));
     if (m.rev <= r.last) return;
+    // Coalesced reactions leave holes that never fill: forgetting what was seen above one
+    // only makes the next RESUME replay a little more.
+    if (r.ahead.size >= 1024) r.ahead.clear();
     r.ahead.add(m.rev);
     while (r.ahead.delete(r.last + 1)) r.last++;
   }
