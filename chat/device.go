@@ -53,6 +53,16 @@ type DeviceStore interface {
 	DeleteToken(ctx context.Context, token string) error
 	// Devices returns the devices of the users, in no particular order.
 	Devices(ctx context.Context, userIDs []string) ([]Device, error)
+	// MemberDevices returns the devices of the room's members, each with its owner's
+	// membership, in no particular order: what a push needs, in one read, so that the
+	// members without a device (in a large room, most) cost the push worker nothing.
+	MemberDevices(ctx context.Context, roomID string) ([]MemberDevice, error)
+}
+
+// MemberDevice is a room member's push device with the membership.
+type MemberDevice struct {
+	Member Member
+	Device Device
 }
 
 // NotificationLog keeps the push history. Each storage adapter implements it and passes

@@ -32,6 +32,7 @@ func TestDeviceStore(t *testing.T, newStore func(t *testing.T) (chat.Store, chat
 		{"DeleteOwnOnly", testDeleteDevice},
 		{"DeleteToken", testDeleteToken},
 		{"ConcurrentRegister", testConcurrentRegister},
+		{"MemberDevices", testMemberDevices},
 	})
 }
 
@@ -285,5 +286,42 @@ func testNotificationRoundTrip(t *testing.T, s chat.Store, d chat.NotificationLo
 	ns[0].CreatedAt = n.CreatedAt
 	if !reflect.DeepEqual(ns[0], n) {
 		t.Errorf("entry = %+v, want %+v", ns[0], n)
+	}
+}
+
+// testMemberDevices: a room's members' devices with their memberships; members without a
+// device and devices of non-members are not listed.
+func testMemberDevices(t *testing.T, s chat.Store, d chat.DeviceStore) {
+	ann, bob, cat, dan := storeUser(t, s, "ann"), storeUser(t, s, "bob"), storeUser(t, s, "cat"), storeUser(t, s, "dan")
+	r := storeRoom(t, s, storeEpoch, ann, bob, cat)
+	register(t, d, ann, "android", "a1")
+	register(t, d, ann, "ios", "a2")
+	register(t, d, bob, "web", "b1")
+	register(t, d, dan, "android", "d1") // not a member
+	if err := s.SetMuted(t.Context(), r.ID, bob.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.MemberDevices(t.Context(), r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byToken := map[string]chat.MemberDevice{}
+	for _, md := range got {
+		byToken[md.Device.Token] = md
+	}
+	if len(got) != 3 || len(byToken) != 3 {
+		t.Fatalf("MemberDevices = %+v; want a1, a2, b1", got)
+	}
+	for tok, want := range map[string]string{"a1": ann.ID, "a2": ann.ID, "b1": bob.ID} {
+		md, ok := byToken[tok]
+		if !ok || md.Member.UserID != want || md.Device.UserID != want {
+			t.Fatalf("MemberDevices[%s] = %+v; want %s's", tok, md, want)
+		}
+	}
+	if !byToken["b1"].Member.Muted || byToken["a1"].Member.Muted || byToken["a2"].Device.Platform != "ios" {
+		t.Fatalf("MemberDevices lost the membership or the device: %+v", got)
+	}
+	if got, err := d.MemberDevices(t.Context(), chat.NewID()); err != nil || len(got) != 0 {
+		t.Fatalf("MemberDevices(unknown room) = %v, %v; want none", got, err)
 	}
 }

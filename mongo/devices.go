@@ -189,3 +189,27 @@ func (s *Store) Notifications(ctx context.Context, userID, beforeID string, limi
 	}
 	return out, more, nil
 }
+
+// MemberDevices implements chat.DeviceStore. Without joins it reads the room's memberships
+// and then the devices of those users; the worker still skips the members without one.
+func (s *Store) MemberDevices(ctx context.Context, roomID string) ([]chat.MemberDevice, error) {
+	members, err := s.Members(ctx, roomID)
+	if err != nil {
+		return nil, err
+	}
+	byUser := make(map[string]chat.Member, len(members))
+	ids := make([]string, 0, len(members))
+	for _, m := range members {
+		byUser[m.UserID] = m
+		ids = append(ids, m.UserID)
+	}
+	devices, err := s.Devices(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]chat.MemberDevice, 0, len(devices))
+	for _, d := range devices {
+		out = append(out, chat.MemberDevice{Member: byUser[d.UserID], Device: d})
+	}
+	return out, nil
+}

@@ -25,7 +25,6 @@ import (
 // Rooms is what the worker reads of rooms and users (chat.Store).
 type Rooms interface {
 	Room(ctx context.Context, id string) (chat.Room, error)
-	Members(ctx context.Context, roomID string) ([]chat.Member, error)
 	User(ctx context.Context, id string) (chat.User, error)
 }
 
@@ -33,6 +32,7 @@ type Rooms interface {
 // badge (chat.PushStore and chat.CursorStore of the storage adapters).
 type Devices interface {
 	Devices(ctx context.Context, userIDs []string) ([]chat.Device, error)
+	MemberDevices(ctx context.Context, roomID string) ([]chat.MemberDevice, error)
 	DeleteToken(ctx context.Context, token string) error
 	NotifiedTokens(ctx context.Context, messageID string) ([]string, error)
 	AddNotification(ctx context.Context, n chat.Notification) error
@@ -205,6 +205,28 @@ func (w *Worker) process(ctx context.Context, job chat.PushJob) error {
 		return w.processRead(ctx, *job.Read)
 	}
 	m := job.Message
+	// Only the members with a device can be pushed: one read finds them with their
+	// memberships, so a large room where few have a device costs little more than a small
+	// one (no member list, no presence look-up for the others).
+	targets, err := w.devices.MemberDevices(ctx, m.RoomID)
+	if err != nil {
+		return err
+	}
+	byUser := map[string][]chat.Device{}
+	var candidates []string
+	for _, md := range targets {
+		uid := md.Member.UserID
+		if !chat.Pushed(md.Member, &m) || (len(job.UserIDs) > 0 && !slices.Contains(job.UserIDs, uid)) {
+			continue
+		}
+		if _, seen := byUser[uid]; !seen {
+			candidates = append(candidates, uid)
+		}
+		byUser[uid] = append(byUser[uid], md.Device)
+	}
+	if len(candidates) == 0 {
+		return nil
+	}
 	room, err := w.rooms.Room(ctx, m.RoomID)
 	if chat.IsNotFound(err) {
 		return nil
@@ -212,36 +234,18 @@ func (w *Worker) process(ctx context.Context, job chat.PushJob) error {
 	if err != nil {
 		return err
 	}
-	members, err := w.rooms.Members(ctx, m.RoomID)
-	if err != nil {
-		return err
-	}
-	var candidates []string
-	for _, mb := range members {
-		if !chat.Pushed(mb, &m) || (len(job.UserIDs) > 0 && !slices.Contains(job.UserIDs, mb.UserID)) {
-			continue
-		}
-		candidates = append(candidates, mb.UserID)
-	}
-	if len(candidates) == 0 {
-		return nil
-	}
 	statuses, err := w.presence.Statuses(ctx, candidates)
 	if err != nil {
 		return err
 	}
-	var offline []string
+	var devices []chat.Device
 	for _, p := range statuses {
 		if p.Status != chat.StatusOnline {
-			offline = append(offline, p.UserID)
+			devices = append(devices, byUser[p.UserID]...)
 		}
 	}
-	if len(offline) == 0 {
+	if len(devices) == 0 {
 		return nil
-	}
-	devices, err := w.devices.Devices(ctx, offline)
-	if err != nil || len(devices) == 0 {
-		return err
 	}
 	notified, err := w.devices.NotifiedTokens(ctx, m.ID)
 	if err != nil {

@@ -180,3 +180,36 @@ func (s *Store) Notifications(ctx context.Context, userID, beforeID string, limi
 	}
 	return out, more, nil
 }
+
+// MemberDevices implements chat.DeviceStore: the room's memberships joined with the devices
+// index by user, one statement; a member without a device is an index probe.
+func (s *Store) MemberDevices(ctx context.Context, roomID string) ([]chat.MemberDevice, error) {
+	rows, err := s.r.QueryContext(ctx, `
+		SELECT m.user_id, m.last_read_seq, m.last_delivered_seq, m.muted, m.joined_at, m.role,
+		       d.token, d.platform, d.created_at
+		FROM memberships m JOIN devices d ON d.user_id = m.user_id
+		WHERE m.room_id = ?`, roomID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: member devices of %s: %w", roomID, err)
+	}
+	defer rows.Close()
+	out := []chat.MemberDevice{}
+	for rows.Next() {
+		var (
+			md         chat.MemberDevice
+			joined, at int64
+		)
+		if err := rows.Scan(&md.Member.UserID, &md.Member.LastReadSeq, &md.Member.LastDeliveredSeq, &md.Member.Muted,
+			&joined, &md.Member.Role, &md.Device.Token, &md.Device.Platform, &at); err != nil {
+			return nil, fmt.Errorf("sqlite: member devices of %s: %w", roomID, err)
+		}
+		md.Member.JoinedAt = chat.At(fromMillis(joined))
+		md.Device.UserID = md.Member.UserID
+		md.Device.CreatedAt = chat.At(fromMillis(at))
+		out = append(out, md)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: member devices of %s: %w", roomID, err)
+	}
+	return out, nil
+}
