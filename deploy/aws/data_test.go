@@ -84,6 +84,23 @@ func TestRedis(t *testing.T) {
 	if pol := jsonOf(props(ecs.t.resource(t, "TaskExecutionRole", "AWS::IAM::Role"))["Policies"]); !strings.Contains(pol, `{"Ref":"RedisAuthSecretArn"}`) {
 		t.Errorf("the execution role cannot read the Redis token: %s", pol)
 	}
+	// Cluster mode (RedisClusterMode enabled): shards with a replica each on the cluster
+	// parameter group, the configuration endpoint as the URL, and every task told to use a
+	// cluster client and per-room routing.
+	if j := jsonOf(rg); !strings.Contains(j, `"NumNodeGroups":{"Fn::If":["RedisClustered",{"Ref":"RedisShards"}`) ||
+		!strings.Contains(j, `"default.redis7.cluster.on"`) || !strings.Contains(j, `"AutomaticFailoverEnabled":{"Fn::If":["RedisClustered",true,false]}`) {
+		t.Errorf("the replication group has no cluster mode: %s", j)
+	}
+	if !strings.Contains(url, `rediss://${Redis.ConfigurationEndPoint.Address}`) {
+		t.Errorf("RedisUrl %s: in cluster mode it must be the configuration endpoint", url)
+	}
+	for role, r := range roleServices {
+		env := jsonOf(asMap(asList(props(ecs.t.resource(t, r.taskDef, "AWS::ECS::TaskDefinition"))["ContainerDefinitions"])[0])["Environment"])
+		if !strings.Contains(env, `{"Name":"CHATCHAT_REDIS_CLUSTER","Value":{"Fn::If":["RedisClustered","true","false"]}}`) ||
+			!strings.Contains(env, `{"Name":"CHATCHAT_BUS_MODE","Value":{"Fn::If":["RedisClustered","room","global"]}}`) {
+			t.Errorf("%s: the task is not told about cluster mode: %s", role, env)
+		}
+	}
 	if !strings.Contains(jsonOf(props(s.t.resource(t, "RedisSubnetGroup", "AWS::ElastiCache::SubnetGroup"))), "PrivateSubnetIds") {
 		t.Error("Redis is not in the private subnets")
 	}
