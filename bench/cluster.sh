@@ -12,7 +12,10 @@
 # Starts and stops everything itself; every run is bounded by -max-time.
 #
 # Tunables (environment): CONNS (100000), NODES (6), GENS (6), ROOM_SIZE (NODES), RATE
-# (messages/s over all generators, 300), DURATION (15s), HOLD (40s, in seconds), OUT.
+# (messages/s over all generators, 300), DURATION (15s), HOLD (40s, in seconds), OUT,
+# BUS_MODE (global: every chat node hears every event; room: per-room sharded Pub/Sub),
+# PLACEMENT (spread: each room's members over every node; room: each room on one node).
+# At the end it prints, per chat node, the bus events it received and its CPU.
 # Load-test settings (rate limits off, cheap password hashing): never for production.
 set -euo pipefail
 
@@ -23,6 +26,8 @@ NODES=${NODES:-6}
 GENS=${GENS:-6}
 ROOM_SIZE=${ROOM_SIZE:-$NODES}
 RATE=${RATE:-300}
+BUS_MODE=${BUS_MODE:-global}
+PLACEMENT=${PLACEMENT:-spread}
 DURATION=${DURATION:-15s}
 HOLD=${HOLD:-40s}
 REDIS_PORT=16379
@@ -74,7 +79,10 @@ pids+=($!)
 wait_port "$REDIS_PORT"
 
 common=(--data-dir "$tmp/data" --redis-url "redis://127.0.0.1:$REDIS_PORT/0" --jwt-secret cluster-bench-secret-0123456789abcdef
-	--rate-send 0 --rate-signup 0 --rate-login 0 --rate-frames 0 --argon2-memory 1024 --argon2-iterations 1 --log-level warn)
+	--rate-send 0 --rate-signup 0 --rate-login 0 --rate-frames 0 --argon2-memory 1024 --argon2-iterations 1 --log-level warn
+	--bus-mode "$BUS_MODE")
+by_room=()
+[ "$PLACEMENT" = room ] && by_room=(-ws-by-room)
 "$tmp/chatchat" serve --roles api --addr "127.0.0.1:$API_PORT" "${common[@]}" >"$tmp/api.log" 2>&1 &
 api_pid=$!
 pids+=("$api_pid")
@@ -107,7 +115,7 @@ for g in $(seq 1 "$GENS"); do
 	"$tmp/chatchat-bench" cluster -url "http://127.0.0.1:$API_PORT" -ws-url "$urls" -server-pid "$server_pids" \
 		-clients "$per_gen" -room-size "$ROOM_SIZE" -rate "$rate_each" -duration "$DURATION" -hold "$HOLD" \
 		-source-ip "127.0.0.$((g + 1))" -setup-workers 8 -connect-workers 16 -progress 10s -max-time 15m \
-		-label "gen$g" -out "$OUT/cluster-gen$g.json" >"$OUT/cluster-gen$g.log" 2>&1 &
+		-label "gen$g" -out "$OUT/cluster-gen$g.json" "${by_room[@]}" >"$OUT/cluster-gen$g.log" 2>&1 &
 	gen_pids+=($!)
 	pids+=($!)
 done
@@ -137,9 +145,26 @@ ps -o pid,pcpu,rss,args -p "$(
 # top's second frame: CPU over the last 3 s, busiest first.
 top -bn2 -d3 -o %CPU | awk '/^top -/{n++} n==2' | sed -n '7,22p' | sed 's/^/# top: /'
 
+cpu_s() { # pid -> utime+stime in seconds
+	awk -v t="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); print ($12 + $13) / t}' "/proc/$1/stat"
+}
+cpu_before=()
+for p in "${ws_pids[@]}"; do cpu_before+=("$(cpu_s "$p")"); done
 status=0
 for p in "${gen_pids[@]}"; do wait "$p" || status=1; done
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+# Per chat node: the bus events it received (all types, and MESSAGE_CREATED) and its CPU
+# from the hold's middle to the end (the sending step and the drain).
+echo "# bus mode $BUS_MODE, rooms placed by $PLACEMENT" | tee "$OUT/cluster-nodes.md"
+echo "| node | bus events received | MESSAGE_CREATED received | CPU s |" | tee -a "$OUT/cluster-nodes.md"
+echo "|---|---|---|---|" | tee -a "$OUT/cluster-nodes.md"
+for i in $(seq 1 "$NODES"); do
+	m=$(curl -s "http://127.0.0.1:$((API_PORT + i))/metrics" | grep '^chatchat_bus_events_received_total' || true)
+	all=$(echo "$m" | awk '{s += $2} END {printf "%d", s}')
+	created=$(echo "$m" | awk '/type="MESSAGE_CREATED"/{s += $2} END {printf "%d", s}')
+	cpu=$(awk -v a="$(cpu_s "${ws_pids[$((i - 1))]}")" -v b="${cpu_before[$((i - 1))]}" 'BEGIN{printf "%.1f", a - b}')
+	echo "| ws$i | $all | $created | $cpu |" | tee -a "$OUT/cluster-nodes.md"
+done
 ((status == 0)) || echo "# a generator failed: see $OUT/cluster-gen*.log" >&2
 
 python3 - "$OUT" "$GENS" "$held" "$rss_before" "$rss_after" "$NODES" "$RATE" <<'EOF' | tee "$OUT/cluster.md"

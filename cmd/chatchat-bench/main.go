@@ -44,6 +44,7 @@ type config struct {
 	Target         string        `json:"target"`
 	URL            string        `json:"url"`
 	WSURLs         []string      `json:"wsUrls,omitempty"`
+	WSByRoom       bool          `json:"wsByRoom,omitempty"`
 	APIKey         string        `json:"-"`
 	Preset         string        `json:"preset"`
 	Clients        int           `json:"clients"`
@@ -106,6 +107,7 @@ func parseFlags(cfg *config, args []string) error {
 	fs.StringVar(&cfg.Target, "target", "chatchat", "chatchat or centrifugo")
 	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "base URL of the API (ChatChat) or of Centrifugo")
 	fs.StringVar(&wsURLs, "ws-url", "", "comma list of chat servers' base URLs to spread the WebSockets over (default -url)")
+	fs.BoolVar(&cfg.WSByRoom, "ws-by-room", false, "put every member of a room on the same chat server (rooms round-robin), instead of spreading each room's members over the servers")
 	fs.StringVar(&cfg.APIKey, "api-key", "bench", "Centrifugo HTTP API key")
 	fs.IntVar(&cfg.Clients, "clients", cfg.Clients, "WebSocket clients, one user each")
 	fs.IntVar(&cfg.RoomSize, "room-size", cfg.RoomSize, "members per room; 0 no rooms, -1 one room of every client")

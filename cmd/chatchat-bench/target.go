@@ -93,7 +93,11 @@ func (t *chatchatTarget) setup(ctx context.Context, r *runner) error {
 
 func (t *chatchatTarget) dial(ctx context.Context, r *runner, c *benchConn, src net.IP) error {
 	hdr := http.Header{"Authorization": {"Bearer " + t.users[c.idx].Tokens().AccessToken}}
-	nc, br, err := dialWS(ctx, wsScheme(t.wsURLs[c.idx%len(t.wsURLs)])+"/ws", hdr, src)
+	node := c.idx % len(t.wsURLs)
+	if r.cfg.WSByRoom && r.cfg.RoomSize > 0 {
+		node = (c.idx / r.cfg.RoomSize) % len(t.wsURLs) // rooms are consecutive clients
+	}
+	nc, br, err := dialWS(ctx, wsScheme(t.wsURLs[node])+"/ws", hdr, src)
 	if err != nil {
 		return err
 	}
