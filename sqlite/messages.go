@@ -101,70 +101,65 @@ func hotStatements() []string {
 // message with an empty ClientMsgID is never taken for a retry. The idempotency key is
 // (sender, client id) across all rooms, so a caller should check that a returned message
 // that was not created is in the room it asked for.
+//
+// Sends share write transactions (group commit, sends.go): a send waits only for the one
+// in progress, and the sends that queued meanwhile go in the next transaction together.
 func (s *Store) CreateMessage(ctx context.Context, m chat.Message, advance []string) (chat.Message, bool, error) {
-	created := false
-	published := s.done.take() // deleted by this write rather than by one of their own
-	err := s.write(ctx, "create message", func(tx *sql.Tx) error {
-		if err := s.deletePublished(ctx, tx, published); err != nil {
-			return err
-		}
-		if m.ClientMsgID != "" {
-			prev, err := scanMessage(s.txQueryRow(ctx, tx, sqlMessageByClientID, m.SenderID, m.ClientMsgID))
-			if err == nil {
-				m = prev
-				return nil
-			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("sqlite: create message: look up client id: %w", err)
-			}
-		}
+	return s.sends.do(ctx, m, advance)
+}
 
-		// The seq is taken inside the write transaction, which the single writer
-		// connection serializes: no two messages of a room can get the same one.
-		err := s.txQueryRow(ctx, tx, sqlNextSeq, millis(m.CreatedAt.Time), m.RoomID).Scan(&m.Seq, &m.Rev)
-		if err != nil {
-			return fmt.Errorf("sqlite: create message in %s: %w", m.RoomID, notFound(err))
+// createMessage stores one message in tx: the idempotency look-up, the room's next seq and
+// rev, the row, its mentions, the cursors it advances, its outbox row and its unread count.
+func (s *Store) createMessage(ctx context.Context, tx *sql.Tx, m chat.Message, advance []string) (chat.Message, bool, error) {
+	if m.ClientMsgID != "" {
+		prev, err := scanMessage(s.txQueryRow(ctx, tx, sqlMessageByClientID, m.SenderID, m.ClientMsgID))
+		if err == nil {
+			return prev, false, nil
 		}
-		m.CreatedAt = chat.At(m.CreatedAt.Time)
-		if _, err := s.txExec(ctx, tx, sqlInsertMessage,
-			m.ID, m.RoomID, m.Seq, m.SenderID, m.ClientMsgID, m.Type, m.Text, m.MediaID,
-			millis(m.CreatedAt.Time), m.Rev, m.ReplyToID, joinIDs(m.Mentions)); err != nil {
-			if isUnique(err) {
-				return fmt.Errorf("sqlite: create message %s: %w", m.ID, chat.ErrConflict)
-			}
-			return fmt.Errorf("sqlite: create message %s: %w", m.ID, err)
+		if !errors.Is(err, sql.ErrNoRows) {
+			return chat.Message{}, false, fmt.Errorf("sqlite: create message: look up client id: %w", err)
 		}
-
-		for _, uid := range m.Mentions {
-			if _, err := s.txExec(ctx, tx, sqlInsertMention, m.RoomID, uid, m.Seq, m.ID); err != nil {
-				return fmt.Errorf("sqlite: create message %s: mentions: %w", m.ID, err)
-			}
-		}
-		// Only existing memberships are updated, so a non-member in advance is ignored.
-		if ids := chat.UniqueIDs(advance); len(ids) > 0 {
-			if _, err := s.txExec(ctx, tx, sqlAdvanceCursors(len(ids)),
-				anys([]any{m.Seq, m.RoomID}, ids)...); err != nil {
-				return fmt.Errorf("sqlite: create message in %s: advance cursors: %w", m.RoomID, err)
-			}
-		}
-		// Pending until published: in the same transaction, so that no crash can store
-		// the message and lose the fact that it still owes its events.
-		if _, err := s.txExec(ctx, tx, sqlInsertOutbox,
-			m.ID, millis(m.CreatedAt.Time)); err != nil {
-			return fmt.Errorf("sqlite: create message %s: outbox: %w", m.ID, err)
-		}
-		// Counted in the write, where the rows are hot, instead of by a second query.
-		if err := s.txQueryRow(ctx, tx, unreadCountSQL, m.RoomID, m.Seq, m.SenderID).Scan(&m.UnreadCount); err != nil {
-			return fmt.Errorf("sqlite: create message in %s: unread count: %w", m.RoomID, err)
-		}
-		created = true
-		return nil
-	})
-	if err != nil {
-		s.requeuePublished(published) // their rows are still there: the next write takes them
-		return chat.Message{}, false, err
 	}
-	return m, created, nil
+
+	// The seq is taken inside the write transaction, which the single writer
+	// connection serializes: no two messages of a room can get the same one.
+	err := s.txQueryRow(ctx, tx, sqlNextSeq, millis(m.CreatedAt.Time), m.RoomID).Scan(&m.Seq, &m.Rev)
+	if err != nil {
+		return chat.Message{}, false, fmt.Errorf("sqlite: create message in %s: %w", m.RoomID, notFound(err))
+	}
+	m.CreatedAt = chat.At(m.CreatedAt.Time)
+	if _, err := s.txExec(ctx, tx, sqlInsertMessage,
+		m.ID, m.RoomID, m.Seq, m.SenderID, m.ClientMsgID, m.Type, m.Text, m.MediaID,
+		millis(m.CreatedAt.Time), m.Rev, m.ReplyToID, joinIDs(m.Mentions)); err != nil {
+		if isUnique(err) {
+			return chat.Message{}, false, fmt.Errorf("sqlite: create message %s: %w", m.ID, chat.ErrConflict)
+		}
+		return chat.Message{}, false, fmt.Errorf("sqlite: create message %s: %w", m.ID, err)
+	}
+
+	for _, uid := range m.Mentions {
+		if _, err := s.txExec(ctx, tx, sqlInsertMention, m.RoomID, uid, m.Seq, m.ID); err != nil {
+			return chat.Message{}, false, fmt.Errorf("sqlite: create message %s: mentions: %w", m.ID, err)
+		}
+	}
+	// Only existing memberships are updated, so a non-member in advance is ignored.
+	if ids := chat.UniqueIDs(advance); len(ids) > 0 {
+		if _, err := s.txExec(ctx, tx, sqlAdvanceCursors(len(ids)),
+			anys([]any{m.Seq, m.RoomID}, ids)...); err != nil {
+			return chat.Message{}, false, fmt.Errorf("sqlite: create message in %s: advance cursors: %w", m.RoomID, err)
+		}
+	}
+	// Pending until published: in the same transaction, so that no crash can store
+	// the message and lose the fact that it still owes its events.
+	if _, err := s.txExec(ctx, tx, sqlInsertOutbox,
+		m.ID, millis(m.CreatedAt.Time)); err != nil {
+		return chat.Message{}, false, fmt.Errorf("sqlite: create message %s: outbox: %w", m.ID, err)
+	}
+	// Counted in the write, where the rows are hot, instead of by a second query.
+	if err := s.txQueryRow(ctx, tx, unreadCountSQL, m.RoomID, m.Seq, m.SenderID).Scan(&m.UnreadCount); err != nil {
+		return chat.Message{}, false, fmt.Errorf("sqlite: create message in %s: unread count: %w", m.RoomID, err)
+	}
+	return m, true, nil
 }
 
 // defaultPageSize is the page of Messages when the query sets no limit.

@@ -230,3 +230,34 @@ func BenchmarkSearchIndexing(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*1000), "µs/message")
 }
+
+// BenchmarkCreateMessageConcurrent is sends from 16 goroutines at once (rooms of their own),
+// the case that group commit is for: each op is one send.
+func BenchmarkCreateMessageConcurrent(b *testing.B) {
+	ctx := context.Background()
+	s := open(b)
+	u := chat.User{ID: chat.NewID(), Username: "u", DisplayName: "U", CreatedAt: chat.At(time.Now())}
+	if err := s.CreateUser(ctx, u, "x"); err != nil {
+		b.Fatal(err)
+	}
+	rooms := make(chan string, 64)
+	for range 64 {
+		r := chat.Room{ID: chat.NewID(), Type: chat.RoomGroup, Name: "r", MemberIDs: []string{u.ID}, CreatedAt: chat.At(time.Now())}
+		if err := s.CreateRoom(ctx, r, ""); err != nil {
+			b.Fatal(err)
+		}
+		rooms <- r.ID
+	}
+	b.SetParallelism(8) // 16 goroutines on 2 cores
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		room := <-rooms
+		for pb.Next() {
+			if _, _, err := s.CreateMessage(ctx, chat.Message{ID: chat.NewID(), RoomID: room, SenderID: u.ID, ClientMsgID: chat.NewID(),
+				Type: chat.MessageText, Text: "hello there", CreatedAt: chat.At(time.Now())}, nil); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

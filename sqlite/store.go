@@ -45,6 +45,8 @@ type Store struct {
 	// changesDone: changes' pending marks to clear with the next change (changes.go).
 	changesDone changesDone
 	stmts       sync.Map // query → *sql.Stmt on w: the send path's statements, prepared once
+	// sends writes sends in shared transactions (sends.go).
+	sends *sendBatcher
 	// The search indexer (search.go): stopIndex ends it, indexDone says it has.
 	stopIndex chan struct{}
 	indexDone chan struct{}
@@ -176,6 +178,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: readers: %w", path, err)
 	}
 	s.startIndexer()
+	s.startSends()
 	s.logger.Debug("sqlite store open", "path", path, "readers", cfg.readers)
 	return s, nil
 }
@@ -184,6 +187,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 // as SQLite recommends doing before closing a long-lived connection.
 func (s *Store) Close() error {
 	var errs []error
+	s.sends.close()
 	s.stopIndexer()
 	if err := s.flushPublished(context.Background()); err != nil {
 		errs = append(errs, err)
