@@ -83,7 +83,7 @@ func (s *Service) SearchMessages(ctx context.Context, callerID string, in Search
 	if in.Limit < 0 {
 		return nil, false, Errorf(Invalid, "bad_request", "limit is not negative")
 	}
-	limit := min(clamp(in.Limit, 20, MaxSearchPage), MaxSearchPage)
+	limit := clamp(in.Limit, 20, MaxSearchPage) // above the page: taken as the page
 	var rooms []string
 	if in.RoomID != "" {
 		if err := s.may(ctx, in.RoomID, callerID, mayRead); err != nil {
