@@ -276,7 +276,7 @@ func (s *Service) applyChange(ctx context.Context, c Change) (Message, bool, err
 	s.describe(ctx, &m)
 	if changed {
 		// A reaction's event may wait for the others of its window (updates.go).
-		held := (c.Kind == ChangeReact || c.Kind == ChangeUnreact) && s.updates.offer(m)
+		held := (c.Kind == ChangeReact || c.Kind == ChangeUnreact) && s.updates.offer(m.ID, m)
 		if !held {
 			s.deliverChange(ctx, m)
 		}

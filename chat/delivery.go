@@ -2,8 +2,6 @@ package chat
 
 import (
 	"context"
-	"sync"
-	"time"
 )
 
 // Delivery receipts: a member's devices say how far a room's messages reached them
@@ -31,8 +29,8 @@ func (s *Service) MarkDelivered(ctx context.Context, callerID, roomID string, se
 		return DeliveryReceipt{}, err
 	}
 	dr := DeliveryReceipt{RoomID: roomID, UserID: callerID, LastDeliveredSeq: after}
-	if moved {
-		s.receipts.offer(ctx, s, dr)
+	if moved && !s.receipts.offer(receiptKey{roomID, callerID}, dr) {
+		s.publishReceipts(ctx, []DeliveryReceipt{dr})
 	}
 	return dr, nil
 }
@@ -43,91 +41,21 @@ func (s *Service) MarkDelivered(ctx context.Context, callerID, roomID string, se
 // that none is ever held with no one to send it. One process runs it once: a second call
 // while one runs returns at once.
 func (s *Service) RunDeliveryReceipts(ctx context.Context) {
-	c := s.receipts
-	c.mu.Lock()
-	if c.running {
-		c.mu.Unlock()
+	if !s.receipts.run(ctx, s.cfg.DeliveryReceiptWindow, func(rs []DeliveryReceipt) { s.publishReceipts(ctx, rs) }) {
 		s.log.Warn("delivery receipts: RunDeliveryReceipts is already running")
-		return
-	}
-	c.running = true
-	c.mu.Unlock()
-	t := time.NewTicker(s.cfg.DeliveryReceiptWindow)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			// Stopped under the lock with the last swap, so that a receipt offered from
-			// now on is published by its caller, and none is left in the map.
-			c.mu.Lock()
-			c.running = false
-			last := c.take()
-			c.mu.Unlock()
-			s.publishReceipts(ctx, last)
-			return
-		case <-t.C:
-		case <-c.full:
-		}
-		c.mu.Lock()
-		batch := c.take()
-		c.mu.Unlock()
-		s.publishReceipts(ctx, batch)
 	}
 }
 
 // receiptKey is one member of one room.
 type receiptKey struct{ roomID, userID string }
 
-// receiptCoalescer holds the latest delivery cursor of each member whose receipt waits for
-// the next flush. It is bounded: when it holds max members, a receipt for another member is
-// published by its caller and the flusher is woken early.
-type receiptCoalescer struct {
-	max  int
-	full chan struct{} // wakes the flusher early; capacity 1
-
-	mu      sync.Mutex
-	running bool // a RunDeliveryReceipts flushes pending
-	pending map[receiptKey]int64
-}
-
-func newReceiptCoalescer(max int) *receiptCoalescer {
-	return &receiptCoalescer{max: max, full: make(chan struct{}, 1), pending: map[receiptKey]int64{}}
-}
-
-// offer queues dr for the next flush, keeping the highest cursor per member, or publishes it
-// at once when no flusher runs or the map is full.
-func (c *receiptCoalescer) offer(ctx context.Context, s *Service, dr DeliveryReceipt) {
-	k := receiptKey{dr.RoomID, dr.UserID}
-	c.mu.Lock()
-	if c.running {
-		if cur, ok := c.pending[k]; ok || len(c.pending) < c.max {
-			c.pending[k] = max(cur, dr.LastDeliveredSeq)
-			c.mu.Unlock()
-			return
-		}
-	}
-	running := c.running
-	c.mu.Unlock()
-	if running {
-		select {
-		case c.full <- struct{}{}:
-		default:
-		}
-	}
-	s.publishReceipts(ctx, []DeliveryReceipt{dr})
-}
-
-// take empties the map and returns its receipts. c.mu is held.
-func (c *receiptCoalescer) take() []DeliveryReceipt {
-	if len(c.pending) == 0 {
-		return nil
-	}
-	out := make([]DeliveryReceipt, 0, len(c.pending))
-	for k, seq := range c.pending {
-		out = append(out, DeliveryReceipt{RoomID: k.roomID, UserID: k.userID, LastDeliveredSeq: seq})
-	}
-	clear(c.pending)
-	return out
+// newReceiptCoalescer holds the latest delivery cursor of each member whose receipt waits
+// for the next flush.
+func newReceiptCoalescer(limit int) *coalescer[receiptKey, DeliveryReceipt] {
+	return newCoalescer[receiptKey](limit, func(held, offered DeliveryReceipt) DeliveryReceipt {
+		held.LastDeliveredSeq = max(held.LastDeliveredSeq, offered.LastDeliveredSeq)
+		return held
+	})
 }
 
 // receiptBatch bounds the events of one round trip to the bus.

@@ -78,8 +78,8 @@ type Service struct {
 	media      MediaResolver
 	membership *memberCache
 	push       PushQueue
-	receipts   *receiptCoalescer
-	updates    *updateCoalescer
+	receipts   *coalescer[receiptKey, DeliveryReceipt]
+	updates    *coalescer[string, Message]
 
 	mediaRemover MediaRemover
 }

@@ -2,8 +2,6 @@ package chat
 
 import (
 	"context"
-	"sync"
-	"time"
 )
 
 // Reactions come in storms: hundreds a second on one message of a large room, each making
@@ -14,85 +12,22 @@ import (
 // A held event's change stays pending in the store (MessageChangeStore) until published, so
 // a process that dies holding it leaves it to the outbox relay.
 
-// updateCoalescer holds the newest state of each message with a held MESSAGE_UPDATED.
-type updateCoalescer struct {
-	max  int
-	full chan struct{} // wakes the flusher early; capacity 1
-
-	mu      sync.Mutex
-	running bool // a RunMessageUpdates flushes pending
-	pending map[string]Message
-}
-
-func newUpdateCoalescer(max int) *updateCoalescer {
-	return &updateCoalescer{max: max, full: make(chan struct{}, 1), pending: map[string]Message{}}
-}
-
-// offer holds m for the next flush, or reports false when nothing flushes (no
-// RunMessageUpdates) or the map is full: the caller then publishes it itself.
-func (c *updateCoalescer) offer(m Message) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.running {
-		return false
-	}
-	cur, ok := c.pending[m.ID]
-	if !ok && len(c.pending) >= c.max {
-		select {
-		case c.full <- struct{}{}:
-		default:
+// newUpdateCoalescer holds the newest state (the highest rev) of each message with a held
+// MESSAGE_UPDATED.
+func newUpdateCoalescer(max int) *coalescer[string, Message] {
+	return newCoalescer[string](max, func(held, offered Message) Message {
+		if offered.Rev > held.Rev {
+			return offered
 		}
-		return false
-	}
-	if !ok || m.Rev > cur.Rev {
-		c.pending[m.ID] = m
-	}
-	return true
-}
-
-// take empties the map and returns what it held. c.mu is held.
-func (c *updateCoalescer) take() []Message {
-	if len(c.pending) == 0 {
-		return nil
-	}
-	out := make([]Message, 0, len(c.pending))
-	for _, m := range c.pending {
-		out = append(out, m)
-	}
-	clear(c.pending)
-	return out
+		return held
+	})
 }
 
 // RunMessageUpdates publishes the held MESSAGE_UPDATED events every UpdateWindow until ctx
 // ends, and then what it still holds. Without it every change is published at once.
 func (s *Service) RunMessageUpdates(ctx context.Context) {
-	c := s.updates
-	c.mu.Lock()
-	if c.running {
-		c.mu.Unlock()
+	if !s.updates.run(ctx, s.cfg.UpdateWindow, func(msgs []Message) { s.publishUpdates(ctx, msgs) }) {
 		s.log.Warn("message updates: RunMessageUpdates is already running")
-		return
-	}
-	c.running = true
-	c.mu.Unlock()
-	t := time.NewTicker(s.cfg.UpdateWindow)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			c.mu.Lock()
-			c.running = false
-			last := c.take()
-			c.mu.Unlock()
-			s.publishUpdates(ctx, last)
-			return
-		case <-t.C:
-		case <-c.full:
-		}
-		c.mu.Lock()
-		batch := c.take()
-		c.mu.Unlock()
-		s.publishUpdates(ctx, batch)
 	}
 }
 

@@ -9,7 +9,6 @@ package redis
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -72,9 +71,7 @@ type Bus struct {
 	cfg      BusConfig
 	log      *slog.Logger
 
-	hmu    sync.RWMutex
-	subs   map[chat.Topic][]subscription // each slice copied on write: delivery iterates it without holding hmu
-	nextID uint64
+	subs map[chat.Topic]*handlerList // of the topics subscribed to, made once
 
 	psmu   sync.Mutex
 	ps     *goredis.PubSub // the current subscription; replaced when found dead
@@ -114,7 +111,7 @@ func NewBus(ctx context.Context, client goredis.UniversalClient, cfg BusConfig) 
 		topicOf: make(map[string]chat.Topic, len(cfg.Topics)),
 		names:   make(map[chat.Topic]string, len(channelNames)),
 		cfg:     cfg,
-		subs:    make(map[chat.Topic][]subscription),
+		subs:    make(map[chat.Topic]*handlerList, len(cfg.Topics)),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
@@ -125,6 +122,7 @@ func NewBus(ctx context.Context, client goredis.UniversalClient, cfg BusConfig) 
 		ch := b.channel(t)
 		b.channels = append(b.channels, ch)
 		b.topicOf[ch] = t
+		b.subs[t] = &handlerList{}
 	}
 	b.log = log.With("channels", b.channels)
 	ps, err := b.subscribe(ctx)
@@ -183,52 +181,19 @@ var _ chat.BatchPublisher = (*Bus)(nil)
 // go in one pipeline, so a send costs one round trip to Redis, bounded by PublishTimeout.
 // A queue that is not a *Queue is not reached this way.
 func (b *Bus) PublishBatch(ctx context.Context, evs []chat.Event, queue chat.PushQueue, job *chat.PushJob) (bool, error) {
-	var add *goredis.XAddArgs
-	if job != nil {
-		q, ok := queue.(*Queue)
-		if !ok {
-			return false, nil
-		}
-		var err error
-		if add, err = q.addArgs(*job); err != nil {
-			return true, err
-		}
-	}
-	ctx, cancel := context.WithTimeout(ctx, b.cfg.PublishTimeout)
-	defer cancel()
-	pipe := b.client.Pipeline()
-	for _, ev := range evs {
-		payload, err := chat.MarshalJSON(ev)
-		if err != nil {
-			return true, fmt.Errorf("redis: encode %s event: %w", ev.Type, err)
-		}
+	return publishPipelined(ctx, b.client, b.cfg.PublishTimeout, evs, queue, job, func(pipe goredis.Pipeliner, ev chat.Event, payload []byte) {
 		pipe.Publish(ctx, b.channel(ev.Topic()), payload)
-	}
-	if add != nil {
-		pipe.XAdd(ctx, add)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return true, fmt.Errorf("redis: publish a batch of %d events (push job: %t): %w", len(evs), add != nil, err)
-	}
-	return true, nil
+	})
 }
 
 // Subscribe implements chat.Bus. The returned function may be called more than once. A
 // topic the bus does not listen to (BusConfig.Topics) is a wiring mistake, and panics.
 func (b *Bus) Subscribe(topic chat.Topic, h chat.EventHandler) (unsubscribe func()) {
-	if _, ok := b.topicOf[b.channel(topic)]; !ok {
+	l, ok := b.subs[topic]
+	if !ok {
 		panic(fmt.Sprintf("redis: Subscribe to topic %d, which the bus does not listen to (BusConfig.Topics)", topic))
 	}
-	b.hmu.Lock()
-	defer b.hmu.Unlock()
-	id := b.nextID
-	b.nextID++
-	b.subs[topic] = append(slices.Clip(b.subs[topic]), subscription{id, h})
-	return func() {
-		b.hmu.Lock()
-		defer b.hmu.Unlock()
-		b.subs[topic] = slices.DeleteFunc(slices.Clone(b.subs[topic]), func(s subscription) bool { return s.id == id })
-	}
+	return l.add(h)
 }
 
 // Ping reports whether Redis answers, for readiness checks.
@@ -327,40 +292,13 @@ func (b *Bus) replace(old *goredis.PubSub) *goredis.PubSub {
 }
 
 func (b *Bus) deliver(topic chat.Topic, payload string) {
-	subs := b.snapshot(topic)
-	if len(subs) == 0 {
-		return
-	}
-	var ev chat.Event
-	if err := json.Unmarshal([]byte(payload), &ev); err != nil {
-		b.log.Warn("redis: dropped an event that does not decode", "err", err, "size", len(payload))
-		return
-	}
-	b.cfg.Metrics.eventReceived(ev.Type)
-	for _, sub := range subs {
-		sub.h.HandleEvent(ev)
-	}
+	b.subs[topic].deliver(b.log, b.cfg.Metrics, payload, nil)
 }
 
 func (b *Bus) gap(topic chat.Topic) {
-	for _, sub := range b.snapshot(topic) {
+	for _, sub := range b.subs[topic].snapshot() {
 		sub.h.HandleGap()
 	}
-}
-
-// snapshot returns a topic's handlers, so that they run outside the lock and may subscribe
-// or unsubscribe. The slice is never written after it is published, so it needs no copy.
-func (b *Bus) snapshot(topic chat.Topic) []subscription {
-	b.hmu.RLock()
-	defer b.hmu.RUnlock()
-	return b.subs[topic]
-}
-
-// subscription is one registered handler; the id tells apart two registrations of the
-// same handler.
-type subscription struct {
-	id uint64
-	h  chat.EventHandler
 }
 
 func (b *Bus) isClosed() bool {

@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"hash/maphash"
 	"log/slog"
@@ -74,9 +73,7 @@ type RoomBus struct {
 	push    *Bus // hears chat.TopicPush when asked to; nil otherwise
 	seed    maphash.Seed
 
-	hmu    sync.RWMutex
-	subs   []subscription // copied on write, as Bus.subs
-	nextID uint64
+	subs handlerList
 
 	mu     sync.Mutex
 	routes map[string]*route // by channel: held or subscribed ones
@@ -277,43 +274,15 @@ func (b *RoomBus) Publish(ctx context.Context, ev chat.Event) error {
 
 // PublishBatch implements chat.BatchPublisher as Bus.PublishBatch does.
 func (b *RoomBus) PublishBatch(ctx context.Context, evs []chat.Event, queue chat.PushQueue, job *chat.PushJob) (bool, error) {
-	var add *goredis.XAddArgs
-	if job != nil {
-		q, ok := queue.(*Queue)
-		if !ok {
-			return false, nil
-		}
-		var err error
-		if add, err = q.addArgs(*job); err != nil {
-			return true, err
-		}
-	}
-	ctx, cancel := context.WithTimeout(ctx, b.cfg.PublishTimeout)
-	defer cancel()
-	pipe := b.client.Pipeline()
-	for _, ev := range evs {
-		payload, err := chat.MarshalJSON(ev)
-		if err != nil {
-			return true, fmt.Errorf("redis: encode %s event: %w", ev.Type, err)
-		}
+	return publishPipelined(ctx, b.client, b.cfg.PublishTimeout, evs, queue, job, func(pipe goredis.Pipeliner, ev chat.Event, payload []byte) {
 		if ev.Topic() == chat.TopicPush {
 			pipe.Publish(ctx, b.cfg.Prefix+PushChannel, payload)
-			continue
+			return
 		}
 		for _, ch := range b.targets(ev) {
 			pipe.SPublish(ctx, ch, payload)
 		}
-	}
-	if add != nil {
-		pipe.XAdd(ctx, add)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		if len(evs) == 1 && add == nil {
-			return true, fmt.Errorf("redis: publish %s event: %w", evs[0].Type, err)
-		}
-		return true, fmt.Errorf("redis: publish a batch of %d events (push job: %t): %w", len(evs), add != nil, err)
-	}
-	return true, nil
+	})
 }
 
 // Subscribe implements chat.Bus. A topic the bus does not hear panics, as with Bus.
@@ -324,22 +293,7 @@ func (b *RoomBus) Subscribe(topic chat.Topic, h chat.EventHandler) (unsubscribe 
 	if topic != chat.TopicSessions || len(b.shards) == 0 {
 		panic(fmt.Sprintf("redis: Subscribe to topic %d, which the bus does not listen to (RoomBusConfig.Topics)", topic))
 	}
-	b.hmu.Lock()
-	defer b.hmu.Unlock()
-	id := b.nextID
-	b.nextID++
-	b.subs = append(slices.Clip(b.subs), subscription{id, h})
-	return func() {
-		b.hmu.Lock()
-		defer b.hmu.Unlock()
-		b.subs = slices.DeleteFunc(slices.Clone(b.subs), func(s subscription) bool { return s.id == id })
-	}
-}
-
-func (b *RoomBus) snapshot() []subscription {
-	b.hmu.RLock()
-	defer b.hmu.RUnlock()
-	return b.subs
+	return b.subs.add(h)
 }
 
 // HoldRoom says that this node has a session in the room: its channel is subscribed, and
@@ -542,7 +496,7 @@ func (b *RoomBus) read(sh *shard) {
 func (b *RoomBus) subscribed(ch string) {
 	if ch == b.control {
 		b.log.Info("redis control subscription restored; subscribers re-sync")
-		for _, sub := range b.snapshot() {
+		for _, sub := range b.subs.snapshot() {
 			if _, ok := sub.h.(RoomGapHandler); !ok {
 				sub.h.HandleGap()
 			}
@@ -562,7 +516,7 @@ func (b *RoomBus) subscribed(ch string) {
 	if kind != "room" {
 		return
 	}
-	for _, sub := range b.snapshot() {
+	for _, sub := range b.subs.snapshot() {
 		if h, ok := sub.h.(RoomGapHandler); ok {
 			h.HandleRoomGap(id)
 		}
@@ -614,22 +568,9 @@ func (b *RoomBus) replace(sh *shard, old *goredis.PubSub) *goredis.PubSub {
 // that this node hears (PRESENCE_UPDATED to two rooms it holds) is handed on once: each
 // delivery covers every room and user the envelope names.
 func (b *RoomBus) deliver(payload string) {
-	subs := b.snapshot()
-	if len(subs) == 0 {
-		return
-	}
-	var ev chat.Event
-	if err := json.Unmarshal([]byte(payload), &ev); err != nil {
-		b.log.Warn("redis: dropped an event that does not decode", "err", err, "size", len(payload))
-		return
-	}
-	if len(ev.RoomIDs)+len(ev.UserIDs) > 0 && !b.recent.add(maphash.String(b.seed, payload)) {
-		return
-	}
-	b.cfg.Metrics.eventReceived(ev.Type)
-	for _, sub := range subs {
-		sub.h.HandleEvent(ev)
-	}
+	b.subs.deliver(b.log, b.cfg.Metrics, payload, func(ev chat.Event) bool {
+		return len(ev.RoomIDs)+len(ev.UserIDs) > 0 && !b.recent.add(maphash.String(b.seed, payload))
+	})
 }
 
 // Ping reports whether Redis answers, for readiness checks.
