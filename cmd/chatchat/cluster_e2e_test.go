@@ -28,9 +28,16 @@ const testSecret = "cluster-test-secret-0123456789abcdef"
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
 	r := testenv.Redis(t)
-	c := &cluster{redis: r, prefix: r.Prefix(t), dataDir: t.TempDir()}
-	c.args = append([]string{"--redis-url", r.URL(), "--redis-prefix", c.prefix, "--jwt-secret", testSecret,
-		"--rate-send", "0", "--rate-login", "0", "--rate-signup", "0"}, clusterStoreArgs(t)...)
+	return startClusterOn(t, &cluster{redis: r, prefix: r.Prefix(t)}, r.URL())
+}
+
+// startClusterOn starts c's API node (with notify) and two chat nodes on the Redis at
+// redisURL and one MongoDB-wire database, with the extra serve flags.
+func startClusterOn(t *testing.T, c *cluster, redisURL string, extra ...string) *cluster {
+	t.Helper()
+	c.dataDir = t.TempDir()
+	c.args = append(append([]string{"--redis-url", redisURL, "--redis-prefix", c.prefix, "--jwt-secret", testSecret,
+		"--rate-send", "0", "--rate-login", "0", "--rate-signup", "0"}, extra...), clusterStoreArgs(t)...)
 	c.api = startNode(t, c.dataDir, nil, append(c.args, "--roles", "api,notify")...)
 	c.ws1 = c.startWS(t)
 	c.ws2 = c.startWS(t)

@@ -21,14 +21,7 @@ import (
 func startRoomCluster(t *testing.T) *cluster {
 	t.Helper()
 	r := testenv.Redis(t)
-	c := &cluster{redis: r, prefix: r.Prefix(t), dataDir: t.TempDir()}
-	c.args = append([]string{"--redis-url", r.URL(), "--redis-prefix", c.prefix, "--jwt-secret", testSecret,
-		"--rate-send", "0", "--rate-login", "0", "--rate-signup", "0",
-		"--bus-mode", "room", "--bus-release-delay", "1s"}, clusterStoreArgs(t)...)
-	c.api = startNode(t, c.dataDir, nil, append(c.args, "--roles", "api,notify")...)
-	c.ws1 = c.startWS(t)
-	c.ws2 = c.startWS(t)
-	return c
+	return startClusterOn(t, &cluster{redis: r, prefix: r.Prefix(t)}, r.URL(), "--bus-mode", "room", "--bus-release-delay", "1s")
 }
 
 // waitRoomSubscribers waits until n chat nodes hear the room's channel.
@@ -66,14 +59,8 @@ func startRedisClusterCluster(t *testing.T) *cluster {
 	t.Helper()
 	rc := testenv.StartRedisCluster(t)
 	url := "redis://" + rc.Addrs[0] + "?addr=" + strings.Join(rc.Addrs[1:], "&addr=")
-	c := &cluster{prefix: "e2e:", dataDir: t.TempDir(), redisNodes: rc.Addrs}
-	c.args = append([]string{"--redis-url", url, "--redis-cluster", "--redis-prefix", c.prefix, "--jwt-secret", testSecret,
-		"--rate-send", "0", "--rate-login", "0", "--rate-signup", "0",
-		"--bus-mode", "room", "--bus-release-delay", "1s"}, clusterStoreArgs(t)...)
-	c.api = startNode(t, c.dataDir, nil, append(c.args, "--roles", "api,notify")...)
-	c.ws1 = c.startWS(t)
-	c.ws2 = c.startWS(t)
-	return c
+	return startClusterOn(t, &cluster{prefix: "e2e:", redisNodes: rc.Addrs}, url,
+		"--redis-cluster", "--bus-mode", "room", "--bus-release-delay", "1s")
 }
 
 // TestRedisClusterDeliversAcrossChatNodes: on a Redis Cluster (room mode, presence with
