@@ -43,6 +43,20 @@ type SearchQuery struct {
 	Limit int
 }
 
+// DefaultSearchPage is the page of a search that sets no limit.
+const DefaultSearchPage = 20
+
+// PageSize is q.Limit, or DefaultSearchPage when unset.
+func (q SearchQuery) PageSize() int {
+	if q.Limit <= 0 {
+		return DefaultSearchPage
+	}
+	return q.Limit
+}
+
+// MatchesNothing reports whether q cannot find anything: no words, or no rooms.
+func (q SearchQuery) MatchesNothing() bool { return len(q.Words) == 0 || len(q.RoomIDs) == 0 }
+
 // MessageSearch finds messages of some rooms whose text matches every word of a query,
 // newest first, deleted ones never. Each store implements it over its own index (SQLite
 // FTS5, a MongoDB token field), and an external engine can implement it too; it passes
@@ -83,7 +97,7 @@ func (s *Service) SearchMessages(ctx context.Context, callerID string, in Search
 	if in.Limit < 0 {
 		return nil, false, Errorf(Invalid, "bad_request", "limit is not negative")
 	}
-	limit := clamp(in.Limit, 20, MaxSearchPage) // above the page: taken as the page
+	limit := clamp(in.Limit, DefaultSearchPage, MaxSearchPage) // above the page: taken as the page
 	var rooms []string
 	if in.RoomID != "" {
 		if err := s.may(ctx, in.RoomID, callerID, mayRead); err != nil {

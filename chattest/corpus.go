@@ -1,9 +1,15 @@
 package chattest
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
+	"testing"
+	"time"
+
+	"github.com/chatchat/chatchat/chat"
 )
 
 // Corpus makes reproducible chat text for search benchmarks: about half Korean (nouns with
@@ -61,3 +67,30 @@ func (c *Corpus) Text() string {
 // CorpusQueries are the benchmark's queries: two-character Korean stems, English prefixes,
 // two words, and a rare token.
 var CorpusQueries = []string{"서울", "회의", "점심 먹", "여행", "보고서", "meet", "proj", "coffee tomorrow", "deplo", "ticket00042", "공항 flight"}
+
+// BenchSearch runs CorpusQueries in turn against ms over rooms, a page of 20 each op, and
+// reports the latency's p50, p95 and p99 and the messages found per query.
+func BenchSearch(b *testing.B, ms chat.MessageSearch, rooms []string) {
+	ctx := context.Background()
+	var lat []time.Duration
+	found, i := 0, 0
+	b.ResetTimer()
+	for b.Loop() {
+		q := CorpusQueries[i%len(CorpusQueries)]
+		i++
+		start := time.Now()
+		msgs, _, err := ms.SearchMessages(ctx, chat.SearchQuery{Words: chat.SearchWords(q), RoomIDs: rooms, Limit: 20})
+		lat = append(lat, time.Since(start))
+		if err != nil {
+			b.Fatal(err)
+		}
+		found += len(msgs)
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	pct := func(p float64) float64 { return float64(lat[int(float64(len(lat)-1)*p)].Microseconds()) / 1000 }
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.95), "p95-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(float64(found)/float64(len(lat)), "found/op")
+}

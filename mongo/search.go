@@ -27,13 +27,10 @@ const searchBatch = 100
 // SearchMessages implements chat.MessageSearch: newest first by id (ids are time-ordered),
 // paged by q.BeforeID, which must be a message (else chat.ErrNotFound).
 func (s *Store) SearchMessages(ctx context.Context, q chat.SearchQuery) ([]chat.Message, bool, error) {
-	if len(q.Words) == 0 || len(q.RoomIDs) == 0 {
+	if q.MatchesNothing() {
 		return nil, false, nil
 	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = 20
-	}
+	limit := q.PageSize()
 	tokens := make([]string, 0, len(q.Words))
 	check := false // a word was cut to the stored prefix: candidates are checked
 	for _, w := range q.Words {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -118,24 +117,5 @@ func BenchmarkSearch(b *testing.B) {
 		}
 	}
 	b.Logf("inserted %d messages with their tokens in %v", n, time.Since(start).Round(time.Millisecond))
-	var lat []time.Duration
-	found, i := 0, 0
-	b.ResetTimer()
-	for b.Loop() {
-		q := chattest.CorpusQueries[i%len(chattest.CorpusQueries)]
-		i++
-		t0 := time.Now()
-		msgs, _, err := s.SearchMessages(ctx, chat.SearchQuery{Words: chat.SearchWords(q), RoomIDs: mine, Limit: 20})
-		lat = append(lat, time.Since(t0))
-		if err != nil {
-			b.Fatal(err)
-		}
-		found += len(msgs)
-	}
-	b.StopTimer()
-	slices.Sort(lat)
-	pct := func(p float64) float64 { return float64(lat[int(float64(len(lat)-1)*p)].Microseconds()) / 1000 }
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.95), "p95-ms")
-	b.ReportMetric(float64(found)/float64(len(lat)), "found/op")
+	chattest.BenchSearch(b, s, mine)
 }

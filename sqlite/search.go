@@ -24,13 +24,10 @@ const maxRoomTerms = 200
 // page stops after limit matches however many there are. An unknown q.BeforeID gives
 // chat.ErrNotFound.
 func (s *Store) SearchMessages(ctx context.Context, q chat.SearchQuery) ([]chat.Message, bool, error) {
-	if len(q.Words) == 0 || len(q.RoomIDs) == 0 {
+	if q.MatchesNothing() {
 		return nil, false, nil
 	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = 20
-	}
+	limit := q.PageSize()
 	var match strings.Builder
 	for i, w := range q.Words {
 		if i > 0 {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -43,29 +42,7 @@ func BenchmarkSearch(b *testing.B) {
 	if err != nil || len(rooms) != 50 {
 		b.Fatalf("user's rooms = %d, %v; want 50", len(rooms), err)
 	}
-	ctx := context.Background()
-	var lat []time.Duration
-	found := 0
-	b.ResetTimer()
-	i := 0
-	for b.Loop() {
-		q := chattest.CorpusQueries[i%len(chattest.CorpusQueries)]
-		i++
-		start := time.Now()
-		msgs, _, err := s.SearchMessages(ctx, chat.SearchQuery{Words: chat.SearchWords(q), RoomIDs: rooms, Limit: 20})
-		lat = append(lat, time.Since(start))
-		if err != nil {
-			b.Fatal(err)
-		}
-		found += len(msgs)
-	}
-	b.StopTimer()
-	slices.Sort(lat)
-	pct := func(p float64) float64 { return float64(lat[int(float64(len(lat)-1)*p)].Microseconds()) / 1000 }
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.95), "p95-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
-	b.ReportMetric(float64(found)/float64(len(lat)), "found/op")
+	chattest.BenchSearch(b, s, rooms)
 }
 
 const searchBenchUser = "01searchbenchuser000000000"
