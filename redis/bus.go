@@ -226,54 +226,25 @@ func (b *Bus) Close() error {
 // which is how a gap is noticed.
 func (b *Bus) run(ps *goredis.PubSub) {
 	defer close(b.done)
-	ctx := context.Background() // the loop ends by Close closing ps, not by a context
-	backoff := time.Duration(0)
-	pinged := false
-	for {
-		msg, err := ps.ReceiveTimeout(ctx, b.cfg.HealthCheck)
-		if err != nil {
-			if b.isClosed() {
-				return
-			}
-			if isTimeout(err) {
-				if !pinged {
-					pinged = true
-					if err := ps.Ping(ctx); err == nil {
-						continue
-					}
+	subscriptionReader{
+		what: "subscription", log: b.log, healthCheck: b.cfg.HealthCheck, maxBackoff: b.cfg.MaxBackoff,
+		stop: b.stop, replace: b.replace,
+		handle: func(msg any) {
+			switch m := msg.(type) {
+			case *goredis.Message:
+				b.deliver(b.topicOf[m.Channel], m.Payload)
+			case *goredis.Subscription:
+				if m.Kind == "subscribe" {
+					// NewBus consumed the first confirmations; any later one is a
+					// resubscription after a break.
+					b.log.Info("redis subscription restored; subscribers re-sync", "channel", m.Channel)
+					b.gap(b.topicOf[m.Channel])
 				}
-				// A ping went unanswered (or could not be sent): the connection is dead
-				// without having said so.
-				b.log.Warn("redis subscription silent, resubscribing")
-				if ps = b.replace(ps); ps == nil {
-					return
-				}
-				pinged = false
-				continue
+			default:
+				b.log.Warn("redis subscription: unexpected message", "type", fmt.Sprintf("%T", msg))
 			}
-			backoff = nextBackoff(backoff, b.cfg.MaxBackoff)
-			b.log.Warn("redis subscription failed, retrying", "err", err, "backoff", backoff)
-			if !b.sleep(backoff) {
-				return
-			}
-			continue
-		}
-		backoff, pinged = 0, false
-		switch m := msg.(type) {
-		case *goredis.Message:
-			b.deliver(b.topicOf[m.Channel], m.Payload)
-		case *goredis.Subscription:
-			if m.Kind == "subscribe" {
-				// NewBus consumed the first confirmations; any later one is a
-				// resubscription after a break.
-				b.log.Info("redis subscription restored; subscribers re-sync", "channel", m.Channel)
-				b.gap(b.topicOf[m.Channel])
-			}
-		case *goredis.Pong:
-		default:
-			b.log.Warn("redis subscription: unexpected message", "type", fmt.Sprintf("%T", msg))
-		}
-	}
+		},
+	}.run(ps)
 }
 
 // replace closes a subscription that was found dead and opens a new one. It returns nil
@@ -298,27 +269,6 @@ func (b *Bus) deliver(topic chat.Topic, payload string) {
 func (b *Bus) gap(topic chat.Topic) {
 	for _, sub := range b.subs[topic].snapshot() {
 		sub.h.HandleGap()
-	}
-}
-
-func (b *Bus) isClosed() bool {
-	select {
-	case <-b.stop:
-		return true
-	default:
-		return false
-	}
-}
-
-// sleep waits d, or less when the bus is closed; it reports whether to go on.
-func (b *Bus) sleep(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-b.stop:
-		return false
 	}
 }
 

@@ -112,3 +112,85 @@ func publishPipelined(ctx context.Context, client goredis.UniversalClient, timeo
 	}
 	return true, nil
 }
+
+// subscriptionReader is the read loop of a subscription that both buses run: it pings a
+// subscription silent for healthCheck and replaces it when the ping goes unanswered, backs
+// off after errors (up to maxBackoff), and hands every message to handle, until stop closes.
+type subscriptionReader struct {
+	what        string // "subscription", "sharded subscription", for the log
+	log         *slog.Logger
+	healthCheck time.Duration
+	maxBackoff  time.Duration
+	stop        <-chan struct{}
+	// replace opens a new subscription for one found dead; nil when the bus is closing.
+	replace func(old *goredis.PubSub) *goredis.PubSub
+	// failed, when set, is told of a read error before the back-off.
+	failed func()
+	handle func(msg any)
+}
+
+func (r subscriptionReader) run(ps *goredis.PubSub) {
+	ctx := context.Background() // the loop ends by Close closing ps, not by a context
+	backoff := time.Duration(0)
+	pinged := false
+	for {
+		msg, err := ps.ReceiveTimeout(ctx, r.healthCheck)
+		if err != nil {
+			if stopped(r.stop) {
+				return
+			}
+			if isTimeout(err) {
+				if !pinged {
+					pinged = true
+					if err := ps.Ping(ctx); err == nil {
+						continue
+					}
+				}
+				// A ping went unanswered (or could not be sent): the connection is dead
+				// without having said so.
+				r.log.Warn("redis " + r.what + " silent, resubscribing")
+				if ps = r.replace(ps); ps == nil {
+					return
+				}
+				pinged = false
+				continue
+			}
+			if r.failed != nil {
+				r.failed()
+			}
+			backoff = nextBackoff(backoff, r.maxBackoff)
+			r.log.Warn("redis "+r.what+" failed, retrying", "err", err, "backoff", backoff)
+			if !sleepUnless(r.stop, backoff) {
+				return
+			}
+			continue
+		}
+		backoff, pinged = 0, false
+		if _, ok := msg.(*goredis.Pong); ok {
+			continue
+		}
+		r.handle(msg)
+	}
+}
+
+// stopped reports whether stop is closed.
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// sleepUnless waits d, or less when stop closes; it reports whether to go on.
+func sleepUnless(stop <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-stop:
+		return false
+	}
+}

@@ -432,7 +432,7 @@ func (b *RoomBus) send(sh *shard, cmd string, chans []string) {
 	} else {
 		err = ps.SUnsubscribe(ctx, chans...)
 	}
-	if err != nil && !b.isClosed() {
+	if err != nil && !stopped(b.stop) {
 		// The connection is down: go-redis subscribes again what it holds when it is back.
 		b.log.Warn("redis "+cmd+" failed", "shard", sh.idx, "channels", len(chans), "err", err)
 	}
@@ -440,55 +440,27 @@ func (b *RoomBus) send(sh *shard, cmd string, chans []string) {
 
 // read reads a shard's subscription until Close, as Bus.run does.
 func (b *RoomBus) read(sh *shard) {
-	ctx := context.Background() // the loop ends by Close closing ps
 	sh.mu.Lock()
 	ps := sh.ps
 	sh.mu.Unlock()
-	backoff := time.Duration(0)
-	pinged := false
-	for {
-		msg, err := ps.ReceiveTimeout(ctx, b.cfg.HealthCheck)
-		if err != nil {
-			if b.isClosed() {
-				return
-			}
-			if isTimeout(err) {
-				if !pinged {
-					pinged = true
-					if err := ps.Ping(ctx); err == nil {
-						continue
-					}
+	subscriptionReader{
+		what: "sharded subscription", log: b.log.With("shard", sh.idx), healthCheck: b.cfg.HealthCheck,
+		maxBackoff: b.cfg.MaxBackoff, stop: b.stop,
+		replace: func(old *goredis.PubSub) *goredis.PubSub { return b.replace(sh, old) },
+		failed:  func() { b.unconfirm(sh.idx) },
+		handle: func(msg any) {
+			switch m := msg.(type) {
+			case *goredis.Message:
+				b.deliver(m.Payload)
+			case *goredis.Subscription:
+				if m.Kind == "ssubscribe" {
+					b.subscribed(m.Channel)
 				}
-				b.log.Warn("redis sharded subscription silent, resubscribing", "shard", sh.idx)
-				if ps = b.replace(sh, ps); ps == nil {
-					return
-				}
-				pinged = false
-				continue
+			default:
+				b.log.Warn("redis sharded subscription: unexpected message", "type", fmt.Sprintf("%T", msg))
 			}
-			b.unconfirm(sh.idx)
-			backoff = nextBackoff(backoff, b.cfg.MaxBackoff)
-			b.log.Warn("redis sharded subscription failed, retrying", "shard", sh.idx, "err", err, "backoff", backoff)
-			if !b.sleep(backoff) {
-				return
-			}
-			continue
-		}
-		backoff, pinged = 0, false
-		switch m := msg.(type) {
-		case *goredis.Message:
-			b.deliver(m.Payload)
-		case *goredis.Subscription:
-			switch m.Kind {
-			case "ssubscribe":
-				b.subscribed(m.Channel)
-			case "sunsubscribe":
-			}
-		case *goredis.Pong:
-		default:
-			b.log.Warn("redis sharded subscription: unexpected message", "type", fmt.Sprintf("%T", msg))
-		}
-	}
+		},
+	}.run(ps)
 }
 
 // subscribed handles Redis's confirmation of a channel's subscription: a room's handlers
@@ -600,26 +572,6 @@ func (b *RoomBus) Close() error {
 	b.closeMu.Unlock()
 	b.wg.Wait()
 	return nil
-}
-
-func (b *RoomBus) isClosed() bool {
-	select {
-	case <-b.stop:
-		return true
-	default:
-		return false
-	}
-}
-
-func (b *RoomBus) sleep(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-b.stop:
-		return false
-	}
 }
 
 // recentSet remembers the last n hashes added, so that an event heard on several channels
