@@ -87,7 +87,11 @@ func (c *benchConn) writeFrame(f ws.Frame) error {
 
 // readLoop reads frames until the connection ends, answering pings and counting the
 // generator's messages. It never allocates per frame once its buffer has grown.
-func (c *benchConn) readLoop() {
+func (c *benchConn) readLoop() { c.readFrames(c.onData) }
+
+// readFrames reads frames until the connection ends, answering pings and handing each data
+// frame's payload to onData (valid until it returns), and closes c.done.
+func (c *benchConn) readFrames(onData func(p []byte)) {
 	defer close(c.done)
 	buf := make([]byte, 0, 1024)
 	hdr := make([]byte, ws.MaxHeaderSize)
@@ -123,7 +127,7 @@ func (c *benchConn) readLoop() {
 			c.readErr = errClosedByServer
 			return
 		case ws.OpText, ws.OpContinuation, ws.OpBinary:
-			c.onData(p)
+			onData(p)
 		}
 	}
 }

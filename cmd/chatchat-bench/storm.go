@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
-	"github.com/gobwas/ws"
 
 	"github.com/chatchat/chatchat/client"
 )
@@ -250,59 +249,30 @@ var (
 	revField    = []byte(`"rev":`)
 )
 
-func (rd *stormReader) loop() {
-	c := rd.c
-	defer close(c.done)
-	buf := make([]byte, 0, 64<<10)
-	hdr := make([]byte, ws.MaxHeaderSize)
-	for {
-		h, err := ws.ReadHeaderBuffer(c.br, hdr)
-		if err != nil {
-			return
-		}
-		if h.Length > 16<<20 {
-			return
-		}
-		n := int(h.Length)
-		if cap(buf) < n {
-			buf = make([]byte, n)
-		}
-		p := buf[:n]
-		if _, err := io.ReadFull(c.br, p); err != nil {
-			return
-		}
-		rd.bytes.Add(int64(n) + 2)
-		switch h.OpCode {
-		case ws.OpPing:
-			if c.writeFrame(ws.NewPongFrame(p)) != nil {
-				return
-			}
-		case ws.OpClose:
-			return
-		case ws.OpText:
-			if !bytes.Contains(p, updatedType) || !bytes.Contains(p, rd.msgID) {
-				continue
-			}
-			// The message's rev: the last "rev" of the frame is the message's own (a reply
-			// target has none, reactions have none).
-			i := bytes.LastIndex(p, revField)
-			if i < 0 {
-				continue
-			}
-			rev, _, ok := parseUint(p[i+len(revField):], ',')
-			if !ok {
-				rev, _, ok = parseUint(p[i+len(revField):], '}')
-			}
-			if !ok {
-				continue
-			}
-			now := time.Now().UnixNano()
-			if int64(rev) > rd.maxRev.Load() {
-				rd.maxRev.Store(int64(rev))
-				rd.mu.Lock()
-				rd.got = append(rd.got, stormEvent{rev: int64(rev), atNs: now})
-				rd.mu.Unlock()
-			}
-		}
+func (rd *stormReader) loop() { rd.c.readFrames(rd.onData) }
+
+func (rd *stormReader) onData(p []byte) {
+	rd.bytes.Add(int64(len(p)) + 2)
+	if !bytes.Contains(p, updatedType) || !bytes.Contains(p, rd.msgID) {
+		return
+	}
+	// The message's rev: the last "rev" of the frame is the message's own (a reply target
+	// has none, reactions have none).
+	i := bytes.LastIndex(p, revField)
+	if i < 0 {
+		return
+	}
+	rev, _, ok := parseUint(p[i+len(revField):], ',')
+	if !ok {
+		rev, _, ok = parseUint(p[i+len(revField):], '}')
+	}
+	if !ok {
+		return
+	}
+	if int64(rev) > rd.maxRev.Load() {
+		rd.maxRev.Store(int64(rev))
+		rd.mu.Lock()
+		rd.got = append(rd.got, stormEvent{rev: int64(rev), atNs: time.Now().UnixNano()})
+		rd.mu.Unlock()
 	}
 }
