@@ -121,24 +121,21 @@ func (s *Service) SearchMessages(ctx context.Context, callerID string, in Search
 	if err != nil {
 		return nil, false, err
 	}
-	// Unread counts are per room: one members read per room of the page.
+	// Unread counts and media URLs as a history page has them (finish), one room at a time.
 	byRoom := map[string][]int{}
 	for i, m := range msgs {
 		byRoom[m.RoomID] = append(byRoom[m.RoomID], i)
 	}
 	for roomID, idx := range byRoom {
-		members, err := s.members.Members(ctx, roomID)
-		if err != nil {
-			return nil, false, err
-		}
 		page := make([]Message, len(idx))
 		for j, i := range idx {
 			page[j] = msgs[i]
 		}
-		setUnread(members, page)
+		if err := s.finish(ctx, roomID, page); err != nil {
+			return nil, false, err
+		}
 		for j, i := range idx {
 			msgs[i] = page[j]
-			s.describe(ctx, &msgs[i])
 		}
 	}
 	return msgs, more, nil
