@@ -12,18 +12,24 @@ import (
 // another key is refused (its caller publishes it at once) and the flusher is woken early.
 // Until a flusher runs, and after it stops, every value is refused, so that none is ever
 // held with no one to send it.
+//
+// With lead, a key quiet for a window is not held: its value is refused (published at once)
+// and the key remembered, so that only what follows within the window waits. A lone event
+// then costs no latency, and a burst still goes out at most about once a window.
 type coalescer[K comparable, V any] struct {
 	max   int
 	merge func(held, offered V) V // the value kept for a key offered twice
-	full  chan struct{}           // wakes the flusher early; capacity 1
+	lead  bool
+	full  chan struct{} // wakes the flusher early; capacity 1
 
 	mu      sync.Mutex
 	running bool // a run flushes pending
 	pending map[K]V
+	recent  map[K]struct{} // with lead: the keys published since the last flush but one
 }
 
 func newCoalescer[K comparable, V any](max int, merge func(held, offered V) V) *coalescer[K, V] {
-	return &coalescer[K, V]{max: max, merge: merge, full: make(chan struct{}, 1), pending: map[K]V{}}
+	return &coalescer[K, V]{max: max, merge: merge, full: make(chan struct{}, 1), pending: map[K]V{}, recent: map[K]struct{}{}}
 }
 
 // offer holds v for the next flush, or reports false when the caller must publish it.
@@ -34,6 +40,14 @@ func (c *coalescer[K, V]) offer(k K, v V) bool {
 		return false
 	}
 	held, ok := c.pending[k]
+	if c.lead && !ok {
+		if _, hot := c.recent[k]; !hot {
+			if len(c.recent) < c.max {
+				c.recent[k] = struct{}{}
+			}
+			return false
+		}
+	}
 	if !ok && len(c.pending) >= c.max {
 		select {
 		case c.full <- struct{}{}:
@@ -48,14 +62,19 @@ func (c *coalescer[K, V]) offer(k K, v V) bool {
 	return true
 }
 
-// take empties the map and returns what it held. c.mu is held.
+// take empties the map and returns what it held; with lead, the keys it held are the
+// recent ones of the next window. c.mu is held.
 func (c *coalescer[K, V]) take() []V {
+	clear(c.recent)
 	if len(c.pending) == 0 {
 		return nil
 	}
 	out := make([]V, 0, len(c.pending))
-	for _, v := range c.pending {
+	for k, v := range c.pending {
 		out = append(out, v)
+		if c.lead {
+			c.recent[k] = struct{}{}
+		}
 	}
 	clear(c.pending)
 	return out

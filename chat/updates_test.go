@@ -110,3 +110,46 @@ func TestReactionUpdatesCoalesced(t *testing.T) {
 		t.Fatal("the flushed change is still pending")
 	}
 }
+
+// TestLoneReactionGoesAtOnce: with the runner running, a reaction to a message that had none
+// within the window is published at once; the next one within the window waits for it.
+func TestLoneReactionGoesAtOnce(t *testing.T) {
+	f := newFixture(t, 2)
+	ctx := context.Background()
+	a, b := f.users[0], f.users[1]
+	svc := f.withConfig(chat.ServiceConfig{UpdateWindow: time.Hour}, nil)
+	g, _, err := svc.CreateRoom(ctx, a, chat.NewRoom{Type: "group", Name: "g", MemberIDs: []string{b}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); svc.RunMessageUpdates(runCtx) }()
+	defer func() { stop(); <-done }()
+	updates := func() int { return len(f.eventsOf(chat.EventMessageUpdated)) }
+	// Each round reacts twice to a message of its own: the first reaction, to a quiet
+	// message, is always published at once; once the runner runs, the second waits.
+	for n := 0; ; n++ {
+		if n == 50 {
+			t.Fatal("the runner never held a reaction")
+		}
+		m, _, err := svc.SendMessage(ctx, a, g.ID, chat.NewMessage{ClientMsgID: fmt.Sprint("m", n), Text: "hi"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		was := updates()
+		if _, err := svc.React(ctx, b, g.ID, m.ID, "👍"); err != nil {
+			t.Fatal(err)
+		}
+		if updates() != was+1 {
+			t.Fatalf("round %d: the first reaction to a quiet message was not published at once", n)
+		}
+		if _, err := svc.React(ctx, a, g.ID, m.ID, "👍"); err != nil {
+			t.Fatal(err)
+		}
+		if updates() == was+1 {
+			return // the second of the window waits
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
