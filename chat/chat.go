@@ -82,9 +82,9 @@ type Room struct {
 	// BannedIDs are the users banned from a group, filled only for an answer to its
 	// owner or an admin (nil, and absent from the JSON, for everyone else).
 	BannedIDs []string `json:"bannedIds,omitzero"`
-	// RetentionDays is how long the room keeps messages, set by a server administrator;
-	// 0 (absent): the server's default.
-	RetentionDays int `json:"retentionDays,omitempty"`
+	// RetentionDays is how many days the room keeps messages, set by a server
+	// administrator; 0 keeps them forever. nil (absent): the server's default.
+	RetentionDays *int `json:"retentionDays,omitempty"`
 	// ExpiredThroughSeq is the highest seq that retention deleted: history at or below it
 	// may be gone (pinned messages stay). 0 (absent): nothing expired.
 	ExpiredThroughSeq int64 `json:"expiredThroughSeq,omitempty"`

@@ -10,8 +10,8 @@ import (
 	"github.com/oklog/ulid/v2"
 )
 
-// Retention: a room keeps its messages for RetentionDays (set by a server administrator),
-// else for the server's default (0: forever). A sweeper deletes older messages in bounded
+// Retention: a room keeps its messages for RetentionDays (set by a server administrator;
+// 0: forever), else, when it has none, for the server's default (0: forever). A sweeper deletes older messages in bounded
 // batches, pinned ones kept, with their media, reactions, mentions and search entries, and
 // raises the room's ExpiredThroughSeq so that a client that was away learns that history at
 // or below it may be gone. A message's age is its id's time: ids are time-ordered, so the
@@ -28,10 +28,11 @@ const (
 
 // RetentionStore keeps rooms' retention and deletes the messages it no longer keeps.
 type RetentionStore interface {
-	// SetRetention sets a room's RetentionDays (0: the server's default). ErrNotFound for
-	// an unknown room.
+	// SetRetention sets a room's RetentionDays (0: forever, whatever the server's default).
+	// ErrNotFound for an unknown room.
 	SetRetention(ctx context.Context, roomID string, days int) error
-	// RoomRetentions returns the rooms with a retention of their own, and its days.
+	// RoomRetentions returns the rooms with a retention of their own (0 included), and its
+	// days.
 	RoomRetentions(ctx context.Context) (map[string]int, error)
 	// ExpiredMessages returns up to limit messages, oldest first, that are not pinned and
 	// whose id is below beforeID: of roomID, or, when roomID is "", of every room without a
@@ -159,7 +160,9 @@ func (s *Service) SweepRetention(ctx context.Context, cfg RetentionConfig) (int,
 		passes = append(passes, pass{"", cfg.DefaultDays})
 	}
 	for id, days := range rooms {
-		passes = append(passes, pass{id, days})
+		if days > 0 { // 0: kept forever
+			passes = append(passes, pass{id, days})
+		}
 	}
 	total := 0
 	for _, p := range passes {

@@ -53,7 +53,7 @@ func TestSetRoomRetention(t *testing.T) {
 
 	before := len(f.eventsOf(chat.EventRoomUpdated))
 	got, err := f.svc.SetRoomRetention(ctx, boss, r.ID, days(7))
-	if err != nil || got.RetentionDays != 7 || got.ID != r.ID {
+	if err != nil || got.RetentionDays == nil || *got.RetentionDays != 7 || got.ID != r.ID {
 		t.Fatalf("SetRoomRetention = %+v, %v", got, err)
 	}
 	if n := len(f.eventsOf(chat.EventRoomUpdated)); n != before+1 {
@@ -112,6 +112,14 @@ func TestSweepRetention(t *testing.T) {
 	if err := f.store.SetRetention(ctx, own.ID, 30); err != nil {
 		t.Fatal(err)
 	}
+	forever, _, err := svc.CreateRoom(ctx, a, chat.NewRoom{Type: "group", Name: "forever", MemberIDs: []string{b}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := send(forever.ID, "kept")
+	if err := f.store.SetRetention(ctx, forever.ID, 0); err != nil {
+		t.Fatal(err)
+	}
 
 	// Today nothing is old enough.
 	if n, err := svc.SweepRetention(ctx, chat.RetentionConfig{DefaultDays: 35}); err != nil || n != 0 {
@@ -163,5 +171,8 @@ func TestSweepRetention(t *testing.T) {
 	}
 	if n, err := svc.SweepRetention(ctx, chat.RetentionConfig{DefaultDays: 35}); err != nil || n != 0 {
 		t.Fatalf("third sweep = %d, %v; want 0", n, err)
+	}
+	if _, err := f.store.Message(ctx, forever.ID, kept.ID); err != nil {
+		t.Fatalf("a room kept forever (retentionDays 0) lost its message to the default: %v", err)
 	}
 }

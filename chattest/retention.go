@@ -42,11 +42,18 @@ func testSetRetention(t *testing.T, s chat.Store) {
 	a, b := storeUser(t, s, "ann"), storeUser(t, s, "bob")
 	r := storeRoom(t, s, storeEpoch, a, b)
 	wantNotFound(t, "SetRetention of an unknown room", s.SetRetention(t.Context(), chat.NewID(), 3))
+	got, err := s.Room(t.Context(), r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.RetentionDays != nil {
+		t.Fatalf("a new room's retentionDays = %d; want none (the server's default)", *got.RetentionDays)
+	}
 	if err := s.SetRetention(t.Context(), r.ID, 30); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Room(t.Context(), r.ID)
-	if err != nil || got.RetentionDays != 30 || got.ExpiredThroughSeq != 0 {
+	got, err = s.Room(t.Context(), r.ID)
+	if err != nil || got.RetentionDays == nil || *got.RetentionDays != 30 || got.ExpiredThroughSeq != 0 {
 		t.Fatalf("Room = %+v, %v; want retentionDays 30", got, err)
 	}
 	own, err := s.RoomRetentions(t.Context())
@@ -56,11 +63,12 @@ func testSetRetention(t *testing.T, s chat.Store) {
 	if err := s.SetRetention(t.Context(), r.ID, 0); err != nil {
 		t.Fatal(err)
 	}
-	if own, err := s.RoomRetentions(t.Context()); err != nil || len(own) != 0 {
-		t.Fatalf("RoomRetentions after 0 = %v, %v; want none", own, err)
+	// 0 is a retention of its own: forever, whatever the server's default.
+	if own, err := s.RoomRetentions(t.Context()); err != nil || len(own) != 1 || own[r.ID] != 0 {
+		t.Fatalf("RoomRetentions after 0 = %v, %v; want {%s: 0}", own, err, r.ID)
 	}
-	if got, _ := s.Room(t.Context(), r.ID); got.RetentionDays != 0 {
-		t.Fatalf("retentionDays after 0 = %d", got.RetentionDays)
+	if got, _ := s.Room(t.Context(), r.ID); got.RetentionDays == nil || *got.RetentionDays != 0 {
+		t.Fatalf("retentionDays after 0 = %v; want 0", got.RetentionDays)
 	}
 }
 
@@ -76,6 +84,11 @@ func testExpiredMessages(t *testing.T, s chat.Store) {
 	sendAt(t, s, plain.ID, a, "day five", day(5))
 	o1 := sendAt(t, s, own.ID, b, "own day one", day(1))
 	if err := s.SetRetention(t.Context(), own.ID, 7); err != nil {
+		t.Fatal(err)
+	}
+	forever := storeRoom(t, s, storeEpoch, a, b)
+	sendAt(t, s, forever.ID, a, "kept forever", day(1))
+	if err := s.SetRetention(t.Context(), forever.ID, 0); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.ExpiredMessages(t.Context(), "", chat.IDBefore(day(3)), 10)

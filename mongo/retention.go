@@ -14,9 +14,6 @@ import (
 func (s *Store) SetRetention(ctx context.Context, roomID string, days int) error {
 	what := "set retention of " + roomID
 	update := bson.D{{Key: "$set", Value: bson.D{{Key: "retentionDays", Value: days}}}}
-	if days == 0 {
-		update = bson.D{{Key: "$unset", Value: bson.D{{Key: "retentionDays", Value: ""}}}}
-	}
 	res, err := s.rooms().UpdateOne(ctx, bson.D{{Key: "_id", Value: roomID}}, update)
 	if err != nil {
 		return s.fail(ctx, what, err)
@@ -29,7 +26,7 @@ func (s *Store) SetRetention(ctx context.Context, roomID string, days int) error
 
 // RoomRetentions implements chat.RetentionStore.
 func (s *Store) RoomRetentions(ctx context.Context) (map[string]int, error) {
-	cur, err := s.rooms().Find(ctx, bson.D{{Key: "retentionDays", Value: bson.D{{Key: "$gt", Value: 0}}}},
+	cur, err := s.rooms().Find(ctx, bson.D{{Key: "retentionDays", Value: bson.D{{Key: "$exists", Value: true}}}},
 		options.Find().SetProjection(bson.D{{Key: "retentionDays", Value: 1}}))
 	if err != nil {
 		return nil, s.fail(ctx, "room retentions", err)

@@ -34,8 +34,9 @@ type roomDoc struct {
 	ActiveAt       bson.DateTime `bson:"activeAt"`
 	LastMessageSeq int64         `bson:"lastMessageSeq"`
 	LastMessage    *messageDoc   `bson:"lastMessage,omitempty"`
-	// RetentionDays and ExpiredThroughSeq: retention.go; absent means 0.
-	RetentionDays     int   `bson:"retentionDays,omitempty"`
+	// RetentionDays and ExpiredThroughSeq: retention.go; an absent retention is the
+	// server's default, an absent expiredThroughSeq 0.
+	RetentionDays     *int  `bson:"retentionDays,omitempty"`
 	ExpiredThroughSeq int64 `bson:"expiredThroughSeq,omitempty"`
 }
 

@@ -28,7 +28,7 @@ func (s *Store) SetRetention(ctx context.Context, roomID string, days int) error
 func (s *Store) RoomRetentions(ctx context.Context) (map[string]int, error) {
 	out := map[string]int{}
 	err := s.read(ctx, "room retentions", func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, retention_days FROM rooms WHERE retention_days > 0`)
+		rows, err := tx.QueryContext(ctx, `SELECT id, retention_days FROM rooms WHERE retention_days IS NOT NULL`)
 		if err != nil {
 			return err
 		}
@@ -50,7 +50,7 @@ func (s *Store) RoomRetentions(ctx context.Context) (map[string]int, error) {
 // of the primary key (ids are time-ordered); one room's are read along its seq index.
 func (s *Store) ExpiredMessages(ctx context.Context, roomID, beforeID string, limit int) ([]chat.Message, error) {
 	query := `SELECT m.id, m.room_id, m.seq, m.media_id FROM messages m JOIN rooms r ON r.id = m.room_id
-		WHERE m.id < ? AND m.pinned_at = 0 AND r.retention_days = 0 ORDER BY m.id LIMIT ?`
+		WHERE m.id < ? AND m.pinned_at = 0 AND r.retention_days IS NULL ORDER BY m.id LIMIT ?`
 	args := []any{beforeID, limit}
 	if roomID != "" {
 		query = `SELECT id, room_id, seq, media_id FROM messages

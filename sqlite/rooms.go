@@ -67,7 +67,7 @@ func (s *Store) roomWhere(ctx context.Context, what, where string, arg any) (cha
 	err := s.read(ctx, what, func(tx *sql.Tx) error {
 		var at int64
 		err := tx.QueryRowContext(ctx, `SELECT `+roomColumns+` FROM rooms r WHERE `+where, arg).
-			Scan(&r.ID, &r.Type, &r.Name, &r.LastSeq, &at, &r.LastRev, &r.Description, &r.CreatedBy, &r.RetentionDays, &r.ExpiredThroughSeq)
+			Scan(&r.ID, &r.Type, &r.Name, &r.LastSeq, &at, &r.LastRev, &r.Description, &r.CreatedBy, nullDays{&r.RetentionDays}, &r.ExpiredThroughSeq)
 		if err != nil {
 			return fmt.Errorf("sqlite: %s: %w", what, notFound(err))
 		}
@@ -148,7 +148,7 @@ func (s *Store) UserRooms(ctx context.Context, userID string, page chat.RoomPage
 				cols   [5]sql.NullString
 				extra  [3]sql.NullInt64 // rev, edited_at, deleted_at
 			)
-			if err := rows.Scan(&ur.ID, &ur.Type, &ur.Name, &ur.LastSeq, &at, &ur.LastRev, &ur.Description, &ur.CreatedBy, &ur.RetentionDays, &ur.ExpiredThroughSeq, &ur.LastReadSeq, &ur.MutedByUser,
+			if err := rows.Scan(&ur.ID, &ur.Type, &ur.Name, &ur.LastSeq, &at, &ur.LastRev, &ur.Description, &ur.CreatedBy, nullDays{&ur.RetentionDays}, &ur.ExpiredThroughSeq, &ur.LastReadSeq, &ur.MutedByUser,
 				&count, &active, &msgID, &seq, &cols[0], &cols[1], &cols[2], &cols[3], &cols[4], &msgAt,
 				&extra[0], &extra[1], &extra[2]); err != nil {
 				return fmt.Errorf("sqlite: user rooms: %w", err)
@@ -459,4 +459,20 @@ func (s *Store) UnreadTotal(ctx context.Context, userID string) (int64, error) {
 		return 0, fmt.Errorf("sqlite: unread total: %w", err)
 	}
 	return n, nil
+}
+
+// nullDays scans a nullable day count into a *int (NULL: nil).
+type nullDays struct{ p **int }
+
+func (d nullDays) Scan(v any) error {
+	var n sql.NullInt64
+	if err := n.Scan(v); err != nil {
+		return err
+	}
+	*d.p = nil
+	if n.Valid {
+		days := int(n.Int64)
+		*d.p = &days
+	}
+	return nil
 }

@@ -330,12 +330,12 @@ CREATE TRIGGER messages_search_delete AFTER DELETE ON messages BEGIN
 	INSERT OR IGNORE INTO search_pending (msg_rowid, fresh) VALUES (old.rowid, 0);
 END;
 `,
-	// 16: retention (retention.go). A room's own retention in days (0: the server's
-	// default) and the highest seq its sweeps deleted.
+	// 16: retention (retention.go). A room's own retention in days (0: forever; NULL: the
+	// server's default) and the highest seq its sweeps deleted.
 	`
-ALTER TABLE rooms ADD COLUMN retention_days INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE rooms ADD COLUMN retention_days INTEGER;
 ALTER TABLE rooms ADD COLUMN expired_through_seq INTEGER NOT NULL DEFAULT 0;
-CREATE INDEX rooms_retention ON rooms (retention_days) WHERE retention_days > 0;
+CREATE INDEX rooms_retention ON rooms (retention_days) WHERE retention_days IS NOT NULL;
 `,
 	// 17: erasures that finish after a crash (erasing_at: begun, not ended) and erased
 	// users' usernames held for a while (name_held: username_key still the old name's).

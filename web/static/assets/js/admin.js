@@ -45,7 +45,7 @@ export function adminApp(api) {
       reportsList),
     h('section', { class: 'admin-section', 'aria-labelledby': 'admin-rooms' },
       h('h2', { id: 'admin-rooms' }, 'Room retention'),
-      h('p', { class: 'muted' }, 'Messages older than a room\'s retention are deleted, pinned ones kept; 0 gives the room the server\'s default again.'),
+      h('p', { class: 'muted' }, 'Messages older than a room\'s retention are deleted, pinned ones kept; 0 keeps them forever; a room never set keeps the server\'s default.'),
       retentionForm,
       noRooms,
       h('table', { class: 'admin-table rooms-table' },
@@ -222,7 +222,7 @@ export function adminApp(api) {
       roomsBody.replaceChildren(...page.rooms.map((r) => h('tr', { dataset: { roomId: r.id } },
         h('td', {}, r.name || (r.type === 'direct' ? 'Direct conversation' : 'Group')),
         h('td', {}, h('code', {}, r.id)),
-        h('td', { class: 'retention' }, `${r.retentionDays} day${r.retentionDays === 1 ? '' : 's'}`))));
+        h('td', { class: 'retention' }, r.retentionDays ? `${r.retentionDays} day${r.retentionDays === 1 ? '' : 's'}` : 'forever'))));
       noRooms.hidden = page.rooms.length > 0;
     } catch (err) {
       fail(err);
@@ -240,7 +240,7 @@ export function adminApp(api) {
     setRetention.disabled = true;
     try {
       const r = await api.setRoomRetention(id, days);
-      status.textContent = days ? `${r.name || r.id} keeps messages for ${days} day${days === 1 ? '' : 's'}.` : `${r.name || r.id} keeps the server's default.`;
+      status.textContent = days ? `${r.name || r.id} keeps messages for ${days} day${days === 1 ? '' : 's'}.` : `${r.name || r.id} keeps its messages forever.`;
       roomIdInput.value = '';
       daysInput.value = '';
       loadRooms();
