@@ -78,6 +78,14 @@ type Worker struct {
 	pusher   chat.Pusher // nil: no provider, pushes are logged
 	sends    chan struct{}
 	m        *metrics
+
+	// busy holds the messages whose job is in progress here, each with a channel closed
+	// when it is done. A second copy of a job (an outbox relay's republish after a publish
+	// it could not confirm) waits for the first: the history check that skips pushed
+	// devices only sees a push once it is recorded, so two copies in progress at once
+	// would both push.
+	busyMu sync.Mutex
+	busy   map[string]chan struct{}
 }
 
 // NewWorker returns a worker. pusher may be nil: pushes are then recorded with status
@@ -110,6 +118,7 @@ func NewWorker(cfg Config, queue chat.PushConsumer, rooms Rooms, devices Devices
 		presence: presence, pusher: pusher,
 		sends: make(chan struct{}, cfg.Concurrency),
 		m:     newMetrics(cfg.Registerer),
+		busy:  map[string]chan struct{}{},
 	}
 }
 
@@ -182,7 +191,15 @@ func (w *Worker) handle(ctx context.Context, d chat.PushDelivery) {
 	if d.Job.EnqueuedAt > 0 {
 		w.m.lag.Observe(max(time.Since(time.UnixMilli(d.Job.EnqueuedAt)), 0).Seconds())
 	}
+	key := d.Job.Message.ID
+	if d.Job.Read != nil {
+		key = ""
+	}
+	if !w.begin(ctx, key) {
+		return // stopping: the job stays unacknowledged for another worker
+	}
 	err := w.process(ctx, d.Job)
+	w.end(key)
 	if ctx.Err() != nil {
 		// Stopping: whatever this job still needs is done by the worker that reclaims it.
 		return
@@ -196,6 +213,40 @@ func (w *Worker) handle(ctx context.Context, d chat.PushDelivery) {
 	if err := w.queue.Ack(ctx, d.ID); err != nil {
 		w.log.Warn("push job ack failed; it will be redelivered and de-duplicated", "message", d.Job.Message.ID, "err", err)
 	}
+}
+
+// begin waits until no other job of the message key is in progress here, and marks it in
+// progress. It reports false when ctx ended first. The empty key is never waited for.
+func (w *Worker) begin(ctx context.Context, key string) bool {
+	if key == "" {
+		return true
+	}
+	for {
+		w.busyMu.Lock()
+		wait, taken := w.busy[key]
+		if !taken {
+			w.busy[key] = make(chan struct{})
+			w.busyMu.Unlock()
+			return true
+		}
+		w.busyMu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// end undoes begin.
+func (w *Worker) end(key string) {
+	if key == "" {
+		return
+	}
+	w.busyMu.Lock()
+	close(w.busy[key])
+	delete(w.busy, key)
+	w.busyMu.Unlock()
 }
 
 // process pushes one message to the devices of the room's offline, unmuted members other

@@ -516,3 +516,34 @@ func TestMentionsPushedInMutedRooms(t *testing.T) {
 		t.Fatalf("pushes per device = %v, want %v: muted but mentioned Bob once, Cat once after the edit, unmuted Dan once", pushed, want)
 	}
 }
+
+// TestTwoCopiesOfAJobPushOnce: the same message's job queued twice (an outbox relay that
+// republished a send whose first publish it could not confirm, as in a Redis failover) and
+// received together by one worker pushes each device once, although the first push is
+// still in flight, not yet in the history, when the second copy is taken.
+func TestTwoCopiesOfAJobPushOnce(t *testing.T) {
+	e := newEnv(t)
+	ann, bob := e.user(t, "Ann"), e.user(t, "Bob")
+	e.device(t, bob, chat.PlatformAndroid, "bob-phone")
+	r := e.room(t, chat.RoomGroup, "Team", ann, bob)
+	m := e.send(t, ann, r.ID, "once")
+	if err := e.queue.Enqueue(context.Background(), chat.PushJob{Message: m}); err != nil {
+		t.Fatal(err)
+	}
+
+	srv := fcmtest.NewServer(t)
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	t.Cleanup(func() { releaseOnce.Do(func() { close(release) }) })
+	srv.SetReply(func(fcmtest.Request) fcmtest.Reply { return fcmtest.Reply{Hold: release} })
+	e.run(t, e.queue.(*memory.Queue).Consumer("w1"), sender(t, srv), notify.Config{Registerer: e.reg})
+	srv.WaitRequests(t, 1)
+	// Both copies are taken by now (one Receive of up to eight); hold the first push
+	// until the other copy has had every chance to push too.
+	time.Sleep(200 * time.Millisecond)
+	releaseOnce.Do(func() { close(release) })
+	e.drained(t)
+	if n := len(srv.Requests()); n != 1 {
+		t.Errorf("bob's phone pushed %d times for one message, want once", n)
+	}
+}
