@@ -8,6 +8,7 @@
 //	chatchat-bench chart -o out.svg [-rate R] result.json...
 //	chatchat-bench compare -idle A -peer-idle B -broadcast C -peer-broadcast D
 //	chatchat-bench storm [-clients N] [-rate R]   a reaction storm on one message (storm.go)
+//	chatchat-bench chaos -chatchat BIN [flags]     faults under load in a cluster it starts (chaos.go)
 //
 // Every loop is bounded: sign-up, connect and publish by timeouts, each rate step by
 // -duration plus -drain, the whole run by -max-time. Loopback targets only are intended:
@@ -87,6 +88,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return runCompare(args[1:], out)
 	case "storm":
 		return runStorm(ctx, args[1:], out)
+	case "chaos":
+		return runChaos(ctx, args[1:], out)
 	}
 	cfg, ok := presets[args[0]]
 	if !ok {

@@ -15,16 +15,23 @@ import (
 	"time"
 )
 
-// startChatChat builds cmd/chatchat and runs it on a free loopback port with the load-test
-// settings, and returns its base URL and pid.
-func startChatChat(tb testing.TB) (string, int) {
+// buildChatChat builds cmd/chatchat into dir and returns the binary's path.
+func buildChatChat(tb testing.TB, dir string) string {
 	tb.Helper()
-	dir := tb.TempDir()
 	bin := filepath.Join(dir, "chatchat")
 	build := exec.Command("go", "build", "-o", bin, "../chatchat")
 	if out, err := build.CombinedOutput(); err != nil {
 		tb.Fatalf("build chatchat: %v\n%s", err, out)
 	}
+	return bin
+}
+
+// startChatChat builds cmd/chatchat and runs it on a free loopback port with the load-test
+// settings, and returns its base URL and pid.
+func startChatChat(tb testing.TB) (string, int) {
+	tb.Helper()
+	dir := tb.TempDir()
+	bin := buildChatChat(tb, dir)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)

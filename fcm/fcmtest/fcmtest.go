@@ -53,6 +53,7 @@ type Server struct {
 	// Endpoint is the base URL to use in place of https://fcm.googleapis.com/v1.
 	Endpoint string
 
+	hs      *httptest.Server
 	mu      sync.Mutex
 	reqs    []Request
 	reply   func(Request) Reply
@@ -62,12 +63,22 @@ type Server struct {
 // NewServer starts a server answering every request with success, closed when tb ends.
 func NewServer(tb testing.TB) *Server {
 	tb.Helper()
-	s := &Server{changed: make(chan struct{})}
-	hs := httptest.NewServer(http.HandlerFunc(s.serve))
-	tb.Cleanup(hs.Close)
-	s.Endpoint = hs.URL + "/v1"
+	s := Start()
+	tb.Cleanup(s.Close)
 	return s
 }
+
+// Start is NewServer for a program rather than a test (the load generator's chaos run,
+// which counts the pushes each device got): the caller calls Close.
+func Start() *Server {
+	s := &Server{changed: make(chan struct{})}
+	s.hs = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.Endpoint = s.hs.URL + "/v1"
+	return s
+}
+
+// Close stops the server.
+func (s *Server) Close() { s.hs.Close() }
 
 // SetReply makes f decide the answer to every later request. f runs on the request's
 // goroutine and may block.

@@ -34,6 +34,7 @@ type RedisServer struct {
 	Addr string
 
 	process // zero when the server came from the environment
+	logPath string
 }
 
 // Redis returns the Redis named by CHATCHAT_TEST_REDIS_ADDR, or else a private redis-server
@@ -104,12 +105,55 @@ func startRedis(bin, dir string, extra func(port int) ([]string, error)) (*Redis
 	if err != nil {
 		return nil, err
 	}
-	s := &RedisServer{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), process: proc}
+	s := &RedisServer{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), process: proc, logPath: logPath}
 	if err := s.waitReady(redisStartTimeout, s.ping); err != nil {
 		s.Stop()
 		return nil, fmt.Errorf("redis-server on port %d: %w; log:\n%s", port, err, tail(logPath))
 	}
 	return s, nil
+}
+
+// NewRedis is StartRedis for a program rather than a test (the load generator's chaos
+// run): the server keeps its files in dir, and the caller calls Stop.
+func NewRedis(dir string) (*RedisServer, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, fmt.Errorf("redis-server is not on PATH (%v)", err)
+	}
+	for attempt := 0; ; attempt++ {
+		s, err := startRedis(bin, dir, nil)
+		if err == nil || attempt == 4 {
+			return s, err
+		}
+	}
+}
+
+// restart starts a private server that was killed or stopped again, with the same
+// arguments and log, and waits until it answers.
+func (s *RedisServer) restart(limit time.Duration) error {
+	if s.cmd == nil {
+		return fmt.Errorf("%s came from the environment", s.Addr)
+	}
+	if !s.exited() {
+		return fmt.Errorf("%s is still running", s.Addr)
+	}
+	logFile, err := os.OpenFile(s.logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("open log: %w", err)
+	}
+	defer logFile.Close()
+	cmd := exec.Command(s.cmd.Path, s.cmd.Args[1:]...)
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	proc, err := startProcess(cmd, nil)
+	if err != nil {
+		return err
+	}
+	s.process = proc
+	if err := s.waitReady(limit, s.ping); err != nil {
+		return fmt.Errorf("redis-server %s restarted: %w; log:\n%s", s.Addr, err, tail(s.logPath))
+	}
+	return nil
 }
 
 // URL is the server as a redis:// URL, the form of the --redis-url flag.

@@ -73,6 +73,16 @@ func (p *process) Stop() {
 	}
 }
 
+// Kill kills a private server's process (SIGKILL), as a crash would, and waits for it to
+// exit. It does nothing to a server from the environment.
+func (p *process) Kill() {
+	if p.cmd == nil || p.exited() {
+		return
+	}
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
 // Pause stops a private server's process (SIGSTOP) without closing its sockets: a hung
 // server, which answers nothing and refuses nothing. Resume lets it go on. Both do
 // nothing to a server from the environment.
