@@ -2,8 +2,10 @@ package mongo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -232,24 +234,33 @@ func (s *Store) store(ctx context.Context, what string, m chat.Message, advance 
 		s.logger.Warn("mongo: seq handed out twice; the server's $inc is not atomic", "room", doc.RoomID, "seq", seq)
 	}
 
-	if ids := chat.UniqueIDs(advance); len(ids) > 0 {
-		// Only existing memberships match, so a non-member in advance is ignored.
-		_, err := s.memberships().UpdateMany(ctx,
-			bson.D{{Key: "roomId", Value: doc.RoomID}, {Key: "userId", Value: bson.D{{Key: "$in", Value: ids}}}},
-			bson.D{{Key: "$max", Value: bson.D{{Key: "lastReadSeq", Value: doc.Seq}, {Key: "lastDeliveredSeq", Value: doc.Seq}}}})
-		if err != nil {
-			return chat.Message{}, false, s.fail(ctx, what+": advance cursors", err)
-		}
+	// Steps 4 and 5 and the unread count do not depend on each other, so they go out
+	// together: one round trip's wait instead of three. The count leaves out the members
+	// step 4 advances (they have read the message whether or not the update landed
+	// first), so it is the same in any order.
+	ids := chat.UniqueIDs(advance)
+	var wg sync.WaitGroup
+	var advErr, lastErr, countErr error
+	var unread int
+	if len(ids) > 0 {
+		wg.Go(func() {
+			// Only existing memberships match, so a non-member in advance is ignored.
+			_, err := s.memberships().UpdateMany(ctx,
+				bson.D{{Key: "roomId", Value: doc.RoomID}, {Key: "userId", Value: bson.D{{Key: "$in", Value: ids}}}},
+				bson.D{{Key: "$max", Value: bson.D{{Key: "lastReadSeq", Value: doc.Seq}, {Key: "lastDeliveredSeq", Value: doc.Seq}}}})
+			if err != nil {
+				advErr = s.fail(ctx, what+": advance cursors", err)
+			}
+		})
 	}
-	if err := s.setLastMessage(ctx, what, doc); err != nil {
+	wg.Go(func() { lastErr = s.setLastMessage(ctx, what, doc) })
+	wg.Go(func() { unread, countErr = s.unreadExcept(ctx, doc.RoomID, slices.Concat(ids, []string{doc.SenderID}), doc.Seq) })
+	wg.Wait()
+	if err := errors.Join(advErr, lastErr, countErr); err != nil {
 		return chat.Message{}, false, err
 	}
 	out := doc.message()
-	n, err := s.UnreadCount(ctx, out.RoomID, out.SenderID, out.Seq)
-	if err != nil {
-		return chat.Message{}, false, err
-	}
-	out.UnreadCount = n
+	out.UnreadCount = unread
 	return out, true, nil
 }
 

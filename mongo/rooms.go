@@ -539,9 +539,15 @@ func isNoDocuments(err error) bool { return errors.Is(err, mongo.ErrNoDocuments)
 // UnreadCount implements chat.CursorStore: one count on the (roomId, userId) index
 // instead of fetching every membership of the room, which dominates a send to a large room.
 func (s *Store) UnreadCount(ctx context.Context, roomID, senderID string, seq int64) (int, error) {
+	return s.unreadExcept(ctx, roomID, []string{senderID}, seq)
+}
+
+// unreadExcept counts the room's members, other than those listed, whose read cursor is
+// below seq.
+func (s *Store) unreadExcept(ctx context.Context, roomID string, except []string, seq int64) (int, error) {
 	n, err := s.memberships().CountDocuments(ctx, bson.D{
 		{Key: "roomId", Value: roomID},
-		{Key: "userId", Value: bson.D{{Key: "$ne", Value: senderID}}},
+		{Key: "userId", Value: bson.D{{Key: "$nin", Value: except}}},
 		{Key: "lastReadSeq", Value: bson.D{{Key: "$lt", Value: seq}}},
 	})
 	if err != nil {
