@@ -254,7 +254,9 @@ func (s *Store) store(ctx context.Context, what string, m chat.Message, advance 
 		})
 	}
 	wg.Go(func() { lastErr = s.setLastMessage(ctx, what, doc) })
-	wg.Go(func() { unread, countErr = s.unreadExcept(ctx, doc.RoomID, slices.Concat(ids, []string{doc.SenderID}), doc.Seq) })
+	wg.Go(func() {
+		unread, countErr = s.unreadExcept(ctx, doc.RoomID, slices.Concat(ids, []string{doc.SenderID}), doc.Seq)
+	})
 	wg.Wait()
 	if err := errors.Join(advErr, lastErr, countErr); err != nil {
 		return chat.Message{}, false, err

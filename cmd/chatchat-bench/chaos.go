@@ -144,8 +144,11 @@ type chaosWindow struct {
 	PushedOnce  int     `json:"pushedOnce"`
 	PushMissing int     `json:"pushMissing"`
 	PushDup     int     `json:"pushDuplicated"`
-	WorstMs     float64 `json:"worstMs"`    // slowest time from first attempt to the last member
-	RecoveryMs  float64 `json:"recoveryMs"` // from the fault until the last message slower than 1 s reached everyone
+	// Examples names up to ten messages lost, duplicated or pushed wrongly, to look for in
+	// the processes' logs.
+	Examples   []string `json:"examples,omitempty"`
+	WorstMs    float64  `json:"worstMs"`    // slowest time from first attempt to the last member
+	RecoveryMs float64  `json:"recoveryMs"` // from the fault until the last message slower than 1 s reached everyone
 }
 
 type chaosResult struct {
@@ -184,6 +187,9 @@ func (r *chaosResult) markdown() string {
 	for _, w := range r.Windows {
 		if w.Action != "" {
 			fmt.Fprintf(&b, "- %s: %s\n", w.Fault, w.Action)
+		}
+		for _, e := range w.Examples {
+			fmt.Fprintf(&b, "- %s: %s\n", w.Fault, e)
 		}
 		if w.Unanswered > 0 {
 			fmt.Fprintf(&b, "- %s: %d sends never answered within the drain\n", w.Fault, w.Unanswered)
@@ -415,6 +421,9 @@ func chaosRun(ctx context.Context, cfg chaosConfig, out io.Writer) (*chaosResult
 			pushes[rq.Token] = map[int]int{}
 		}
 		pushes[rq.Token][no]++
+		if n := pushes[rq.Token][no]; n > 1 {
+			logf("message %d (%s) pushed to %s again at %s", no, rq.MessageID(), rq.Token, rq.At.Format("15:04:05.000"))
+		}
 	}
 	for i, m := range marks {
 		until := end
@@ -743,16 +752,21 @@ func (st *chaosState) account(w *chaosWindow, from, until time.Time, stored chao
 			// Answered with success but not in the room's history: lost in storage.
 			w.Lost += len(m.delivered)
 			w.Deliveries += len(m.delivered)
+			w.example(fmt.Sprintf("message %d answered but not stored", no))
 			m.mu.Unlock()
 			continue
 		}
 		w.Stored++
 		w.Duplicated += copies - 1 + m.dups
+		if copies > 1 || m.dups > 0 {
+			w.example(fmt.Sprintf("message %d: stored %d times, handed over %d extra times", no, copies, m.dups))
+		}
 		w.Deliveries += len(m.delivered)
 		var last time.Time
-		for _, d := range m.delivered {
+		for i, d := range m.delivered {
 			if d.IsZero() {
 				w.Lost++
+				w.example(fmt.Sprintf("message %d never reached member %d of room %d", no, i, m.room))
 				continue
 			}
 			w.Delivered++
@@ -772,15 +786,23 @@ func (st *chaosState) account(w *chaosWindow, from, until time.Time, stored chao
 		switch n := pushes[st.rooms[m.room].token][no]; {
 		case n == 0:
 			w.PushMissing++
+			w.example(fmt.Sprintf("message %d not pushed", no))
 		case n == 1:
 			w.PushedOnce++
 		default:
 			w.PushedOnce++
 			w.PushDup += n - 1
+			w.example(fmt.Sprintf("message %d pushed %d times", no, n))
 		}
 	}
 	for _, f := range finished {
 		w.RecoveryMs = max(w.RecoveryMs, float64(f.Sub(from).Milliseconds()))
+	}
+}
+
+func (w *chaosWindow) example(s string) {
+	if len(w.Examples) < 10 {
+		w.Examples = append(w.Examples, s)
 	}
 }
 
