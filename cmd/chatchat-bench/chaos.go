@@ -144,6 +144,11 @@ type chaosWindow struct {
 	PushedOnce  int     `json:"pushedOnce"`
 	PushMissing int     `json:"pushMissing"`
 	PushDup     int     `json:"pushDuplicated"`
+	// PushRedone counts pushes repeated because the notify process was killed between
+	// sending them and recording them (within 2 s before the kill): a push's outcome is
+	// recorded after the provider answers, so a kill in that window means it is sent
+	// again. At most the worker's concurrency per kill; not counted as duplicates.
+	PushRedone int `json:"pushRedone"`
 	// Examples names up to ten messages lost, duplicated or pushed wrongly, to look for in
 	// the processes' logs.
 	Examples   []string `json:"examples,omitempty"`
@@ -176,12 +181,12 @@ func (r *chaosResult) markdown() string {
 	}
 	fmt.Fprintf(&b, "chaos: 2 API, %d chat, 1 notify processes; Redis %s; store %s; %d rooms × (%d online + 1 offline with a device); %g msg/s\n\n",
 		c.Chats, c.Redis, store, c.Rooms, c.Online, c.Rate)
-	b.WriteString("| fault | at s | sent | stored | delivered / expected | lost | dup | pushes once / expected | push missing | push dup | worst ms | recovery ms |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| fault | at s | sent | stored | delivered / expected | lost | dup | pushes once / expected | push missing | push dup | push redone | worst ms | recovery ms |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, w := range r.Windows {
-		fmt.Fprintf(&b, "| %s | %.0f | %d | %d | %d / %d | %d | %d | %d / %d | %d | %d | %.0f | %.0f |\n",
+		fmt.Fprintf(&b, "| %s | %.0f | %d | %d | %d / %d | %d | %d | %d / %d | %d | %d | %d | %.0f | %.0f |\n",
 			w.Fault, w.At, w.Sent, w.Stored, w.Delivered, w.Deliveries, w.Lost, w.Duplicated,
-			w.PushedOnce, w.PushesWant, w.PushMissing, w.PushDup, w.WorstMs, w.RecoveryMs)
+			w.PushedOnce, w.PushesWant, w.PushMissing, w.PushDup, w.PushRedone, w.WorstMs, w.RecoveryMs)
 	}
 	b.WriteString("\n")
 	for _, w := range r.Windows {
@@ -236,9 +241,10 @@ type chaosState struct {
 	rooms []*chaosRoom
 	byID  map[string]int // room id -> index
 
-	mu   sync.Mutex
-	msgs []*chaosMsg
-	t0   time.Time
+	mu          sync.Mutex
+	msgs        []*chaosMsg
+	notifyKills []time.Time // when the notify process was SIGKILLed
+	t0          time.Time
 }
 
 func chaosRun(ctx context.Context, cfg chaosConfig, out io.Writer) (*chaosResult, error) {
@@ -411,17 +417,17 @@ func chaosRun(ctx context.Context, cfg chaosConfig, out io.Writer) (*chaosResult
 	if err != nil {
 		res.Problems = append(res.Problems, fmt.Sprintf("reading the rooms' history: %v", err))
 	}
-	pushes := map[string]map[int]int{} // device token -> message no -> pushes
+	pushes := map[string]map[int][]time.Time{} // device token -> message no -> push times
 	for _, rq := range push.Requests() {
 		no, ok := stored.byID[rq.MessageID()]
 		if !ok {
 			continue
 		}
 		if pushes[rq.Token] == nil {
-			pushes[rq.Token] = map[int]int{}
+			pushes[rq.Token] = map[int][]time.Time{}
 		}
-		pushes[rq.Token][no]++
-		if n := pushes[rq.Token][no]; n > 1 {
+		pushes[rq.Token][no] = append(pushes[rq.Token][no], rq.At)
+		if n := len(pushes[rq.Token][no]); n > 1 {
 			logf("message %d (%s) pushed to %s again at %s", no, rq.MessageID(), rq.Token, rq.At.Format("15:04:05.000"))
 		}
 	}
@@ -732,7 +738,7 @@ func (st *chaosState) stored(ctx context.Context) (chaosStored, error) {
 }
 
 // account fills w from the messages first tried in [from, until).
-func (st *chaosState) account(w *chaosWindow, from, until time.Time, stored chaosStored, pushes map[string]map[int]int) {
+func (st *chaosState) account(w *chaosWindow, from, until time.Time, stored chaosStored, pushes map[string]map[int][]time.Time) {
 	var finished []time.Time // when each slow message reached its last member
 	for no, m := range st.snapshot() {
 		if m.first.Before(from) || !m.first.Before(until) {
@@ -783,7 +789,11 @@ func (st *chaosState) account(w *chaosWindow, from, until time.Time, stored chao
 		}
 		m.mu.Unlock()
 		w.PushesWant++
-		switch n := pushes[st.rooms[m.room].token][no]; {
+		times := pushes[st.rooms[m.room].token][no]
+		switch n := len(times); {
+		case n > 1 && st.killedWhilePushing(times[0], times[1]):
+			w.PushedOnce++
+			w.PushRedone += n - 1
 		case n == 0:
 			w.PushMissing++
 			w.example(fmt.Sprintf("message %d not pushed", no))
@@ -806,6 +816,17 @@ func (w *chaosWindow) example(s string) {
 	}
 }
 
+// killedWhilePushing reports whether the notify process was killed after a push at first,
+// at most 2 s after it, and before the push was made again at again.
+func (st *chaosState) killedWhilePushing(first, again time.Time) bool {
+	for _, k := range st.notifyKills {
+		if !k.Before(first) && k.Sub(first) <= 2*time.Second && again.After(k) {
+			return true
+		}
+	}
+	return false
+}
+
 // inject runs one fault and returns what it did, with its timings.
 func (st *chaosState) inject(ctx context.Context, fault string, api, chats []*chatProc, notify *chatProc,
 	rc *testenv.RedisCluster, redisAddrs []string) (string, error) {
@@ -822,6 +843,9 @@ func (st *chaosState) inject(ctx context.Context, fault string, api, chats []*ch
 	case "chat-kill":
 		return restartAfterDown(chats[0])
 	case "notify-kill":
+		st.mu.Lock()
+		st.notifyKills = append(st.notifyKills, time.Now())
+		st.mu.Unlock()
 		return restartAfterDown(notify)
 	case "api-kill":
 		return restartAfterDown(api[0])

@@ -54,7 +54,8 @@ func TestChaosShort(t *testing.T) {
 
 // TestChaosAccountCountsLossAndDuplicates: the accounting that decides the chaos run's
 // verdict sees a member that never got a message, a message handed over twice, a
-// clientMsgId stored twice, a missing and a doubled push, and a message sent but never
+// clientMsgId stored twice, a missing and a doubled push, a push repeated because the
+// notify process was killed while sending it (counted apart), and a message sent but never
 // stored.
 func TestChaosAccountCountsLossAndDuplicates(t *testing.T) {
 	t0 := time.Now()
@@ -75,11 +76,20 @@ func TestChaosAccountCountsLossAndDuplicates(t *testing.T) {
 	st.msgs[6].delivered = make([]time.Time, 2)
 	st.msgs[2].dups = 1
 	stored := chaosStored{copies: map[int]int{0: 1, 1: 1, 2: 2, 3: 1, 5: 1}}
-	pushes := map[string]map[int]int{"dev0": {0: 1, 1: 1, 2: 3, 3: 1}} // 5: missing
+	// 5: missing; 3: pushed again after the notify process was killed while pushing it.
+	p := func(ms ...int) []time.Time {
+		var ts []time.Time
+		for _, m := range ms {
+			ts = append(ts, at(m))
+		}
+		return ts
+	}
+	pushes := map[string]map[int][]time.Time{"dev0": {0: p(5), 1: p(15), 2: p(25, 30, 35), 3: p(35, 900)}}
+	st.notifyKills = []time.Time{at(100)}
 	var w chaosWindow
 	st.account(&w, t0, t0.Add(time.Second), stored, pushes)
 	want := chaosWindow{Sent: 5, Unanswered: 1, Stored: 5, Deliveries: 12, Delivered: 8, Lost: 4,
-		Duplicated: 2, PushesWant: 5, PushedOnce: 4, PushMissing: 1, PushDup: 2, WorstMs: 2470, RecoveryMs: 2500}
+		Duplicated: 2, PushesWant: 5, PushedOnce: 4, PushMissing: 1, PushDup: 2, PushRedone: 1, WorstMs: 2470, RecoveryMs: 2500}
 	examples := w.Examples
 	w.Examples = nil
 	if len(examples) != 6 {
