@@ -80,7 +80,7 @@ func runChaos(ctx context.Context, args []string, out io.Writer) error {
 	fs.DurationVar(&cfg.Window, "window", 20*time.Second, "time from one fault to the next")
 	fs.DurationVar(&cfg.Down, "down", 3*time.Second, "how long a killed process stays down before it is started again")
 	fs.DurationVar(&cfg.Drain, "drain", 60*time.Second, "longest wait after the load for every delivery and push")
-	fs.StringVar(&faults, "faults", strings.Join(chaosFaults, ","), "comma list of faults, in order: "+strings.Join(chaosFaults, ", "))
+	fs.StringVar(&faults, "faults", "", "comma list of faults, in order: "+strings.Join(chaosFaults, ", ")+" (default all; with -redis single all but redis-primary)")
 	fs.StringVar(&cfg.Dir, "dir", "", "directory for the processes' data and logs (default a temporary one, removed unless the run fails)")
 	fs.StringVar(&cfg.Out, "out", "", "write the JSON result here")
 	fs.StringVar(&cfg.Markdown, "md", "", "write the result table (Markdown) here")
@@ -88,6 +88,13 @@ func runChaos(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	cfg.Faults = splitList(faults)
+	if faults == "" {
+		for _, f := range chaosFaults {
+			if f != "redis-primary" || cfg.Redis == "cluster" {
+				cfg.Faults = append(cfg.Faults, f)
+			}
+		}
+	}
 	for _, f := range cfg.Faults {
 		if !slices.Contains(chaosFaults, f) {
 			return fmt.Errorf("-faults: unknown fault %q", f)
