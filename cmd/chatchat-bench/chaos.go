@@ -151,16 +151,23 @@ type chaosWindow struct {
 	PushedOnce  int     `json:"pushedOnce"`
 	PushMissing int     `json:"pushMissing"`
 	PushDup     int     `json:"pushDuplicated"`
-	// PushRedone counts pushes repeated because the notify process was killed between
-	// sending them and recording them (within 2 s before the kill): a push's outcome is
-	// recorded after the provider answers, so a kill in that window means it is sent
-	// again. At most the worker's concurrency per kill; not counted as duplicates.
-	PushRedone int `json:"pushRedone"`
+	// PushRedone counts pushes made again after the notify process was SIGKILLed between
+	// making them and the restart: a push's outcome is recorded after the provider
+	// answers, so one the killed process had sent but not yet recorded is sent again.
+	// Not counted as duplicates; RedoneLagMs is the longest time from such a push to the
+	// kill (how far the recording lagged).
+	PushRedone  int     `json:"pushRedone"`
+	RedoneLagMs float64 `json:"redoneLagMs,omitempty"`
 	// Examples names up to ten messages lost, duplicated or pushed wrongly, to look for in
 	// the processes' logs.
-	Examples   []string `json:"examples,omitempty"`
-	WorstMs    float64  `json:"worstMs"`    // slowest time from first attempt to the last member
-	RecoveryMs float64  `json:"recoveryMs"` // from the fault until the last message slower than 1 s reached everyone
+	Examples []string `json:"examples,omitempty"`
+	WorstMs  float64  `json:"worstMs"` // slowest time from first attempt to the last member
+	// RecoveryMs is how long the fault's disruption lasted: from the fault until the last
+	// message slower than 1 s (to reach everyone) of the run of slow ones that follows it,
+	// a run ending where 5 s of sends go by without one. Slow counts every message slower
+	// than 1 s in the window, in that run or not.
+	RecoveryMs float64 `json:"recoveryMs"`
+	Slow       int     `json:"slow"`
 }
 
 type chaosResult struct {
@@ -188,12 +195,12 @@ func (r *chaosResult) markdown() string {
 	}
 	fmt.Fprintf(&b, "chaos: 2 API, %d chat, 1 notify processes; Redis %s; store %s; %d rooms × (%d online + 1 offline with a device); %g msg/s\n\n",
 		c.Chats, c.Redis, store, c.Rooms, c.Online, c.Rate)
-	b.WriteString("| fault | at s | sent | stored | delivered / expected | lost | dup | pushes once / expected | push missing | push dup | push redone | worst ms | recovery ms |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| fault | at s | sent | stored | delivered / expected | lost | dup | pushes once / expected | push missing | push dup | push redone | slower than 1 s | worst ms | recovery ms |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, w := range r.Windows {
-		fmt.Fprintf(&b, "| %s | %.0f | %d | %d | %d / %d | %d | %d | %d / %d | %d | %d | %d | %.0f | %.0f |\n",
+		fmt.Fprintf(&b, "| %s | %.0f | %d | %d | %d / %d | %d | %d | %d / %d | %d | %d | %d | %d | %.0f | %.0f |\n",
 			w.Fault, w.At, w.Sent, w.Stored, w.Delivered, w.Deliveries, w.Lost, w.Duplicated,
-			w.PushedOnce, w.PushesWant, w.PushMissing, w.PushDup, w.PushRedone, w.WorstMs, w.RecoveryMs)
+			w.PushedOnce, w.PushesWant, w.PushMissing, w.PushDup, w.PushRedone, w.Slow, w.WorstMs, w.RecoveryMs)
 	}
 	b.WriteString("\n")
 	for _, w := range r.Windows {
@@ -202,6 +209,9 @@ func (r *chaosResult) markdown() string {
 		}
 		for _, e := range w.Examples {
 			fmt.Fprintf(&b, "- %s: %s\n", w.Fault, e)
+		}
+		if w.PushRedone > 0 {
+			fmt.Fprintf(&b, "- %s: %d pushes made again after the notify process was killed, up to %.1f s after they were first made\n", w.Fault, w.PushRedone, w.RedoneLagMs/1000)
 		}
 		if w.Unanswered > 0 {
 			fmt.Fprintf(&b, "- %s: %d sends never answered within the drain\n", w.Fault, w.Unanswered)
@@ -435,7 +445,8 @@ func chaosRun(ctx context.Context, cfg chaosConfig, out io.Writer) (*chaosResult
 		}
 		pushes[rq.Token][no] = append(pushes[rq.Token][no], rq.At)
 		if n := len(pushes[rq.Token][no]); n > 1 {
-			logf("message %d (%s) pushed to %s again at %s", no, rq.MessageID(), rq.Token, rq.At.Format("15:04:05.000"))
+			logf("message %d (%s) pushed to %s again at %s (first at %s)", no, rq.MessageID(), rq.Token,
+				rq.At.Format("15:04:05.000"), pushes[rq.Token][no][0].Format("15:04:05.000"))
 		}
 	}
 	for i, m := range marks {
@@ -746,7 +757,8 @@ func (st *chaosState) stored(ctx context.Context) (chaosStored, error) {
 
 // account fills w from the messages first tried in [from, until).
 func (st *chaosState) account(w *chaosWindow, from, until time.Time, stored chaosStored, pushes map[string]map[int][]time.Time) {
-	var finished []time.Time // when each slow message reached its last member
+	type slow struct{ sent, done time.Time }
+	var slows []slow // in the order the messages were first tried
 	for no, m := range st.snapshot() {
 		if m.first.Before(from) || !m.first.Before(until) {
 			continue
@@ -791,16 +803,17 @@ func (st *chaosState) account(w *chaosWindow, from, until time.Time, stored chao
 			lat := last.Sub(m.first)
 			w.WorstMs = max(w.WorstMs, float64(lat.Milliseconds()))
 			if lat > time.Second {
-				finished = append(finished, last)
+				slows = append(slows, slow{m.first, last})
 			}
 		}
 		m.mu.Unlock()
 		w.PushesWant++
 		times := pushes[st.rooms[m.room].token][no]
 		switch n := len(times); {
-		case n > 1 && st.killedWhilePushing(times[0], times[1]):
+		case n > 1 && st.killedWhilePushing(times[0], times[1]) > 0:
 			w.PushedOnce++
 			w.PushRedone += n - 1
+			w.RedoneLagMs = max(w.RedoneLagMs, float64(st.killedWhilePushing(times[0], times[1]).Milliseconds()))
 		case n == 0:
 			w.PushMissing++
 			w.example(fmt.Sprintf("message %d not pushed", no))
@@ -812,9 +825,18 @@ func (st *chaosState) account(w *chaosWindow, from, until time.Time, stored chao
 			w.example(fmt.Sprintf("message %d pushed %d times", no, n))
 		}
 	}
-	for _, f := range finished {
-		w.RecoveryMs = max(w.RecoveryMs, float64(f.Sub(from).Milliseconds()))
+	w.Slow = len(slows)
+	end, seen := from, from
+	for _, sl := range slows {
+		if sl.sent.Sub(seen) > 5*time.Second {
+			break
+		}
+		seen = sl.sent
+		if sl.done.After(end) {
+			end = sl.done
+		}
 	}
+	w.RecoveryMs = float64(end.Sub(from).Milliseconds())
 }
 
 func (w *chaosWindow) example(s string) {
@@ -823,15 +845,15 @@ func (w *chaosWindow) example(s string) {
 	}
 }
 
-// killedWhilePushing reports whether the notify process was killed after a push at first,
-// at most 2 s after it, and before the push was made again at again.
-func (st *chaosState) killedWhilePushing(first, again time.Time) bool {
+// killedWhilePushing returns how long after a push at first the notify process was
+// SIGKILLed, when that happened before the push was made again at again; else 0.
+func (st *chaosState) killedWhilePushing(first, again time.Time) time.Duration {
 	for _, k := range st.notifyKills {
-		if !k.Before(first) && k.Sub(first) <= 2*time.Second && again.After(k) {
-			return true
+		if k.After(first) && again.After(k) {
+			return k.Sub(first)
 		}
 	}
-	return false
+	return 0
 }
 
 // inject runs one fault and returns what it did, with its timings.

@@ -89,7 +89,7 @@ func TestChaosAccountCountsLossAndDuplicates(t *testing.T) {
 	var w chaosWindow
 	st.account(&w, t0, t0.Add(time.Second), stored, pushes)
 	want := chaosWindow{Sent: 5, Unanswered: 1, Stored: 5, Deliveries: 12, Delivered: 8, Lost: 4,
-		Duplicated: 2, PushesWant: 5, PushedOnce: 4, PushMissing: 1, PushDup: 2, PushRedone: 1, WorstMs: 2470, RecoveryMs: 2500}
+		Duplicated: 2, PushesWant: 5, PushedOnce: 4, PushMissing: 1, PushDup: 2, PushRedone: 1, RedoneLagMs: 65, Slow: 1, WorstMs: 2470, RecoveryMs: 2500}
 	examples := w.Examples
 	w.Examples = nil
 	if len(examples) != 6 {
@@ -101,5 +101,23 @@ func TestChaosAccountCountsLossAndDuplicates(t *testing.T) {
 	res := chaosResult{Windows: []chaosWindow{w}}
 	if res.clean() || !strings.Contains(res.markdown(), "| 4 | 2 |") {
 		t.Errorf("a window with losses is clean=%v; markdown:\n%s", res.clean(), res.markdown())
+	}
+}
+
+// TestChaosRecoveryIsTheRunOfSlowMessagesAfterTheFault: the recovery time ends with the
+// run of slow messages that follows the fault; a slow one long after it (a noisy machine)
+// is counted as slow and as the worst delay, not as recovery.
+func TestChaosRecoveryIsTheRunOfSlowMessagesAfterTheFault(t *testing.T) {
+	t0 := time.Now()
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	st := &chaosState{rooms: []*chaosRoom{{token: "dev0", members: []int{0}}}}
+	for _, m := range [][2]int{{100, 3000}, {2000, 4000}, {2500, 2600}, {12000, 14500}} {
+		st.msgs = append(st.msgs, &chaosMsg{first: at(m[0]), answered: true, delivered: []time.Time{at(m[1])}})
+	}
+	stored := chaosStored{copies: map[int]int{0: 1, 1: 1, 2: 1, 3: 1}}
+	var w chaosWindow
+	st.account(&w, t0, at(20000), stored, nil)
+	if w.RecoveryMs != 4000 || w.Slow != 3 || w.WorstMs != 2900 {
+		t.Errorf("recovery %.0f ms, slow %d, worst %.0f ms; want 4000, 3, 2900", w.RecoveryMs, w.Slow, w.WorstMs)
 	}
 }
