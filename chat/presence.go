@@ -52,7 +52,10 @@ func (s *Service) Presence(ctx context.Context, userIDs []string) ([]Presence, e
 func (s *Service) Heartbeat(ctx context.Context, hb Heartbeat) error {
 	came, err := s.presence.Touch(ctx, hb)
 	if err != nil {
-		return fmt.Errorf("presence: touch: %w", err)
+		// Redis is away (restarting, failing over): the session goes on, and its next
+		// heartbeat tries again.
+		s.log.Warn("presence: touch failed", "user", hb.UserID, "err", err)
+		return Errorf(Unavailable, "unavailable", "presence is unavailable; the next heartbeat tries again")
 	}
 	if came {
 		s.publishPresence(ctx, hb.UserID)

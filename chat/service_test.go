@@ -9,7 +9,9 @@ import (
 
 	"github.com/chatchat/chatchat/chat"
 	"github.com/chatchat/chatchat/chattest"
+	"github.com/chatchat/chatchat/internal/testenv"
 	"github.com/chatchat/chatchat/memory"
+	"github.com/chatchat/chatchat/redis"
 	"github.com/chatchat/chatchat/sqlite"
 )
 
@@ -415,5 +417,24 @@ func TestAdminPaging(t *testing.T) {
 	log, err := f.svc.AuditLog(ctx, boss, 0, "")
 	if err != nil || len(log.Entries) != 1 || log.Entries[0].Action != chat.AuditSuspend {
 		t.Errorf("audit after two suspends = %+v, %v; want one entry", log, err)
+	}
+}
+
+// TestHeartbeatWithPresenceDownIsUnavailable: a heartbeat while Redis is away (restarting,
+// failing over) answers unavailable, which the protocol tells clients to retry, not an
+// internal error.
+func TestHeartbeatWithPresenceDownIsUnavailable(t *testing.T) {
+	f := newFixture(t, 1)
+	srv := testenv.StartRedis(t)
+	pres := redis.NewPresence(srv.Client(t), redis.PresenceConfig{})
+	svc := chat.NewService(chat.ServiceConfig{}, f.store, f.bus, pres)
+	ctx := context.Background()
+	if err := svc.Heartbeat(ctx, chat.Heartbeat{UserID: f.users[0], SessionID: "s1"}); err != nil {
+		t.Fatalf("heartbeat with Redis up: %v", err)
+	}
+	srv.Stop()
+	err := svc.Heartbeat(ctx, chat.Heartbeat{UserID: f.users[0], SessionID: "s1"})
+	if chat.ErrorKind(err) != chat.Unavailable || chat.ErrorCode(err) != "unavailable" {
+		t.Fatalf("heartbeat with Redis down = %v (kind %v), want unavailable", err, chat.ErrorKind(err))
 	}
 }

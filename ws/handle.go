@@ -228,13 +228,10 @@ func (s *session) renew(data json.RawMessage) ws.StatusCode {
 // sendError queues an ERROR frame for err. Internal errors are logged here, once, and the
 // client sees only that something failed.
 func (s *session) sendError(err error) {
-	switch chat.ErrorKind(err) {
-	case chat.Internal:
+	// Unavailable (a dependency away, Redis failing over) is logged where it is known,
+	// with its cause: here it would be one more line per session.
+	if chat.ErrorKind(err) == chat.Internal {
 		s.logError("client frame", err)
-	case chat.Unavailable:
-		// A dependency is away (Redis failing over): every session's next frame says so,
-		// and it is the dependency's outage, not this session's error.
-		s.logger().Warn("client frame failed: a dependency is unavailable", "err", err)
 	}
 	b, mErr := chat.MarshalJSON(errorData{Code: chat.ErrorCode(err), Message: chat.ErrorMessage(err)})
 	if mErr != nil {
