@@ -262,6 +262,8 @@ type chaosState struct {
 	msgs        []*chaosMsg
 	notifyKills []time.Time // when the notify process was SIGKILLed
 	t0          time.Time
+	// sendCtx ends the senders' retries when the run ends, drained or not.
+	sendCtx context.Context
 }
 
 func chaosRun(ctx context.Context, cfg chaosConfig, out io.Writer) (*chaosResult, error) {
@@ -376,7 +378,9 @@ func chaosRun(ctx context.Context, cfg chaosConfig, out io.Writer) (*chaosResult
 	defer lb.close()
 	logf("cluster up behind %s: %d API, %d chat, 1 notify; logs in %s", lb.url(), len(api), len(chats), dir)
 
-	st := &chaosState{cfg: cfg, logf: logf, run: strconv.FormatInt(time.Now().UnixNano()%1e9, 36), byID: map[string]int{}}
+	sendCtx, stopSenders := context.WithCancel(ctx)
+	defer stopSenders()
+	st := &chaosState{cfg: cfg, logf: logf, run: strconv.FormatInt(time.Now().UnixNano()%1e9, 36), byID: map[string]int{}, sendCtx: sendCtx}
 	tr := &http.Transport{MaxIdleConnsPerHost: 128, IdleConnTimeout: 30 * time.Second}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: 20 * time.Second}
@@ -429,6 +433,10 @@ func chaosRun(ctx context.Context, cfg chaosConfig, out io.Writer) (*chaosResult
 	// Senders keep retrying what they started until answered or the drain ends.
 	logf("load stopped after %d messages; draining", len(st.snapshot()))
 	st.drain(ctx, &senders, push)
+	// Senders still retrying give up now; their messages count as sent or not by what
+	// they had heard.
+	stopSenders()
+	senders.Wait()
 
 	stored, err := st.stored(ctx)
 	if err != nil {
@@ -642,8 +650,8 @@ func (st *chaosState) send(no int, msg *chaosMsg) {
 	c := st.users[st.rooms[msg.room].members[msg.sender]].c
 	nm := client.NewMessage{ClientMsgID: "chaos-" + st.run + "-" + strconv.Itoa(no), Text: chaosText(st.run, no)}
 	deadline := time.Now().Add(2 * time.Minute)
-	for attempt := 0; time.Now().Before(deadline); attempt++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	for attempt := 0; time.Now().Before(deadline) && st.sendCtx.Err() == nil; attempt++ {
+		ctx, cancel := context.WithTimeout(st.sendCtx, 15*time.Second)
 		_, _, err := c.SendMessage(ctx, st.rooms[msg.room].id, nm)
 		cancel()
 		if err == nil {
@@ -656,7 +664,7 @@ func (st *chaosState) send(no int, msg *chaosMsg) {
 			st.logf("message %d refused: %v", no, err)
 			return
 		}
-		time.Sleep(min(time.Duration(attempt+1)*100*time.Millisecond, time.Second))
+		sleepCtx(st.sendCtx, min(time.Duration(attempt+1)*100*time.Millisecond, time.Second))
 	}
 }
 
