@@ -160,6 +160,12 @@ func Message(p chat.Push) *messaging.Message {
 				ThreadID: p.Thread, // groups the room's notifications
 			}},
 		}
+		if id := p.Data["messageId"]; id != "" && len(id) <= 64 {
+			// A push of the same message made again (a notification process killed
+			// before it recorded the first) replaces the one shown instead of showing
+			// twice; Android's tag and web push's tag do the same per room.
+			m.APNS.Headers = map[string]string{"apns-collapse-id": id}
+		}
 	case chat.PlatformWeb:
 		m.Webpush = &messaging.WebpushConfig{
 			Notification: &messaging.WebpushNotification{Tag: p.Thread},

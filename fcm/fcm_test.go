@@ -42,7 +42,7 @@ func TestRequestBodies(t *testing.T) {
 			"token":"tok-android"}}`,
 		chat.PlatformIOS: `{"message":{"data":{"messageId":"01jmsg","roomId":"01jroom","seq":"7"},
 			"notification":{"title":"Team","body":"Ann: hello"},
-			"apns":{"payload":{"aps":{"badge":3,"sound":"default","thread-id":"01jroom"}}},
+			"apns":{"headers":{"apns-collapse-id":"01jmsg"},"payload":{"aps":{"badge":3,"sound":"default","thread-id":"01jroom"}}},
 			"token":"tok-ios"}}`,
 		chat.PlatformWeb: `{"message":{"data":{"messageId":"01jmsg","roomId":"01jroom","seq":"7"},
 			"notification":{"title":"Team","body":"Ann: hello"},

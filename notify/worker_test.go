@@ -254,7 +254,7 @@ func TestOnlyOfflineUnmutedOthersArePushed(t *testing.T) {
 		"android":{"collapse_key":%q,"priority":"high","notification":{"tag":%q,"notification_count":2}}}}`, data, r.ID, r.ID))
 	sameJSON(t, "bob's ios push", byToken["bob-tablet"].Body, fmt.Sprintf(`{"message":{
 		"token":"bob-tablet","data":%s,"notification":{"title":"Team","body":"Ann: hello world"},
-		"apns":{"payload":{"aps":{"badge":2,"sound":"default","thread-id":%q}}}}}`, data, r.ID))
+		"apns":{"headers":{"apns-collapse-id":%q},"payload":{"aps":{"badge":2,"sound":"default","thread-id":%q}}}}}`, data, m.ID, r.ID))
 	sameJSON(t, "eve's web push", byToken["eve-browser"].Body, fmt.Sprintf(`{"message":{
 		"token":"eve-browser","data":%s,"notification":{"title":"Team","body":"Ann: hello world"},
 		"webpush":{"headers":{"Topic":%q},"notification":{"tag":%q}}}}`, data, r.ID, r.ID))
