@@ -16,6 +16,10 @@
 # BUS_MODE (global: every chat node hears every event; room: per-room sharded Pub/Sub),
 # PLACEMENT (spread: each room's members over every node; room: each room on one node).
 # At the end it prints, per chat node, the bus events it received and its CPU.
+# PPROF=1 gives every chat process and the API process a pprof port (--pprof-addr,
+# 127.0.0.1:PPROF_PORT+i, the API at +0), saves into $OUT a heap profile of each chat node
+# when the memory is read (heap-wsN.pb.gz) and a CPU profile of chat node 1 and of the API
+# over the sending step (cpu-ws1.pb.gz, cpu-api.pb.gz), and prints their top entries.
 # Load-test settings (rate limits off, cheap password hashing): never for production.
 set -euo pipefail
 
@@ -30,6 +34,8 @@ BUS_MODE=${BUS_MODE:-global}
 PLACEMENT=${PLACEMENT:-spread}
 DURATION=${DURATION:-15s}
 HOLD=${HOLD:-40s}
+PPROF=${PPROF:-0}
+PPROF_PORT=${PPROF_PORT:-19100}
 REDIS_PORT=16379
 API_PORT=19000
 
@@ -81,9 +87,15 @@ wait_port "$REDIS_PORT"
 common=(--data-dir "$tmp/data" --redis-url "redis://127.0.0.1:$REDIS_PORT/0" --jwt-secret cluster-bench-secret-0123456789abcdef
 	--rate-send 0 --rate-signup 0 --rate-login 0 --rate-frames 0 --argon2-memory 1024 --argon2-iterations 1 --log-level warn
 	--bus-mode "$BUS_MODE")
+pprof_args() { # i (0 = the API) -> the process's --pprof-addr, when PPROF=1
+	if [ "$PPROF" = 1 ]; then echo "--pprof-addr 127.0.0.1:$((PPROF_PORT + $1))"; fi
+}
+pprof_top() { # file [pprof options...] -> the top entries, indented, into the log
+	go tool pprof -top -nodecount 25 "${@:2}" "$1" 2>/dev/null | sed 's/^/#   /'
+}
 by_room=()
 [ "$PLACEMENT" = room ] && by_room=(-ws-by-room)
-"$tmp/chatchat" serve --roles api --addr "127.0.0.1:$API_PORT" "${common[@]}" >"$tmp/api.log" 2>&1 &
+"$tmp/chatchat" serve --roles api --addr "127.0.0.1:$API_PORT" "${common[@]}" $(pprof_args 0) >"$tmp/api.log" 2>&1 &
 api_pid=$!
 pids+=("$api_pid")
 wait_port "$API_PORT"
@@ -91,7 +103,7 @@ ws_pids=()
 ws_urls=()
 for i in $(seq 1 "$NODES"); do
 	port=$((API_PORT + i))
-	"$tmp/chatchat" serve --roles ws --addr "127.0.0.1:$port" "${common[@]}" >"$tmp/ws$i.log" 2>&1 &
+	"$tmp/chatchat" serve --roles ws --addr "127.0.0.1:$port" "${common[@]}" $(pprof_args "$i") >"$tmp/ws$i.log" 2>&1 &
 	ws_pids+=($!)
 	pids+=($!)
 	ws_urls+=("http://127.0.0.1:$port")
@@ -145,6 +157,40 @@ ps -o pid,pcpu,rss,args -p "$(
 # top's second frame: CPU over the last 3 s, busiest first.
 top -bn2 -d3 -o %CPU | awk '/^top -/{n++} n==2' | sed -n '7,22p' | sed 's/^/# top: /'
 
+if [ "$PPROF" = 1 ]; then
+	# The heap after the connect storm (gc=1: as of a collection now), and where the rest of
+	# the RSS is: the runtime's own figures per node.
+	echo "# heap and stacks per chat node (runtime figures from /metrics, MiB)"
+	echo "# | node | heap in use | stacks in use | goroutines | from the OS |"
+	for i in $(seq 1 "$NODES"); do
+		curl -s -o "$OUT/heap-ws$i.pb.gz" "http://127.0.0.1:$((PPROF_PORT + i))/debug/pprof/heap?gc=1"
+		curl -s "http://127.0.0.1:$((API_PORT + i))/metrics" | awk -v n="ws$i" '
+			/^go_memstats_heap_inuse_bytes /{h=$2} /^go_memstats_stack_inuse_bytes /{s=$2}
+			/^go_goroutines /{g=$2} /^go_memstats_sys_bytes /{o=$2}
+			END {printf "# | %s | %.0f | %.0f | %d | %.0f |\n", n, h/1048576, s/1048576, g, o/1048576}'
+	done
+	echo "# heap profile of ws1 (in use, after a collection):"
+	pprof_top "$OUT/heap-ws1.pb.gz" -sample_index=inuse_space
+	for i in $(seq 2 "$NODES"); do
+		echo "# heap profile of ws$i, first entries:"
+		pprof_top "$OUT/heap-ws$i.pb.gz" -sample_index=inuse_space | sed -n '1,12p'
+	done
+	# CPU profiles of ws1 and the API over the sending step: from the first generator's
+	# "step 1" line, for the step's duration.
+	step_s=$(awk -v d="$DURATION" 'BEGIN{sub(/s$/, "", d); printf "%d", d}')
+	(
+		for _ in $(seq 1 3000); do
+			if grep -qs 'step 1:' "$OUT"/cluster-gen*.log; then break; fi
+			sleep 0.2
+		done
+		curl -s -o "$OUT/cpu-ws1.pb.gz" "http://127.0.0.1:$((PPROF_PORT + 1))/debug/pprof/profile?seconds=$step_s" &
+		curl -s -o "$OUT/cpu-api.pb.gz" "http://127.0.0.1:$PPROF_PORT/debug/pprof/profile?seconds=$step_s" &
+		wait
+	) &
+	cpuprof_pid=$!
+	pids+=("$cpuprof_pid")
+fi
+
 cpu_s() { # pid -> utime+stime in seconds
 	awk -v t="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); print ($12 + $13) / t}' "/proc/$1/stat"
 }
@@ -153,6 +199,13 @@ for p in "${ws_pids[@]}"; do cpu_before+=("$(cpu_s "$p")"); done
 status=0
 for p in "${gen_pids[@]}"; do wait "$p" || status=1; done
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ "$PPROF" = 1 ]; then
+	wait "$cpuprof_pid" || true
+	echo "# CPU profile of ws1 over the sending step ($step_s s):"
+	pprof_top "$OUT/cpu-ws1.pb.gz"
+	echo "# CPU profile of the API over the sending step ($step_s s):"
+	pprof_top "$OUT/cpu-api.pb.gz"
+fi
 # Per chat node: the bus events it received (all types, and MESSAGE_CREATED) and its CPU
 # from the hold's middle to the end (the sending step and the drain).
 echo "# bus mode $BUS_MODE, rooms placed by $PLACEMENT" | tee "$OUT/cluster-nodes.md"
