@@ -11,6 +11,11 @@
 # duplicated and end-to-end p50/p99; leaves the JSON results and cluster.md in $OUT.
 # Starts and stops everything itself; every run is bounded by -max-time.
 #
+# The generators' log lines are stamped with the time (HH:MM:SS), and the end of the log says
+# when each finished connecting and started sending: a generator starts its step HOLD after
+# its own last connect, so when the connect storms end far apart, one generator's step
+# overlaps another's storm (the log says so).
+#
 # Tunables (environment): CONNS (100000), NODES (6), GENS (6), ROOM_SIZE (NODES), RATE
 # (messages/s over all generators, 300), DURATION (15s), HOLD (40s, in seconds), OUT,
 # BUS_MODE (global: every chat node hears every event; room: per-room sharded Pub/Sub),
@@ -57,6 +62,10 @@ if ((per_node > 18000 || per_gen > 18000)); then
 	exit 2
 fi
 
+stamp() { # prefixes each line with the time
+	local l
+	while IFS= read -r l; do printf '%(%T)T %s\n' -1 "$l"; done
+}
 wait_port() { # port
 	for _ in $(seq 1 200); do
 		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
@@ -127,7 +136,7 @@ for g in $(seq 1 "$GENS"); do
 	"$tmp/chatchat-bench" cluster -url "http://127.0.0.1:$API_PORT" -ws-url "$urls" -server-pid "$server_pids" \
 		-clients "$per_gen" -room-size "$ROOM_SIZE" -rate "$rate_each" -duration "$DURATION" -hold "$HOLD" \
 		-source-ip "127.0.0.$((g + 1))" -setup-workers 8 -connect-workers 16 -progress 10s -max-time 15m \
-		-label "gen$g" -out "$OUT/cluster-gen$g.json" "${by_room[@]}" >"$OUT/cluster-gen$g.log" 2>&1 &
+		-label "gen$g" -out "$OUT/cluster-gen$g.json" "${by_room[@]}" > >(stamp >"$OUT/cluster-gen$g.log") 2>&1 &
 	gen_pids+=($!)
 	pids+=($!)
 done
@@ -144,11 +153,16 @@ for _ in $(seq 1 900); do
 	((alive)) || break
 	sleep 1
 done
-# Read the memory halfway through the generators' hold, when the connect storm's garbage
-# has had time to be collected; note who uses the CPU at rest (heartbeats, presence).
+# Read the memory a little after the last connect (MEM_SETTLE s, at most half the hold):
+# the first generators to finish connecting start sending HOLD after their own last
+# connect, so a later read would see their step's garbage, or their connections gone. The
+# connections are counted again at the read; that count divides the memory.
 hold_s=${HOLD%s}
-sleep $((hold_s / 2))
+sleep $((hold_s / 2 < ${MEM_SETTLE:-5} ? hold_s / 2 : ${MEM_SETTLE:-5}))
 rss_after=$(rss_kib "${ws_pids[@]}")
+held_first=$held
+held=$(held_conns)
+echo "# $held_first connections held at the last connect, $held at the memory read ($(date +%T))"
 echo "# chat processes hold $held connections; RSS $((rss_before / 1024)) -> $((rss_after / 1024)) MiB; load $(cut -d' ' -f1-3 /proc/loadavg)"
 ps -o pid,pcpu,rss,args -p "$(
 	IFS=,
@@ -219,6 +233,10 @@ for i in $(seq 1 "$NODES"); do
 	echo "| ws$i | $all | $created | $cpu |" | tee -a "$OUT/cluster-nodes.md"
 done
 ((status == 0)) || echo "# a generator failed: see $OUT/cluster-gen*.log" >&2
+sleep 0.5 # the stamping readers finish their logs
+for g in $(seq 1 "$GENS"); do
+	echo "# gen$g: connected $(awk '/ opened /{print $1}' "$OUT/cluster-gen$g.log"), step from $(awk '/ step 1:/{print $1}' "$OUT/cluster-gen$g.log")"
+done
 
 python3 - "$OUT" "$GENS" "$held" "$rss_before" "$rss_after" "$NODES" "$RATE" <<'EOF' | tee "$OUT/cluster.md"
 import json, sys
