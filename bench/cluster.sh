@@ -24,7 +24,9 @@
 # PPROF=1 gives every chat process and the API process a pprof port (--pprof-addr,
 # 127.0.0.1:PPROF_PORT+i, the API at +0), saves into $OUT a heap profile of each chat node
 # when the memory is read (heap-wsN.pb.gz) and a CPU profile of chat node 1 and of the API
-# over the sending step (cpu-ws1.pb.gz, cpu-api.pb.gz), and prints their top entries.
+# over the sending step (cpu-ws1.pb.gz, cpu-api.pb.gz) and of chat node 1 for 20 s of the
+# connect storm (cpu-ws1-connect.pb.gz, from the first "5000 connections open"), and prints
+# their top entries.
 # Load-test settings (rate limits off, cheap password hashing): never for production.
 set -euo pipefail
 
@@ -140,6 +142,16 @@ for g in $(seq 1 "$GENS"); do
 	gen_pids+=($!)
 	pids+=($!)
 done
+if [ "$PPROF" = 1 ]; then
+	(
+		for _ in $(seq 1 6000); do
+			if grep -qs '5000 connections open' "$OUT"/cluster-gen*.log; then break; fi
+			sleep 0.2
+		done
+		curl -s -o "$OUT/cpu-ws1-connect.pb.gz" "http://127.0.0.1:$((PPROF_PORT + 1))/debug/pprof/profile?seconds=20"
+	) &
+	pids+=($!)
+fi
 
 # Memory per connection: wait until the chat processes hold every connection (or the
 # generators are done), then read their RSS once.
@@ -215,6 +227,8 @@ for p in "${gen_pids[@]}"; do wait "$p" || status=1; done
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ "$PPROF" = 1 ]; then
 	wait "$cpuprof_pid" || true
+	echo "# CPU profile of ws1 over 20 s of the connect storm:"
+	pprof_top "$OUT/cpu-ws1-connect.pb.gz"
 	echo "# CPU profile of ws1 over the sending step ($step_s s):"
 	pprof_top "$OUT/cpu-ws1.pb.gz"
 	echo "# CPU profile of the API over the sending step ($step_s s):"
