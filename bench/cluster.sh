@@ -27,6 +27,11 @@
 # over the sending step (cpu-ws1.pb.gz, cpu-api.pb.gz) and of chat node 1 for 20 s of the
 # connect storm (cpu-ws1-connect.pb.gz, from the first "5000 connections open"), and prints
 # their top entries.
+# PRESENCE_TTL (30m) is the servers' --presence-ttl: the generator sends its first HEART_BEAT
+# only when its step starts (after connecting and HOLD), so with the default 60 s every user
+# has gone offline by then and the step would start with every user coming back online at
+# once (a presence event per heartbeat, 4,000 a second) — a storm real clients, which beat
+# every 25 s from the start, do not make. PRESENCE_TTL=60s gives the old behaviour.
 # Load-test settings (rate limits off, cheap password hashing): never for production.
 set -euo pipefail
 
@@ -41,6 +46,7 @@ BUS_MODE=${BUS_MODE:-global}
 PLACEMENT=${PLACEMENT:-spread}
 DURATION=${DURATION:-15s}
 HOLD=${HOLD:-40s}
+PRESENCE_TTL=${PRESENCE_TTL:-30m}
 PPROF=${PPROF:-0}
 PPROF_PORT=${PPROF_PORT:-19100}
 REDIS_PORT=16379
@@ -89,7 +95,7 @@ held_conns() { # -> established TCP connections to the chat processes' ports
 
 echo "# building chatchat and chatchat-bench into $tmp"
 (cd "$repo" && go build -o "$tmp/chatchat" ./cmd/chatchat && go build -o "$tmp/chatchat-bench" ./cmd/chatchat-bench)
-echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg); presence TTL $PRESENCE_TTL, hold $HOLD"
 
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --maxclients 10000 >"$tmp/redis.log" 2>&1 &
 pids+=($!)
@@ -97,7 +103,7 @@ wait_port "$REDIS_PORT"
 
 common=(--data-dir "$tmp/data" --redis-url "redis://127.0.0.1:$REDIS_PORT/0" --jwt-secret cluster-bench-secret-0123456789abcdef
 	--rate-send 0 --rate-signup 0 --rate-login 0 --rate-frames 0 --argon2-memory 1024 --argon2-iterations 1 --log-level warn
-	--bus-mode "$BUS_MODE")
+	--bus-mode "$BUS_MODE" --presence-ttl "$PRESENCE_TTL")
 pprof_args() { # i (0 = the API) -> the process's --pprof-addr, when PPROF=1
 	if [ "$PPROF" = 1 ]; then echo "--pprof-addr 127.0.0.1:$((PPROF_PORT + $1))"; fi
 }
