@@ -57,6 +57,8 @@ pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	# The servers' and Redis's logs go with the results (warnings: subscriptions lost, re-syncs).
+	cp "$tmp"/*.log "$OUT/" 2>/dev/null || true
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
