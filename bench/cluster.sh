@@ -215,6 +215,9 @@ if [ "$PPROF" = 1 ]; then
 	(
 		for _ in $(seq 1 3000); do
 			if grep -qs 'step 1:' "$OUT"/cluster-gen*.log; then break; fi
+			alive=0
+			for p in "${gen_pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+			((alive)) || exit 0 # no generator left to send
 			sleep 0.2
 		done
 		curl -s -o "$OUT/cpu-ws1.pb.gz" "http://127.0.0.1:$((PPROF_PORT + 1))/debug/pprof/profile?seconds=$step_s" &
