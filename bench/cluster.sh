@@ -11,11 +11,27 @@
 # duplicated and end-to-end p50/p99; leaves the JSON results and cluster.md in $OUT.
 # Starts and stops everything itself; every run is bounded by -max-time.
 #
+# The generators' log lines are stamped with the time (HH:MM:SS), and the end of the log says
+# when each finished connecting and started sending: a generator starts its step HOLD after
+# its own last connect, so when the connect storms end far apart, one generator's step
+# overlaps another's storm (the log says so).
+#
 # Tunables (environment): CONNS (100000), NODES (6), GENS (6), ROOM_SIZE (NODES), RATE
 # (messages/s over all generators, 300), DURATION (15s), HOLD (40s, in seconds), OUT,
 # BUS_MODE (global: every chat node hears every event; room: per-room sharded Pub/Sub),
 # PLACEMENT (spread: each room's members over every node; room: each room on one node).
 # At the end it prints, per chat node, the bus events it received and its CPU.
+# PPROF=1 gives every chat process and the API process a pprof port (--pprof-addr,
+# 127.0.0.1:PPROF_PORT+i, the API at +0), saves into $OUT a heap profile of each chat node
+# when the memory is read (heap-wsN.pb.gz) and a CPU profile of chat node 1 and of the API
+# over the sending step (cpu-ws1.pb.gz, cpu-api.pb.gz) and of chat node 1 for 20 s of the
+# connect storm (cpu-ws1-connect.pb.gz, from the first "5000 connections open"), and prints
+# their top entries.
+# PRESENCE_TTL (30m) is the servers' --presence-ttl: the generator sends its first HEART_BEAT
+# only when its step starts (after connecting and HOLD), so with the default 60 s every user
+# has gone offline by then and the step would start with every user coming back online at
+# once (a presence event per heartbeat, 4,000 a second) — a storm real clients, which beat
+# every 25 s from the start, do not make. PRESENCE_TTL=60s gives the old behaviour.
 # Load-test settings (rate limits off, cheap password hashing): never for production.
 set -euo pipefail
 
@@ -30,6 +46,9 @@ BUS_MODE=${BUS_MODE:-global}
 PLACEMENT=${PLACEMENT:-spread}
 DURATION=${DURATION:-15s}
 HOLD=${HOLD:-40s}
+PRESENCE_TTL=${PRESENCE_TTL:-30m}
+PPROF=${PPROF:-0}
+PPROF_PORT=${PPROF_PORT:-19100}
 REDIS_PORT=16379
 API_PORT=19000
 
@@ -38,6 +57,8 @@ pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	# The servers' and Redis's logs go with the results (warnings: subscriptions lost, re-syncs).
+	cp "$tmp"/*.log "$OUT/" 2>/dev/null || true
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -51,6 +72,10 @@ if ((per_node > 18000 || per_gen > 18000)); then
 	exit 2
 fi
 
+stamp() { # prefixes each line with the time
+	local l
+	while IFS= read -r l; do printf '%(%T)T %s\n' -1 "$l"; done
+}
 wait_port() { # port
 	for _ in $(seq 1 200); do
 		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
@@ -72,7 +97,7 @@ held_conns() { # -> established TCP connections to the chat processes' ports
 
 echo "# building chatchat and chatchat-bench into $tmp"
 (cd "$repo" && go build -o "$tmp/chatchat" ./cmd/chatchat && go build -o "$tmp/chatchat-bench" ./cmd/chatchat-bench)
-echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg); presence TTL $PRESENCE_TTL, hold $HOLD"
 
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --maxclients 10000 >"$tmp/redis.log" 2>&1 &
 pids+=($!)
@@ -80,10 +105,16 @@ wait_port "$REDIS_PORT"
 
 common=(--data-dir "$tmp/data" --redis-url "redis://127.0.0.1:$REDIS_PORT/0" --jwt-secret cluster-bench-secret-0123456789abcdef
 	--rate-send 0 --rate-signup 0 --rate-login 0 --rate-frames 0 --argon2-memory 1024 --argon2-iterations 1 --log-level warn
-	--bus-mode "$BUS_MODE")
+	--bus-mode "$BUS_MODE" --presence-ttl "$PRESENCE_TTL")
+pprof_args() { # i (0 = the API) -> the process's --pprof-addr, when PPROF=1
+	if [ "$PPROF" = 1 ]; then echo "--pprof-addr 127.0.0.1:$((PPROF_PORT + $1))"; fi
+}
+pprof_top() { # file [pprof options...] -> the top entries, indented, into the log
+	go tool pprof -top -nodecount 25 "${@:2}" "$1" 2>/dev/null | sed 's/^/#   /'
+}
 by_room=()
 [ "$PLACEMENT" = room ] && by_room=(-ws-by-room)
-"$tmp/chatchat" serve --roles api --addr "127.0.0.1:$API_PORT" "${common[@]}" >"$tmp/api.log" 2>&1 &
+"$tmp/chatchat" serve --roles api --addr "127.0.0.1:$API_PORT" "${common[@]}" $(pprof_args 0) >"$tmp/api.log" 2>&1 &
 api_pid=$!
 pids+=("$api_pid")
 wait_port "$API_PORT"
@@ -91,7 +122,7 @@ ws_pids=()
 ws_urls=()
 for i in $(seq 1 "$NODES"); do
 	port=$((API_PORT + i))
-	"$tmp/chatchat" serve --roles ws --addr "127.0.0.1:$port" "${common[@]}" >"$tmp/ws$i.log" 2>&1 &
+	"$tmp/chatchat" serve --roles ws --addr "127.0.0.1:$port" "${common[@]}" $(pprof_args "$i") >"$tmp/ws$i.log" 2>&1 &
 	ws_pids+=($!)
 	pids+=($!)
 	ws_urls+=("http://127.0.0.1:$port")
@@ -115,10 +146,20 @@ for g in $(seq 1 "$GENS"); do
 	"$tmp/chatchat-bench" cluster -url "http://127.0.0.1:$API_PORT" -ws-url "$urls" -server-pid "$server_pids" \
 		-clients "$per_gen" -room-size "$ROOM_SIZE" -rate "$rate_each" -duration "$DURATION" -hold "$HOLD" \
 		-source-ip "127.0.0.$((g + 1))" -setup-workers 8 -connect-workers 16 -progress 10s -max-time 15m \
-		-label "gen$g" -out "$OUT/cluster-gen$g.json" "${by_room[@]}" >"$OUT/cluster-gen$g.log" 2>&1 &
+		-label "gen$g" -out "$OUT/cluster-gen$g.json" "${by_room[@]}" > >(stamp >"$OUT/cluster-gen$g.log") 2>&1 &
 	gen_pids+=($!)
 	pids+=($!)
 done
+if [ "$PPROF" = 1 ]; then
+	(
+		for _ in $(seq 1 6000); do
+			if grep -qs '5000 connections open' "$OUT"/cluster-gen*.log; then break; fi
+			sleep 0.2
+		done
+		curl -s -o "$OUT/cpu-ws1-connect.pb.gz" "http://127.0.0.1:$((PPROF_PORT + 1))/debug/pprof/profile?seconds=20"
+	) &
+	pids+=($!)
+fi
 
 # Memory per connection: wait until the chat processes hold every connection (or the
 # generators are done), then read their RSS once.
@@ -132,11 +173,16 @@ for _ in $(seq 1 900); do
 	((alive)) || break
 	sleep 1
 done
-# Read the memory halfway through the generators' hold, when the connect storm's garbage
-# has had time to be collected; note who uses the CPU at rest (heartbeats, presence).
+# Read the memory a little after the last connect (MEM_SETTLE s, at most half the hold):
+# the first generators to finish connecting start sending HOLD after their own last
+# connect, so a later read would see their step's garbage, or their connections gone. The
+# connections are counted again at the read; that count divides the memory.
 hold_s=${HOLD%s}
-sleep $((hold_s / 2))
+sleep $((hold_s / 2 < ${MEM_SETTLE:-5} ? hold_s / 2 : ${MEM_SETTLE:-5}))
 rss_after=$(rss_kib "${ws_pids[@]}")
+held_first=$held
+held=$(held_conns)
+echo "# $held_first connections held at the last connect, $held at the memory read ($(date +%T))"
 echo "# chat processes hold $held connections; RSS $((rss_before / 1024)) -> $((rss_after / 1024)) MiB; load $(cut -d' ' -f1-3 /proc/loadavg)"
 ps -o pid,pcpu,rss,args -p "$(
 	IFS=,
@@ -144,6 +190,43 @@ ps -o pid,pcpu,rss,args -p "$(
 )" | cut -c1-100 | sed 's/^/#   /'
 # top's second frame: CPU over the last 3 s, busiest first.
 top -bn2 -d3 -o %CPU | awk '/^top -/{n++} n==2' | sed -n '7,22p' | sed 's/^/# top: /'
+
+if [ "$PPROF" = 1 ]; then
+	# The heap after the connect storm (gc=1: as of a collection now), and where the rest of
+	# the RSS is: the runtime's own figures per node.
+	echo "# heap and stacks per chat node (runtime figures from /metrics, MiB)"
+	echo "# | node | heap in use | stacks in use | goroutines | from the OS |"
+	for i in $(seq 1 "$NODES"); do
+		curl -s -o "$OUT/heap-ws$i.pb.gz" "http://127.0.0.1:$((PPROF_PORT + i))/debug/pprof/heap?gc=1"
+		curl -s "http://127.0.0.1:$((API_PORT + i))/metrics" | awk -v n="ws$i" '
+			/^go_memstats_heap_inuse_bytes /{h=$2} /^go_memstats_stack_inuse_bytes /{s=$2}
+			/^go_goroutines /{g=$2} /^go_memstats_sys_bytes /{o=$2}
+			END {printf "# | %s | %.0f | %.0f | %d | %.0f |\n", n, h/1048576, s/1048576, g, o/1048576}'
+	done
+	echo "# heap profile of ws1 (in use, after a collection):"
+	pprof_top "$OUT/heap-ws1.pb.gz" -sample_index=inuse_space
+	for i in $(seq 2 "$NODES"); do
+		echo "# heap profile of ws$i, first entries:"
+		pprof_top "$OUT/heap-ws$i.pb.gz" -sample_index=inuse_space | sed -n '1,12p'
+	done
+	# CPU profiles of ws1 and the API over the sending step: from the first generator's
+	# "step 1" line, for the step's duration.
+	step_s=$(awk -v d="$DURATION" 'BEGIN{sub(/s$/, "", d); printf "%d", d}')
+	(
+		for _ in $(seq 1 3000); do
+			if grep -qs 'step 1:' "$OUT"/cluster-gen*.log; then break; fi
+			alive=0
+			for p in "${gen_pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+			((alive)) || exit 0 # no generator left to send
+			sleep 0.2
+		done
+		curl -s -o "$OUT/cpu-ws1.pb.gz" "http://127.0.0.1:$((PPROF_PORT + 1))/debug/pprof/profile?seconds=$step_s" &
+		curl -s -o "$OUT/cpu-api.pb.gz" "http://127.0.0.1:$PPROF_PORT/debug/pprof/profile?seconds=$step_s" &
+		wait
+	) &
+	cpuprof_pid=$!
+	pids+=("$cpuprof_pid")
+fi
 
 cpu_s() { # pid -> utime+stime in seconds
 	awk -v t="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); print ($12 + $13) / t}' "/proc/$1/stat"
@@ -153,6 +236,15 @@ for p in "${ws_pids[@]}"; do cpu_before+=("$(cpu_s "$p")"); done
 status=0
 for p in "${gen_pids[@]}"; do wait "$p" || status=1; done
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ "$PPROF" = 1 ]; then
+	wait "$cpuprof_pid" || true
+	echo "# CPU profile of ws1 over 20 s of the connect storm:"
+	pprof_top "$OUT/cpu-ws1-connect.pb.gz"
+	echo "# CPU profile of ws1 over the sending step ($step_s s):"
+	pprof_top "$OUT/cpu-ws1.pb.gz"
+	echo "# CPU profile of the API over the sending step ($step_s s):"
+	pprof_top "$OUT/cpu-api.pb.gz"
+fi
 # Per chat node: the bus events it received (all types, and MESSAGE_CREATED) and its CPU
 # from the hold's middle to the end (the sending step and the drain).
 echo "# bus mode $BUS_MODE, rooms placed by $PLACEMENT" | tee "$OUT/cluster-nodes.md"
@@ -166,6 +258,10 @@ for i in $(seq 1 "$NODES"); do
 	echo "| ws$i | $all | $created | $cpu |" | tee -a "$OUT/cluster-nodes.md"
 done
 ((status == 0)) || echo "# a generator failed: see $OUT/cluster-gen*.log" >&2
+sleep 0.5 # the stamping readers finish their logs
+for g in $(seq 1 "$GENS"); do
+	echo "# gen$g: connected $(awk '/ opened /{print $1}' "$OUT/cluster-gen$g.log"), step from $(awk '/ step 1:/{print $1}' "$OUT/cluster-gen$g.log")"
+done
 
 python3 - "$OUT" "$GENS" "$held" "$rss_before" "$rss_after" "$NODES" "$RATE" <<'EOF' | tee "$OUT/cluster.md"
 import json, sys

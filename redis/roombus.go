@@ -77,7 +77,12 @@ type RoomBus struct {
 
 	mu     sync.Mutex
 	routes map[string]*route // by channel: held or subscribed ones
-	kick   chan struct{}     // capacity 1: wakes the subscription sender
+	// pending are the channels of routes that may need an SSUBSCRIBE (held, not
+	// subscribed) or an SUNSUBSCRIBE (released, subscribed), so that the sender looks at
+	// those only rather than at every route each time it wakes: a connect storm holds a
+	// room or user per connection, and a scan of every route each time was quadratic.
+	pending map[string]struct{}
+	kick    chan struct{} // capacity 1: wakes the subscription sender
 
 	recent *recentSet // multi-channel events already handed on
 
@@ -147,6 +152,7 @@ func NewRoomBus(ctx context.Context, client goredis.UniversalClient, cfg RoomBus
 		control: cfg.Prefix + "control:{0}",
 		seed:    maphash.MakeSeed(),
 		routes:  make(map[string]*route),
+		pending: make(map[string]struct{}),
 		kick:    make(chan struct{}, 1),
 		recent:  newRecentSet(4096),
 		stop:    make(chan struct{}),
@@ -320,6 +326,9 @@ func (b *RoomBus) hold(ch string) {
 	r.held = true
 	r.releaseAt = time.Time{}
 	wake := !r.subscribed
+	if wake {
+		b.pending[ch] = struct{}{}
+	}
 	b.mu.Unlock()
 	if wake {
 		b.wake()
@@ -336,9 +345,11 @@ func (b *RoomBus) release(ch string) {
 	r.held = false
 	if !r.subscribed {
 		delete(b.routes, ch)
+		delete(b.pending, ch)
 		return
 	}
 	r.releaseAt = time.Now().Add(b.cfg.ReleaseDelay)
+	b.pending[ch] = struct{}{}
 }
 
 func (b *RoomBus) wake() {
@@ -391,9 +402,13 @@ func (b *RoomBus) sendChanges() {
 func (b *RoomBus) changes(now time.Time) (subs, unsubs map[int][]string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for ch, r := range b.routes {
+	for ch := range b.pending {
+		r := b.routes[ch]
 		switch {
+		case r == nil || (r.held && r.subscribed):
+			delete(b.pending, ch) // held again before its release was due
 		case r.held && !r.subscribed:
+			delete(b.pending, ch)
 			if subs == nil {
 				subs = map[int][]string{}
 			}
@@ -407,6 +422,7 @@ func (b *RoomBus) changes(now time.Time) (subs, unsubs map[int][]string) {
 			i := b.shardOf(ch)
 			unsubs[i] = append(unsubs[i], ch)
 			delete(b.routes, ch)
+			delete(b.pending, ch)
 		}
 	}
 	return subs, unsubs

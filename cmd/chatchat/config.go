@@ -32,6 +32,7 @@ type settings struct {
 	AllowedOrigins  string
 	TrustProxy      bool
 	ShutdownTimeout time.Duration
+	PprofAddr       string
 
 	MaxBodyBytes   int64
 	MaxTextRunes   int
@@ -133,6 +134,7 @@ func (s *settings) flagSet(name string) *flag.FlagSet {
 	str(&s.AllowedOrigins, "allowed-origins", "", "comma list of Origins allowed to open WebSockets (default the server's own host)")
 	boolean(&s.TrustProxy, "trust-proxy", false, "take client addresses from X-Forwarded-For (behind a load balancer)")
 	dur(&s.ShutdownTimeout, "shutdown-timeout", 25*time.Second, "how long a stopping server waits for requests and sockets to finish")
+	str(&s.PprofAddr, "pprof-addr", "", "serve Go's profiles (net/http/pprof, /debug/pprof/) on this address of their own, never the public one, e.g. 127.0.0.1:6060; keep it loopback or private: profiles show memory and code (default off)")
 
 	num64(&s.MaxBodyBytes, "max-body-bytes", 1<<20, "largest JSON request body")
 	num(&s.MaxTextRunes, "max-text", 4000, "longest message text, in characters")

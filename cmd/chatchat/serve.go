@@ -277,6 +277,15 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 		MaxHeaderBytes:    64 << 10, // a token and cookies, not megabytes
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Profiles on their own listener, opened before serving so that a taken address stops
+	// the start; stopped after the public server.
+	var prof *pprofServer
+	if s.PprofAddr != "" {
+		if prof, err = startPprof(s.PprofAddr, log); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	stopSweep := a.startSweeper()
@@ -297,7 +306,21 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	roles, _ := s.roles() // checked by newApp
 	fmt.Fprintf(stdout, "ChatChat is running (roles %s): %s\n", s.Roles, servingLine(roles, ln.Addr().String()))
 	log.Info("serving", "addr", ln.Addr().String(), "roles", s.Roles, "store", a.b.storeName, "bus", a.b.busName)
+	if prof != nil {
+		// Not "on http://…": the test harness takes that line for the server's address.
+		fmt.Fprintf(stdout, "Profiles (pprof) at http://%s/debug/pprof/\n", prof.Addr())
+		log.Info("pprof", "addr", prof.Addr())
+	}
 
+	if prof != nil {
+		// Registered after the deferred sweeper waits, so it runs before them: the
+		// profiles stop last of the listeners, with the shutdown's own time bound.
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), s.ShutdownTimeout)
+			defer cancel()
+			prof.stop(sctx)
+		}()
+	}
 	select {
 	case err := <-served:
 		return fmt.Errorf("serve: %w", err)
