@@ -12,9 +12,10 @@
 # Starts and stops everything itself; every run is bounded by -max-time.
 #
 # The generators' log lines are stamped with the time (HH:MM:SS), and the end of the log says
-# when each finished connecting and started sending: a generator starts its step HOLD after
-# its own last connect, so when the connect storms end far apart, one generator's step
-# overlaps another's storm (the log says so).
+# when each finished connecting and started sending. A generator waits HOLD after its own
+# last connect and then for the script's start file, which the script creates once every
+# connection is held and the memory is read: all generators send together, after every
+# connect storm.
 #
 # Tunables (environment): CONNS (100000), NODES (6), GENS (6), ROOM_SIZE (NODES), RATE
 # (messages/s over all generators, 300), DURATION (15s), HOLD (40s, in seconds), OUT,
@@ -146,7 +147,7 @@ for g in $(seq 1 "$GENS"); do
 	"$tmp/chatchat-bench" cluster -url "http://127.0.0.1:$API_PORT" -ws-url "$urls" -server-pid "$server_pids" \
 		-clients "$per_gen" -room-size "$ROOM_SIZE" -rate "$rate_each" -duration "$DURATION" -hold "$HOLD" \
 		-source-ip "127.0.0.$((g + 1))" -setup-workers 8 -connect-workers 16 -progress 10s -max-time 15m \
-		-label "gen$g" -out "$OUT/cluster-gen$g.json" "${by_room[@]}" > >(stamp >"$OUT/cluster-gen$g.log") 2>&1 &
+		-label "gen$g" -out "$OUT/cluster-gen$g.json" -start-file "$tmp/start" "${by_room[@]}" > >(stamp >"$OUT/cluster-gen$g.log") 2>&1 &
 	gen_pids+=($!)
 	pids+=($!)
 done
@@ -233,6 +234,10 @@ cpu_s() { # pid -> utime+stime in seconds
 }
 cpu_before=()
 for p in "${ws_pids[@]}"; do cpu_before+=("$(cpu_s "$p")"); done
+# Every generator holds its sending step until this file exists (after its own HOLD), so that
+# all six send together, once every connection is held and the memory has been read.
+touch "$tmp/start"
+echo "# sending starts $(date +%T)"
 status=0
 for p in "${gen_pids[@]}"; do wait "$p" || status=1; done
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"

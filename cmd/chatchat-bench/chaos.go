@@ -413,7 +413,7 @@ func chaosRun(ctx context.Context, cfg chaosConfig, out io.Writer) (*chaosResult
 		at            time.Time
 	}
 	marks := []mark{{fault: "none", at: st.t0}}
-	sleepCtx(ctx, cfg.Warmup)
+	_ = sleep(ctx, cfg.Warmup)
 	for _, f := range cfg.Faults {
 		if ctx.Err() != nil {
 			break
@@ -426,7 +426,7 @@ func chaosRun(ctx context.Context, cfg chaosConfig, out io.Writer) (*chaosResult
 			logf("fault %s: %v", f, err)
 		}
 		marks = append(marks, mark{fault: f, action: action, at: at})
-		sleepCtx(ctx, max(time.Until(at.Add(cfg.Window)), 3*time.Second))
+		_ = sleep(ctx, max(time.Until(at.Add(cfg.Window)), 3*time.Second))
 	}
 	stopLoad()
 	end := time.Now()
@@ -472,15 +472,6 @@ func chaosRun(ctx context.Context, cfg chaosConfig, out io.Writer) (*chaosResult
 		logf("kept the processes' logs in %s", dir)
 	}
 	return res, nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }
 
 // setup signs up the users, creates the rooms, registers the offline members' devices and
@@ -664,7 +655,7 @@ func (st *chaosState) send(no int, msg *chaosMsg) {
 			st.logf("message %d refused: %v", no, err)
 			return
 		}
-		sleepCtx(st.sendCtx, min(time.Duration(attempt+1)*100*time.Millisecond, time.Second))
+		_ = sleep(st.sendCtx, min(time.Duration(attempt+1)*100*time.Millisecond, time.Second))
 	}
 }
 
@@ -699,10 +690,10 @@ func (st *chaosState) drain(ctx context.Context, senders *sync.WaitGroup, push *
 		}
 		if missing == 0 && len(pushed) >= st.answered(msgs) {
 			// Wait a little more for late duplicates of the pushes.
-			sleepCtx(ctx, 2*time.Second)
+			_ = sleep(ctx, 2*time.Second)
 			return
 		}
-		sleepCtx(ctx, 250*time.Millisecond)
+		_ = sleep(ctx, 250*time.Millisecond)
 	}
 }
 
@@ -869,7 +860,7 @@ func (st *chaosState) inject(ctx context.Context, fault string, api, chats []*ch
 	rc *testenv.RedisCluster, redisAddrs []string) (string, error) {
 	restartAfterDown := func(p *chatProc) (string, error) {
 		p.kill()
-		sleepCtx(ctx, st.cfg.Down)
+		_ = sleep(ctx, st.cfg.Down)
 		t := time.Now()
 		if err := p.start(ctx); err != nil {
 			return "", err

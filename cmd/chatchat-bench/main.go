@@ -66,6 +66,9 @@ type config struct {
 	MaxTime        time.Duration `json:"maxTime"`
 	Out            string        `json:"-"`
 	Label          string        `json:"label,omitempty"`
+	// StartFile, when set, holds the sending steps until the file exists: generators
+	// started apart (bench/cluster.sh) then send together.
+	StartFile string `json:"startFile,omitempty"`
 }
 
 // presets are the scenarios of the performance issue; flags override any field.
@@ -130,6 +133,7 @@ func parseFlags(cfg *config, args []string) error {
 	fs.DurationVar(&cfg.MaxTime, "max-time", 30*time.Minute, "the whole run stops after this")
 	fs.StringVar(&cfg.Out, "out", "", "write the JSON result here")
 	fs.StringVar(&cfg.Label, "label", "", "name of this run in charts (default the target)")
+	fs.StringVar(&cfg.StartFile, "start-file", "", "after the hold, wait until this file exists before sending (several generators start their steps together)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -211,6 +215,12 @@ func runPreset(ctx context.Context, cfg config, out io.Writer) error {
 	go func() { defer close(hbDone); r.heartbeats(hbCtx, cfg.Heartbeat) }()
 	defer func() { hbStop(); <-hbDone }()
 
+	if cfg.StartFile != "" && cfg.Preset != "idle" {
+		r.logf("waiting for %s before sending", cfg.StartFile)
+		if err := waitFile(ctx, cfg.StartFile); err != nil {
+			return err
+		}
+	}
 	if cfg.Preset != "idle" {
 		for i, rate := range cfg.Rates {
 			r.logf("step %d: %.0f messages/s for %s", i+1, rate, cfg.Duration)
@@ -333,4 +343,16 @@ func joinFloats(fs []float64) string {
 		parts[i] = strconv.FormatFloat(f, 'f', -1, 64)
 	}
 	return strings.Join(parts, ",")
+}
+
+// waitFile waits until path exists or ctx ends (the run's -max-time).
+func waitFile(ctx context.Context, path string) error {
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return nil
+		}
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return fmt.Errorf("waiting for %s: %w", path, err)
+		}
+	}
 }
