@@ -77,13 +77,20 @@ func TestIsWrite(t *testing.T) {
 	}
 }
 
+// opMsgHeader is a message header with the OP_MSG op code.
+func opMsgHeader() []byte {
+	h := make([]byte, headerLen)
+	binary.LittleEndian.PutUint32(h[12:], opMsg)
+	return h
+}
+
 func TestDocumentWriteTarget(t *testing.T) {
 	msg := func(pairs ...any) []byte {
 		doc, err := wirebson.MustDocument(pairs...).Encode()
 		if err != nil {
 			t.Fatal(err)
 		}
-		return opMsgWithBody(make([]byte, headerLen), doc)
+		return opMsgWithBody(opMsgHeader(), doc)
 	}
 	for _, c := range []struct {
 		name string
@@ -110,12 +117,19 @@ func TestLockPerCollection(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return opMsgWithBody(make([]byte, headerLen), doc)
+		return opMsgWithBody(opMsgHeader(), doc)
 	}
 	r := newRelay(nil, nil)
 	r.perCollection = true
 	unlockA := r.lock(body("insert", "a"))
-	unlockB := r.lock(body("update", "b")) // another collection: does not wait for a
+	lockedB := make(chan func(), 1)
+	go func() { lockedB <- r.lock(body("update", "b")) }()
+	var unlockB func()
+	select {
+	case unlockB = <-lockedB: // another collection: does not wait for a
+	case <-time.After(5 * time.Second):
+		t.Fatal("a write to another collection waited")
+	}
 	got := make(chan string, 2)
 	go func() { u := r.lock(body("delete", "a")); got <- "a"; u() }()
 	go func() { u := r.lock(body("drop", "b")); got <- "global"; u() }()
