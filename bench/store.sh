@@ -17,7 +17,9 @@
 #
 # Tunables (environment): STORE (ferret-pg), NODES (2), CLIENTS (1000), ROOM_SIZE (5),
 # RATES (25,50,100,200), DURATION (15s), WRITE_LOCK (the relay's lock: global, or
-# collection to let writes to different collections run together; ferret-* only), OUT.
+# collection to let writes to different collections run together; ferret-* only),
+# CONNECT_WORKERS (32; fewer when the store is too slow to answer a connect's reads within
+# the dial timeout, as FerretDB on SQLite is), OUT.
 # Load-test settings (rate limits off, cheap password hashing): never for production.
 # Must run as root for ferret-pg (PostgreSQL runs as the postgres user through runuser).
 set -euo pipefail
@@ -29,6 +31,7 @@ CLIENTS=${CLIENTS:-1000}
 ROOM_SIZE=${ROOM_SIZE:-5}
 RATES=${RATES:-25,50,100,200}
 DURATION=${DURATION:-15s}
+CONNECT_WORKERS=${CONNECT_WORKERS:-32}
 WRITE_LOCK=${WRITE_LOCK:-global}
 OUT=${OUT:-$repo/bench/results}
 label=store-$STORE${WRITE_LOCK:+-$WRITE_LOCK}
@@ -152,7 +155,7 @@ sampler_pid=$!
 status=0
 "$tmp/chatchat-bench" rooms -url "http://127.0.0.1:$api_port" -ws-url "$urls" -server-pid "$server_pids" \
 	-clients "$CLIENTS" -room-size "$ROOM_SIZE" -rate "$RATES" -duration "$DURATION" -progress 1s \
-	-setup-workers 8 -max-time 30m -label "$label" -out "$OUT/$label.json" 2>&1 |
+	-setup-workers 8 -connect-workers "$CONNECT_WORKERS" -max-time 30m -label "$label" -out "$OUT/$label.json" 2>&1 |
 	while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done | tee "$OUT/$label.log" | cut -d' ' -f2- || status=1
 kill "$sampler_pid" 2>/dev/null || true
 wait "$sampler_pid" 2>/dev/null || true
