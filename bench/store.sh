@@ -7,6 +7,7 @@
 #   ferret-sqlite   the MongoDB-wire test server (tools/ferret) on its SQLite backend
 #   ferret-pg       the same server on FerretDB's PostgreSQL backend, on a private
 #                   PostgreSQL 15 (bench/pg.sh; fsync=on, synchronous_commit=on)
+#   mongo           the server in MONGO_URI (e.g. a DocumentDB cluster), a fresh database
 #
 # then chatchat-bench rooms (CLIENTS clients in rooms of ROOM_SIZE, members spread over the
 # chat nodes) through the rate steps RATES. Per step it prints the sends sustained, p50/p99
@@ -35,7 +36,7 @@ CONNECT_WORKERS=${CONNECT_WORKERS:-32}
 WRITE_LOCK=${WRITE_LOCK:-global}
 OUT=${OUT:-$repo/bench/results}
 label=store-$STORE${WRITE_LOCK:+-$WRITE_LOCK}
-[ "$STORE" = sqlite ] && label=store-sqlite
+case $STORE in sqlite | mongo) label=store-$STORE ;; esac
 
 # shellcheck source=bench/pg.sh
 . "$repo/bench/pg.sh"
@@ -103,8 +104,17 @@ ferret-pg)
 	ferret_start "$tmp/ferret-server" "$tmp/ferret" --write-lock "$WRITE_LOCK" --postgresql-url "$PG_URL"
 	store_args=(--mongo-uri "$MONGO_URI" --mongo-database chatchat)
 	;;
+mongo)
+	# Any MongoDB-wire server, e.g. a DocumentDB cluster reached from here: MONGO_URI.
+	# Its CPU is not on this machine, so the table has no store share.
+	[ -n "${MONGO_URI:-}" ] || {
+		echo "STORE=mongo needs MONGO_URI" >&2
+		exit 2
+	}
+	store_args=(--mongo-uri "$MONGO_URI" --mongo-database "chatchat_store_bench_$$")
+	;;
 *)
-	echo "STORE=$STORE: want sqlite, ferret-sqlite or ferret-pg" >&2
+	echo "STORE=$STORE: want sqlite, ferret-sqlite, ferret-pg or mongo" >&2
 	exit 2
 	;;
 esac

@@ -21,7 +21,7 @@ for l in open(base + ".log"):
     m = pat.match(l)
     if m:
         prog.setdefault(float(m.group(2)), []).append((float(m.group(1)), int(m.group(3))))
-name = store + ("" if store == "sqlite" else f", write lock {lock}")
+name = store + ("" if store in ("sqlite", "mongo") else f", write lock {lock}")
 print(f"store {name}: {r['config']['clients']:,} clients in rooms of {r['config']['roomSize']}, {len(r['config']['serverPids'])} chatchat processes")
 print()
 dur = r["config"]["duration"] / 1e9
@@ -38,7 +38,11 @@ for s in r["steps"]:
         st, ch = (b[0]-a[0])/tck, (b[1]-a[1])/tck
         n = max(n1 - n0, 1)
         share = st / (st + ch) if st + ch > 0 else 0
-        sc = f"{st:.1f} | {ch:.1f} | {1000*st/n:.2f} | {1000*ch/n:.2f} | {100*share:.0f}%" if store != "sqlite" else f"in chatchat | {ch:.1f} | in chatchat | {1000*ch/n:.2f} | in chatchat"
+        if store in ("sqlite", "mongo"):  # no store processes of its own here
+            where = "in chatchat" if store == "sqlite" else "elsewhere"
+            sc = f"{where} | {ch:.1f} | {where} | {1000*ch/n:.2f} | {where}"
+        else:
+            sc = f"{st:.1f} | {ch:.1f} | {1000*st/n:.2f} | {1000*ch/n:.2f} | {100*share:.0f}%"
     else:
         sc = "| | | | "
     rate = (n1 - n0) / (t1 - t0) if len(p) >= 2 and t1 > t0 else s["sent"] / dur
