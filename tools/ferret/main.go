@@ -3,6 +3,14 @@
 // through at a time.
 //
 //	ferret-server --listen 127.0.0.1:0 --dir DIR
+//	ferret-server --listen 127.0.0.1:0 --dir DIR --postgresql-url postgres://USER@HOST:PORT/DB
+//
+// With --postgresql-url it runs FerretDB's PostgreSQL backend instead (the database must
+// exist; FerretDB creates a schema per MongoDB database in it); --dir then holds only the
+// Unix socket between the relay and FerretDB. The tests use SQLite; the PostgreSQL backend
+// is for benchmarks (bench/store.sh), where it is a MongoDB-wire server whose storage
+// takes concurrent writes. With --write-lock collection the relay serializes write
+// commands per collection instead of globally (see relay.go).
 //
 // It prints the address it listens on (host:port) as the first line of standard output,
 // then serves until SIGINT or SIGTERM.
@@ -58,12 +66,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	listen := fs.String("listen", "127.0.0.1:0", "TCP `address` the MongoDB wire protocol is served on")
 	dir := fs.String("dir", "", "`directory` of the SQLite databases (required; created when missing)")
 	serialize := fs.Bool("serialize-writes", true, "let one write command through at a time (false shows FerretDB's own, non-atomic behaviour)")
+	writeLock := fs.String("write-lock", "global", "`scope` of the relay's write lock when --serialize-writes: global (one write command at a time) or collection (one at a time per collection)")
+	pgURL := fs.String("postgresql-url", "", "use FerretDB's PostgreSQL backend on this `URL` (postgres://user@host:port/db) instead of SQLite in --dir")
 	logLevel := fs.String("log-level", "warn", "log `level` of FerretDB and the relay: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *dir == "" {
 		return errors.New("--dir is required")
+	}
+	if *writeLock != "global" && *writeLock != "collection" {
+		return fmt.Errorf("--write-lock %q: want global or collection", *writeLock)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -92,12 +105,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sock := filepath.Join(sockDir, "ferretdb.sock")
 	_ = os.Remove(sock) // a stale socket of an earlier run would make the listen fail
 
-	fdb, err := ferretdb.New(&ferretdb.Config{
+	cfg := &ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{Unix: sock},
 		Logger:    logger,
 		Handler:   "sqlite",
 		SQLiteURL: "file:" + dataDir + "/",
-	})
+	}
+	backend := "sqlite " + dataDir
+	if *pgURL != "" {
+		cfg.Handler, cfg.SQLiteURL, cfg.PostgreSQLURL = "postgresql", "", *pgURL
+		backend = "postgresql"
+	}
+	fdb, err := ferretdb.New(cfg)
 	if err != nil {
 		return fmt.Errorf("start FerretDB: %w", err)
 	}
@@ -111,6 +130,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return d.DialContext(ctx, "unix", sock)
 	}, logger)
 	relay.serialize = *serialize
+	relay.perCollection = *writeLock == "collection"
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -128,7 +148,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		_ = g.Wait()
 		return fmt.Errorf("print address: %w", err)
 	}
-	logger.Info("ferret-server ready", "addr", ln.Addr().String(), "dir", dataDir)
+	logger.Info("ferret-server ready", "addr", ln.Addr().String(), "backend", backend, "write-lock", *writeLock)
 	return g.Wait()
 }
 

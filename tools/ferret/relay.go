@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+
+	"github.com/FerretDB/wire/wirebson"
 )
 
 // Wire protocol op codes the relay looks into (MongoDB wire protocol, "Standard Message
@@ -45,10 +47,19 @@ type relay struct {
 	dial   func(ctx context.Context) (net.Conn, error)
 	logger *slog.Logger
 	// writes serializes write commands across all connections: the atomicity that
-	// FerretDB's read-then-replace updates lack.
-	writes sync.Mutex
+	// FerretDB's read-then-replace updates lack. A global write holds it exclusively; with
+	// perCollection, a document write (insert, update, delete, findAndModify) holds it
+	// shared and its collection's lock exclusively.
+	writes sync.RWMutex
 	// serialize turns the write lock on; off only to observe FerretDB unguarded.
 	serialize bool
+	// perCollection narrows the lock of document writes to their collection. FerretDB
+	// reads and replaces within the one collection a command names, so writes to different
+	// collections cannot lose each other's updates; this lets a backend that takes
+	// concurrent writes (PostgreSQL) have them. Catalogue commands stay global.
+	perCollection bool
+	collMu        sync.Mutex
+	colls         map[string]*sync.Mutex
 }
 
 func newRelay(dial func(ctx context.Context) (net.Conn, error), logger *slog.Logger) *relay {
@@ -132,8 +143,7 @@ func (r *relay) pump(client, upstream net.Conn) error {
 // when the request is a write command.
 func (r *relay) exchange(req []byte, upstream net.Conn, ur *bufio.Reader, client net.Conn) error {
 	if r.serialize && isWrite(req) {
-		r.writes.Lock()
-		defer r.writes.Unlock()
+		defer r.lock(req)()
 		parts, err := splitCreateIndexes(req)
 		if err != nil {
 			r.logger.Warn("relay: createIndexes forwarded as it is", "err", err)
@@ -160,6 +170,52 @@ func (r *relay) exchange(req []byte, upstream net.Conn, ur *bufio.Reader, client
 			return nil
 		}
 	}
+}
+
+// lock takes the write lock a write command needs and returns its release.
+func (r *relay) lock(req []byte) (unlock func()) {
+	if r.perCollection {
+		if key, ok := documentWriteTarget(req); ok {
+			r.writes.RLock()
+			r.collMu.Lock()
+			if r.colls == nil {
+				r.colls = map[string]*sync.Mutex{}
+			}
+			m := r.colls[key]
+			if m == nil {
+				m = new(sync.Mutex)
+				r.colls[key] = m
+			}
+			r.collMu.Unlock()
+			m.Lock()
+			return func() { m.Unlock(); r.writes.RUnlock() }
+		}
+	}
+	r.writes.Lock()
+	return r.writes.Unlock
+}
+
+// documentCommands are the write commands that change documents of the one collection
+// their first field names.
+var documentCommands = map[string]bool{"insert": true, "update": true, "delete": true, "findandmodify": true}
+
+// documentWriteTarget returns "db.collection" for a document write command; false for
+// anything else or anything it cannot read, which then takes the global lock.
+func documentWriteTarget(msg []byte) (string, bool) {
+	body, err := bodySection(msg)
+	if err != nil {
+		return "", false
+	}
+	cmd, err := wirebson.RawDocument(body).Decode()
+	if err != nil || cmd.Len() == 0 || !documentCommands[asciiLower(cmd.FieldNames()[0])] {
+		return "", false
+	}
+	coll, ok := cmd.Get(cmd.FieldNames()[0]).(string)
+	db, ok2 := cmd.Get("$db").(string)
+	if !ok || !ok2 || coll == "" {
+		return "", false
+	}
+	return db + "." + coll, true
 }
 
 // readMessage reads one length-prefixed wire message.
@@ -203,8 +259,25 @@ func isWrite(msg []byte) bool {
 // commandName returns the first key of an OP_MSG's body section (kind 0): the command.
 // Document sequence sections (kind 1) may come before it and are skipped.
 func commandName(msg []byte) (string, error) {
+	doc, err := bodySection(msg)
+	if err != nil {
+		return "", err
+	}
+	if len(doc) < 6 || doc[4] == 0 {
+		return "", errors.New("empty command document")
+	}
+	for i := 5; i < len(doc); i++ {
+		if doc[i] == 0 {
+			return string(doc[5:i]), nil
+		}
+	}
+	return "", errors.New("unterminated command name")
+}
+
+// bodySection returns an OP_MSG's body (the BSON document of its kind 0 section).
+func bodySection(msg []byte) ([]byte, error) {
 	if opCode(msg) != opMsg {
-		return "", errors.New("not OP_MSG")
+		return nil, errors.New("not OP_MSG")
 	}
 	end := len(msg)
 	if flags(msg)&1 != 0 { // checksumPresent: a CRC-32C trails the sections
@@ -215,32 +288,23 @@ func commandName(msg []byte) (string, error) {
 		kind := msg[p]
 		p++
 		if p+4 > end {
-			return "", errors.New("truncated section")
+			return nil, errors.New("truncated section")
 		}
 		size := int(int32(binary.LittleEndian.Uint32(msg[p:])))
 		if size < 5 || p+size > end {
-			return "", errors.New("bad section size")
+			return nil, errors.New("bad section size")
 		}
 		switch kind {
 		case 0:
 			// A BSON document: int32 length, then elements of type byte, cstring key.
-			doc := msg[p : p+size]
-			if len(doc) < 6 || doc[4] == 0 {
-				return "", errors.New("empty command document")
-			}
-			for i := 5; i < len(doc); i++ {
-				if doc[i] == 0 {
-					return string(doc[5:i]), nil
-				}
-			}
-			return "", errors.New("unterminated command name")
+			return msg[p : p+size], nil
 		case 1:
 			p += size
 		default:
-			return "", fmt.Errorf("unknown section kind %d", kind)
+			return nil, fmt.Errorf("unknown section kind %d", kind)
 		}
 	}
-	return "", errors.New("no body section")
+	return nil, errors.New("no body section")
 }
 
 func asciiLower(s string) string {

@@ -3,6 +3,9 @@ package main
 import (
 	"encoding/binary"
 	"testing"
+	"time"
+
+	"github.com/FerretDB/wire/wirebson"
 )
 
 // opMsgBytes builds an OP_MSG: an optional document-sequence section, then a body whose
@@ -71,5 +74,77 @@ func TestIsWrite(t *testing.T) {
 	}
 	if flags(opMsgBytes("insert", false, msgMoreToCome))&msgMoreToCome == 0 {
 		t.Errorf("moreToCome flag not read")
+	}
+}
+
+// opMsgHeader is a message header with the OP_MSG op code.
+func opMsgHeader() []byte {
+	h := make([]byte, headerLen)
+	binary.LittleEndian.PutUint32(h[12:], opMsg)
+	return h
+}
+
+func TestDocumentWriteTarget(t *testing.T) {
+	msg := func(pairs ...any) []byte {
+		doc, err := wirebson.MustDocument(pairs...).Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return opMsgWithBody(opMsgHeader(), doc)
+	}
+	for _, c := range []struct {
+		name string
+		msg  []byte
+		want string // "" for the global lock
+	}{
+		{"insert", msg("insert", "messages", "ordered", true, "$db", "chat"), "chat.messages"},
+		{"findAndModify", msg("findAndModify", "rooms", "$db", "chat"), "chat.rooms"},
+		{"update without $db", msg("update", "rooms"), ""},
+		{"createIndexes", msg("createIndexes", "rooms", "$db", "chat"), ""},
+		{"drop", msg("drop", "rooms", "$db", "chat"), ""},
+		{"dropDatabase", msg("dropDatabase", int32(1), "$db", "chat"), ""},
+	} {
+		got, ok := documentWriteTarget(c.msg)
+		if got != c.want || ok != (c.want != "") {
+			t.Errorf("%s: documentWriteTarget = %q, %v; want %q", c.name, got, ok, c.want)
+		}
+	}
+}
+
+func TestLockPerCollection(t *testing.T) {
+	body := func(cmd, coll string) []byte {
+		doc, err := wirebson.MustDocument(cmd, coll, "$db", "chat").Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return opMsgWithBody(opMsgHeader(), doc)
+	}
+	r := newRelay(nil, nil)
+	r.perCollection = true
+	unlockA := r.lock(body("insert", "a"))
+	lockedB := make(chan func(), 1)
+	go func() { lockedB <- r.lock(body("update", "b")) }()
+	var unlockB func()
+	select {
+	case unlockB = <-lockedB: // another collection: does not wait for a
+	case <-time.After(5 * time.Second):
+		t.Fatal("a write to another collection waited")
+	}
+	got := make(chan string, 2)
+	go func() { u := r.lock(body("delete", "a")); got <- "a"; u() }()
+	go func() { u := r.lock(body("drop", "b")); got <- "global"; u() }()
+	select {
+	case s := <-got:
+		t.Fatalf("%s write went through while its lock was held", s)
+	case <-time.After(50 * time.Millisecond):
+	}
+	unlockB()
+	unlockA()
+	for range 2 {
+		select {
+		case <-got:
+		case <-time.After(5 * time.Second):
+			t.Fatal("a waiting write never went through")
+		}
 	}
 }
