@@ -77,14 +77,8 @@ stamp() { # prefixes each line with the time
 	local l
 	while IFS= read -r l; do printf '%(%T)T %s\n' -1 "$l"; done
 }
-wait_port() { # port
-	for _ in $(seq 1 200); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-		sleep 0.1
-	done
-	echo "nothing listens on $1" >&2
-	return 1
-}
+# shellcheck source=lib.sh
+source "$repo/bench/lib.sh"
 rss_kib() { # pids... -> summed VmRSS in KiB
 	local sum=0 p
 	for p in "$@"; do sum=$((sum + $(awk '/^VmRSS:/{print $2}' "/proc/$p/status"))); done

@@ -60,14 +60,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 mkdir -p "$OUT"
 
-wait_port() { # port
-	for _ in $(seq 1 300); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-		sleep 0.1
-	done
-	echo "nothing listens on $1" >&2
-	return 1
-}
+# shellcheck source=lib.sh
+source "$repo/bench/lib.sh"
 tck=$(getconf CLK_TCK)
 # cpu_ticks PIDS...: utime+stime (+cutime+cstime: reaped children, e.g. PostgreSQL
 # backends that ended) summed over the live ones.

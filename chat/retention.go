@@ -116,14 +116,21 @@ func (s *Service) RunRetention(ctx context.Context, cfg RetentionConfig) {
 	if cfg.Interval <= 0 {
 		cfg.Interval = 10 * time.Minute
 	}
-	t := time.NewTicker(cfg.Interval)
-	defer t.Stop()
-	for {
+	runEvery(ctx, cfg.Interval, func() {
 		if n, err := s.SweepRetention(ctx, cfg); err != nil && ctx.Err() == nil {
 			s.log.Warn("retention sweep failed", "deleted", n, "err", err)
 		} else if n > 0 {
 			s.log.Info("retention sweep", "deleted", n)
 		}
+	})
+}
+
+// runEvery calls pass at once and then every interval until ctx ends.
+func runEvery(ctx context.Context, interval time.Duration, pass func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		pass()
 		select {
 		case <-ctx.Done():
 			return

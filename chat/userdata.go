@@ -187,20 +187,13 @@ func (s *Service) RunErasures(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		interval = time.Minute
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
+	runEvery(ctx, interval, func() {
 		if n, err := s.ResumeErasures(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("resuming erasures failed", "finished", n, "err", err)
 		} else if n > 0 {
 			s.log.Info("interrupted erasures finished", "users", n)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }
 
 // Export writes, as one JSON object, everything stored about the user: their profile,

@@ -808,11 +808,15 @@ func (st *chaosState) account(w *chaosWindow, from, until time.Time, stored chao
 		m.mu.Unlock()
 		w.PushesWant++
 		times := pushes[st.rooms[m.room].token][no]
+		var lag time.Duration // > 0: pushed again after a notify kill that followed the first
+		if len(times) > 1 {
+			lag = st.killedWhilePushing(times[0], times[1])
+		}
 		switch n := len(times); {
-		case n > 1 && st.killedWhilePushing(times[0], times[1]) > 0:
+		case lag > 0:
 			w.PushedOnce++
 			w.PushRedone += n - 1
-			w.RedoneLagMs = max(w.RedoneLagMs, float64(st.killedWhilePushing(times[0], times[1]).Milliseconds()))
+			w.RedoneLagMs = max(w.RedoneLagMs, float64(lag.Milliseconds()))
 		case n == 0:
 			w.PushMissing++
 			w.example(fmt.Sprintf("message %d not pushed", no))
